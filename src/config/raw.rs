@@ -1,0 +1,52 @@
+//! The serde mirror of the TOML file, one struct per table, unknown keys refused.
+//!
+//! These types only describe shape; every semantic check (durations, URLs, references between
+//! tables, query syntax) happens in `config::validate`, so that all problems are reported together
+//! with their TOML paths instead of stopping at the first.
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDaemon {
+    pub state_dir: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFetch {
+    pub user_agent: Option<String>,
+    pub timeout: Option<String>,
+    pub allow_private_networks: Option<bool>,
+    pub max_feed_size: Option<String>,
+    pub max_page_size: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub url: String,
+    pub kind: Option<String>,
+    pub interval: Option<String>,
+    pub fetch_article: Option<bool>,
+    pub max_age: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWatchlist {
+    pub query: Option<String>,
+    pub keywords: Option<Vec<String>>,
+    pub sinks: Option<Vec<String>>,
+    pub sources: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    pub kind: String,
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub retry: Option<Vec<String>>,
+    pub timeout: Option<String>,
+}

@@ -1,0 +1,803 @@
+//! Raw TOML → [`Config`], collecting every problem with its TOML path instead of stopping at the
+//! first. Each table is deserialized on its own (with `serde_path_to_error` for the key that was
+//! wrong), then checked for meaning: durations, URLs, query syntax, and references between tables.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::raw::{RawDaemon, RawFetch, RawSink, RawSource, RawWatchlist};
+use super::{
+    Config, ConfigProblem, DaemonConfig, FetchConfig, Secret, SinkConfig, SinkKind, SourceConfig,
+    SourceKind, WatchlistConfig, DEFAULT_RETRY,
+};
+use crate::rules::Query;
+
+const TOP_LEVEL_TABLES: &[&str] = &["daemon", "fetch", "sources", "watchlists", "sinks"];
+
+struct Problems(Vec<ConfigProblem>);
+
+impl Problems {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigProblem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+pub(super) fn parse(
+    text: &str,
+    base: &Path,
+    environment: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigProblem>> {
+    let mut problems = Problems(Vec::new());
+    let mut table: toml::Table = match toml::from_str(text) {
+        Ok(table) => table,
+        Err(error) => {
+            problems.add(
+                "",
+                format!("not valid TOML: {}", one_line(&error.to_string())),
+            );
+            return Err(problems.0);
+        }
+    };
+    for (key, value) in table.iter_mut() {
+        substitute_environment(value, key, environment, &mut problems);
+    }
+    for key in table.keys() {
+        if !TOP_LEVEL_TABLES.contains(&key.as_str()) {
+            problems.add(
+                key.as_str(),
+                format!(
+                    "unknown table, expected one of: {}",
+                    TOP_LEVEL_TABLES.join(", ")
+                ),
+            );
+        }
+    }
+
+    let daemon: RawDaemon = section(table.remove("daemon"), "daemon", &mut problems);
+    let fetch: RawFetch = section(table.remove("fetch"), "fetch", &mut problems);
+    let raw_sources = named_tables::<RawSource>(table.remove("sources"), "sources", &mut problems);
+    let raw_sinks = named_tables::<RawSink>(table.remove("sinks"), "sinks", &mut problems);
+    let raw_watchlists =
+        named_tables::<RawWatchlist>(table.remove("watchlists"), "watchlists", &mut problems);
+
+    // References are checked against every table the file defines, even ones with errors of
+    // their own, so one mistake is not reported twice.
+    let source_names: BTreeSet<String> = raw_sources.iter().map(|(name, _)| name.clone()).collect();
+    let sink_names: Vec<String> = raw_sinks.iter().map(|(name, _)| name.clone()).collect();
+    let daemon = daemon_config(daemon, base, environment, &mut problems);
+    let fetch = fetch_config(fetch, &mut problems);
+    let sources: Vec<SourceConfig> = raw_sources
+        .into_iter()
+        .filter_map(|(name, raw)| source_config(name, raw, &mut problems))
+        .collect();
+    let sinks: Vec<SinkConfig> = raw_sinks
+        .into_iter()
+        .filter_map(|(name, raw)| sink_config(name, raw, &mut problems))
+        .collect();
+    let watchlists: Vec<WatchlistConfig> = raw_watchlists
+        .into_iter()
+        .filter_map(|(name, raw)| {
+            watchlist_config(name, raw, &source_names, &sink_names, &mut problems)
+        })
+        .collect();
+
+    // A value whose `${VAR}` failed is reported once, not again as an invalid value.
+    let unresolved: BTreeSet<String> = problems
+        .0
+        .iter()
+        .filter(|problem| problem.message.contains("environment variable"))
+        .map(|problem| problem.path.clone())
+        .collect();
+    let mut reported = BTreeSet::new();
+    problems.0.retain(|problem| {
+        !unresolved.contains(&problem.path) || reported.insert(problem.path.clone())
+    });
+
+    if problems.0.is_empty() {
+        Ok(Config {
+            path: PathBuf::new(),
+            daemon,
+            fetch,
+            sources,
+            watchlists,
+            sinks,
+        })
+    } else {
+        Err(problems.0)
+    }
+}
+
+/// TOML errors span several lines (a source excerpt with a caret); one line reads better in a list.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && *line != "|")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Replaces `${NAME}` in every string value; `$${` stands for a literal `${`.
+fn substitute_environment(
+    value: &mut toml::Value,
+    path: &str,
+    environment: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) {
+    match value {
+        toml::Value::String(text) => {
+            if text.contains("${") {
+                match expand(text, environment) {
+                    Ok(expanded) => *text = expanded,
+                    Err(message) => problems.add(path, message),
+                }
+            }
+        }
+        toml::Value::Array(items) => {
+            for (index, item) in items.iter_mut().enumerate() {
+                substitute_environment(item, &format!("{path}[{index}]"), environment, problems);
+            }
+        }
+        toml::Value::Table(table) => {
+            for (key, item) in table.iter_mut() {
+                substitute_environment(item, &format!("{path}.{key}"), environment, problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn expand(text: &str, environment: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut output = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(position) = rest.find('$') {
+        output.push_str(&rest[..position]);
+        let after = &rest[position..];
+        if let Some(stripped) = after.strip_prefix("$${") {
+            output.push_str("${");
+            rest = stripped;
+        } else if let Some(stripped) = after.strip_prefix("${") {
+            let Some(end) = stripped.find('}') else {
+                return Err("unterminated `${` (write `$${` for a literal `${`)".to_string());
+            };
+            let name = &stripped[..end];
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "`${{{name}}}` is not a valid environment variable reference"
+                ));
+            }
+            match environment(name) {
+                Some(value) => output.push_str(&value),
+                None => {
+                    return Err(format!(
+                        "environment variable {name} is not set (export it, or set it in the service's EnvironmentFile)"
+                    ))
+                }
+            }
+            rest = &stripped[end + 1..];
+        } else {
+            output.push('$');
+            rest = &after[1..];
+        }
+    }
+    output.push_str(rest);
+    Ok(output)
+}
+
+/// Deserializes one table, reporting a wrong key as `path.key: message`.
+fn section<T: DeserializeOwned + Default>(
+    value: Option<toml::Value>,
+    path: &str,
+    problems: &mut Problems,
+) -> T {
+    match value {
+        None => T::default(),
+        Some(value) => deserialize(value, path, problems).unwrap_or_default(),
+    }
+}
+
+fn deserialize<T: DeserializeOwned>(
+    value: toml::Value,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(parsed) => Some(parsed),
+        Err(error) => {
+            let inner = error.path().to_string();
+            let full = if inner.is_empty() || inner == "." {
+                path.to_string()
+            } else {
+                format!("{path}.{inner}")
+            };
+            problems.add(full, one_line(error.inner().message()));
+            None
+        }
+    }
+}
+
+/// `[sources.NAME]`-style tables, in file order, each deserialized on its own.
+fn named_tables<T: DeserializeOwned>(
+    value: Option<toml::Value>,
+    path: &str,
+    problems: &mut Problems,
+) -> Vec<(String, T)> {
+    let table = match value {
+        None => return Vec::new(),
+        Some(toml::Value::Table(table)) => table,
+        Some(_) => {
+            problems.add(path, format!("expected tables like [{path}.NAME]"));
+            return Vec::new();
+        }
+    };
+    let mut parsed = Vec::new();
+    for (name, value) in table {
+        let item_path = format!("{path}.{name}");
+        if !valid_name(&name) {
+            problems.add(
+                &item_path,
+                "names may only hold letters, digits, '-', '_' and '.'",
+            );
+            continue;
+        }
+        if !value.is_table() {
+            problems.add(&item_path, format!("expected a table [{item_path}]"));
+            continue;
+        }
+        if let Some(item) = deserialize(value, &item_path, problems) {
+            parsed.push((name, item));
+        }
+    }
+    parsed
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// A humantime duration ("90s", "5m", "3d"); the error says what is accepted.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|error| {
+        format!("invalid duration {text:?} ({error}); write a number with a unit, like \"90s\", \"5m\", \"2h\" or \"3d\"")
+    })
+}
+
+fn duration(
+    text: Option<&str>,
+    default: Duration,
+    minimum: Duration,
+    path: &str,
+    problems: &mut Problems,
+) -> Duration {
+    let Some(text) = text else { return default };
+    match parse_duration(text) {
+        Ok(value) if value < minimum => {
+            problems.add(
+                path,
+                format!(
+                    "{text:?} is too short, the minimum is {}",
+                    humantime::format_duration(minimum)
+                ),
+            );
+            default
+        }
+        Ok(value) => value,
+        Err(message) => {
+            problems.add(path, message);
+            default
+        }
+    }
+}
+
+/// A size like "15MiB", "512KB" or "1000000" (bytes).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "invalid size {text:?}; write a number with an optional unit, like \"15MiB\" or \"512KB\""
+            ))
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|value| value.checked_mul(multiplier))
+        .filter(|value| *value > 0)
+        .ok_or_else(|| format!("invalid size {text:?}; write a positive number, like \"15MiB\""))
+}
+
+fn size(text: Option<&str>, default: u64, path: &str, problems: &mut Problems) -> u64 {
+    match text.map(parse_size) {
+        None => default,
+        Some(Ok(value)) => value,
+        Some(Err(message)) => {
+            problems.add(path, message);
+            default
+        }
+    }
+}
+
+fn daemon_config(
+    raw: RawDaemon,
+    base: &Path,
+    environment: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> DaemonConfig {
+    // systemd's StateDirectory= exports STATE_DIRECTORY; prefer it when the file says nothing.
+    let state_dir = match raw.state_dir {
+        Some(text) if text.trim().is_empty() => {
+            problems.add("daemon.state_dir", "must not be empty");
+            PathBuf::from("state")
+        }
+        Some(text) => PathBuf::from(text),
+        None => environment("STATE_DIRECTORY")
+            .and_then(|value| value.split(':').next().map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("state")),
+    };
+    DaemonConfig {
+        state_dir: base.join(state_dir),
+    }
+}
+
+fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
+    let user_agent = match raw.user_agent {
+        Some(agent) if agent.trim().is_empty() => {
+            problems.add("fetch.user_agent", "must not be empty");
+            default_user_agent()
+        }
+        Some(agent) => agent,
+        None => default_user_agent(),
+    };
+    FetchConfig {
+        user_agent,
+        timeout: duration(
+            raw.timeout.as_deref(),
+            Duration::from_secs(20),
+            Duration::from_millis(100),
+            "fetch.timeout",
+            problems,
+        ),
+        allow_private_networks: raw.allow_private_networks.unwrap_or(false),
+        max_feed_size: size(
+            raw.max_feed_size.as_deref(),
+            15 << 20,
+            "fetch.max_feed_size",
+            problems,
+        ),
+        max_page_size: size(
+            raw.max_page_size.as_deref(),
+            5 << 20,
+            "fetch.max_page_size",
+            problems,
+        ),
+    }
+}
+
+pub fn default_user_agent() -> String {
+    format!(
+        "wirewatch/{} (news monitor; +https://github.com/wirewatch/wirewatch)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn http_url(text: &str, path: &str, problems: &mut Problems) -> Option<Url> {
+    match Url::parse(text.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
+        Ok(url) => {
+            problems.add(
+                path,
+                format!(
+                    "{text:?} is not an http(s) URL (scheme {:?}); write it like \"https://example.org/feed\"",
+                    url.scheme()
+                ),
+            );
+            None
+        }
+        Err(error) => {
+            problems.add(
+                path,
+                format!("{text:?} is not a valid URL ({error}); write it like \"https://example.org/feed\""),
+            );
+            None
+        }
+    }
+}
+
+fn source_config(name: String, raw: RawSource, problems: &mut Problems) -> Option<SourceConfig> {
+    let path = format!("sources.{name}");
+    let url = http_url(&raw.url, &format!("{path}.url"), problems);
+    let kind = match raw.kind.as_deref().unwrap_or("feed") {
+        "feed" => Some(SourceKind::Feed),
+        other => {
+            problems.add(
+                format!("{path}.kind"),
+                format!("unknown source kind {other:?}, expected \"feed\""),
+            );
+            None
+        }
+    };
+    let interval = duration(
+        raw.interval.as_deref(),
+        Duration::from_secs(300),
+        Duration::from_secs(1),
+        &format!("{path}.interval"),
+        problems,
+    );
+    let max_age = match raw.max_age.as_deref() {
+        None => Some(Duration::from_secs(3 * 24 * 3600)),
+        Some("none") | Some("off") => None,
+        Some(text) => match parse_duration(text) {
+            Ok(value) => Some(value),
+            Err(message) => {
+                problems.add(
+                    format!("{path}.max_age"),
+                    format!("{message}, or \"none\" for no limit"),
+                );
+                None
+            }
+        },
+    };
+    Some(SourceConfig {
+        name,
+        url: url?,
+        kind: kind?,
+        interval,
+        fetch_article: raw.fetch_article.unwrap_or(true),
+        max_age,
+    })
+}
+
+fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<SinkConfig> {
+    let path = format!("sinks.{name}");
+    let retry_texts: Vec<String> = raw
+        .retry
+        .clone()
+        .unwrap_or_else(|| DEFAULT_RETRY.iter().map(|text| text.to_string()).collect());
+    let mut retry = Vec::with_capacity(retry_texts.len());
+    for (index, text) in retry_texts.iter().enumerate() {
+        match parse_duration(text) {
+            // a zero delay would make `once` retry a failing receiver in a tight loop
+            Ok(delay) if delay < Duration::from_secs(1) => problems.add(
+                format!("{path}.retry[{index}]"),
+                format!("{text:?} is too short, the minimum retry delay is 1s"),
+            ),
+            Ok(delay) => retry.push(delay),
+            Err(message) => problems.add(format!("{path}.retry[{index}]"), message),
+        }
+    }
+    let kind = match raw.kind.as_str() {
+        "webhook" => {
+            let url = match raw.url.as_deref() {
+                Some(text) => http_url(text, &format!("{path}.url"), problems),
+                None => {
+                    problems.add(
+                        format!("{path}.url"),
+                        "missing: a webhook sink needs url = \"https://…\"",
+                    );
+                    None
+                }
+            };
+            let secret = raw.secret.as_deref().and_then(|text| {
+                match crate::sink::webhook::signing_key(text) {
+                    Ok(_) => Some(Secret::new(text)),
+                    Err(message) => {
+                        problems.add(format!("{path}.secret"), message);
+                        None
+                    }
+                }
+            });
+            let timeout = duration(
+                raw.timeout.as_deref(),
+                Duration::from_secs(15),
+                Duration::from_millis(100),
+                &format!("{path}.timeout"),
+                problems,
+            );
+            SinkKind::Webhook {
+                url: url?,
+                secret,
+                timeout,
+            }
+        }
+        "log" => {
+            for (key, present) in [
+                ("url", raw.url.is_some()),
+                ("secret", raw.secret.is_some()),
+                ("timeout", raw.timeout.is_some()),
+            ] {
+                if present {
+                    problems.add(
+                        format!("{path}.{key}"),
+                        "a log sink takes no such key (only webhook sinks do)",
+                    );
+                }
+            }
+            SinkKind::Log
+        }
+        other => {
+            problems.add(
+                format!("{path}.kind"),
+                format!("unknown sink kind {other:?}, expected \"webhook\" or \"log\""),
+            );
+            return None;
+        }
+    };
+    Some(SinkConfig { name, kind, retry })
+}
+
+fn watchlist_config(
+    name: String,
+    raw: RawWatchlist,
+    source_names: &BTreeSet<String>,
+    sink_names: &[String],
+    problems: &mut Problems,
+) -> Option<WatchlistConfig> {
+    let path = format!("watchlists.{name}");
+    let query = match (&raw.query, &raw.keywords) {
+        (Some(text), None) => match Query::parse(text) {
+            Ok(query) => Some((text.clone(), query)),
+            Err(error) => {
+                problems.add(format!("{path}.query"), error.to_string());
+                None
+            }
+        },
+        (None, Some(keywords)) => {
+            if keywords.iter().all(|keyword| keyword.trim().is_empty()) {
+                problems.add(
+                    format!("{path}.keywords"),
+                    "must hold at least one non-empty keyword",
+                );
+                None
+            } else {
+                match Query::any_of(keywords) {
+                    Ok(query) => Some((
+                        keywords
+                            .iter()
+                            .map(|keyword| format!("{keyword:?}"))
+                            .collect::<Vec<_>>()
+                            .join(" OR "),
+                        query,
+                    )),
+                    Err(error) => {
+                        problems.add(format!("{path}.keywords"), error.to_string());
+                        None
+                    }
+                }
+            }
+        }
+        (Some(_), Some(_)) => {
+            problems.add(
+                &path,
+                "has both query and keywords; keep one (keywords = [...] is shorthand for a query of ORs)",
+            );
+            None
+        }
+        (None, None) => {
+            problems.add(
+                &path,
+                "needs a query = '…' or keywords = [\"…\"] to say what to watch for",
+            );
+            None
+        }
+    };
+    let sinks = match raw.sinks {
+        None => {
+            if sink_names.is_empty() {
+                problems.add(
+                    &path,
+                    "no sinks are configured to deliver its alerts to; add a [sinks.NAME] table",
+                );
+            }
+            sink_names.to_vec()
+        }
+        Some(names) => {
+            if names.is_empty() {
+                problems.add(
+                    format!("{path}.sinks"),
+                    "is empty; leave it out to deliver to every sink",
+                );
+            }
+            for (index, sink) in names.iter().enumerate() {
+                if !sink_names.contains(sink) {
+                    problems.add(
+                        format!("{path}.sinks[{index}]"),
+                        format!(
+                            "no sink named {sink:?}; defined sinks: {}",
+                            list(sink_names)
+                        ),
+                    );
+                }
+            }
+            names
+        }
+    };
+    if let Some(names) = &raw.sources {
+        if names.is_empty() {
+            problems.add(
+                format!("{path}.sources"),
+                "is empty; leave it out to watch every source",
+            );
+        }
+        for (index, source) in names.iter().enumerate() {
+            if !source_names.contains(source) {
+                let defined: Vec<String> = source_names.iter().map(|s| s.to_string()).collect();
+                problems.add(
+                    format!("{path}.sources[{index}]"),
+                    format!(
+                        "no source named {source:?}; defined sources: {}",
+                        list(&defined)
+                    ),
+                );
+            }
+        }
+    }
+    let (query_text, query) = query?;
+    Some(WatchlistConfig {
+        name,
+        query_text,
+        query,
+        sinks,
+        sources: raw.sources,
+    })
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems_of(text: &str) -> Vec<String> {
+        let environment = |name: &str| {
+            (name == "SECRET").then(|| "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_string())
+        };
+        match parse(text, Path::new("/etc/wirewatch"), &environment) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn minimal_config_is_valid() {
+        let text = r#"
+            [sources.a]
+            url = "https://example.org/feed"
+            [watchlists.w]
+            keywords = ["Putin"]
+            [sinks.journal]
+            kind = "log"
+        "#;
+        assert_eq!(problems_of(text), Vec::<String>::new());
+        let config = parse(text, Path::new("/etc/wirewatch"), &|_| None).unwrap();
+        assert_eq!(
+            config.daemon.state_dir,
+            PathBuf::from("/etc/wirewatch/state")
+        );
+        assert_eq!(config.sources[0].interval, Duration::from_secs(300));
+        assert_eq!(config.watchlists[0].sinks, vec!["journal".to_string()]);
+        assert_eq!(config.sinks[0].retry.len(), DEFAULT_RETRY.len());
+    }
+
+    #[test]
+    fn environment_substitution() {
+        assert_eq!(expand("a ${X} b", &|_| Some("1".into())).unwrap(), "a 1 b");
+        assert_eq!(expand("$${X}", &|_| None).unwrap(), "${X}");
+        assert_eq!(expand("cost $5", &|_| None).unwrap(), "cost $5");
+        assert!(expand("${MISSING}", &|_| None)
+            .unwrap_err()
+            .contains("environment variable MISSING is not set"));
+        assert!(expand("${OPEN", &|_| None)
+            .unwrap_err()
+            .contains("unterminated"));
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        let text = r#"
+            [daemon]
+            stat_dir = "x"
+            [fetch]
+            timeout = "soon"
+            [sources.a]
+            url = "ftp://example.org/feed"
+            interval = "5 parsecs"
+            [sources.b]
+            url = "https://example.org/feed"
+            kind = "carrier-pigeon"
+            [watchlists.w]
+            sinks = ["nowhere"]
+            sources = ["c"]
+            [sinks.hook]
+            kind = "webhook"
+            secret = "${NOT_SET}"
+            retry = ["5s", "later"]
+            [sinks.journal]
+            kind = "log"
+            url = "https://example.org"
+        "#;
+        let problems = problems_of(text);
+        let expected_prefixes = [
+            "sinks.hook.secret: environment variable NOT_SET is not set",
+            "daemon.stat_dir: unknown field `stat_dir`",
+            "fetch.timeout: invalid duration \"soon\"",
+            "sources.a.url: \"ftp://example.org/feed\" is not an http(s) URL",
+            "sources.a.interval: invalid duration \"5 parsecs\"",
+            "sources.b.kind: unknown source kind \"carrier-pigeon\"",
+            "sinks.hook.retry[1]: invalid duration \"later\"",
+            "sinks.hook.url: missing",
+            "sinks.journal.url: a log sink takes no such key",
+            "watchlists.w: needs a query",
+            "watchlists.w.sinks[0]: no sink named \"nowhere\"; defined sinks: hook, journal",
+            "watchlists.w.sources[0]: no source named \"c\"; defined sources: a, b",
+        ];
+        for prefix in expected_prefixes {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(prefix)),
+                "missing {prefix:?} in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected_prefixes.len(), "{problems:#?}");
+    }
+
+    #[test]
+    fn syntax_error_is_one_line_with_position() {
+        let problems = problems_of("[sources.a\nurl = 1");
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("not valid TOML: TOML parse error at line 1"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("15MiB"), Ok(15 << 20));
+        assert_eq!(parse_size("512 KB"), Ok(512_000));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let text = r#"
+            [sinks.hook]
+            kind = "webhook"
+            url = "https://example.org/hook"
+            secret = "${SECRET}"
+        "#;
+        let environment = |name: &str| {
+            (name == "SECRET").then(|| "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_string())
+        };
+        let config = parse(text, Path::new("."), &environment).unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("MfKQ9r8"), "{debug}");
+    }
+}

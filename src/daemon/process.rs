@@ -1,0 +1,392 @@
+//! One poll of one source: fetch the feed, parse it, and process each entry not seen before into
+//! an article, its watchlist matches and their alerts, committed atomically per entry.
+//!
+//! Failure isolation: a feed that cannot be fetched or parsed fails this poll only; an article
+//! page that cannot be fetched falls back to the feed entry's own content (logged), so the entry
+//! is still matched. The feed's validators are saved only after every new entry is committed: a
+//! crash mid-poll makes the next poll a full fetch again, never a 304 that hides unprocessed
+//! entries.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tracing::{debug, info, warn};
+use url::Url;
+
+use super::{now_millis, Pipeline};
+use crate::alert;
+use crate::config::SourceConfig;
+use crate::extract::{self, render};
+use crate::fetch::{FetchError, Fetched, Origin};
+use crate::model::{self, Article, Entry, Image};
+use crate::rules::Document;
+use crate::source;
+use crate::store::NewAlert;
+
+/// What one poll found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PollReport {
+    pub not_modified: bool,
+    pub entries: usize,
+    pub new_entries: usize,
+    /// New entries older than `max_age`: recorded as seen, no alert.
+    pub old_entries: usize,
+    pub alerts_created: Vec<String>,
+    /// New entries that could not be committed (store errors); retried on the next poll.
+    pub failed_entries: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("fetch {url}: {source}")]
+    Fetch { url: String, source: FetchError },
+    #[error("parse {url}: {source}")]
+    Parse {
+        url: String,
+        source: source::SourceError,
+    },
+    #[error("state database: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl PollError {
+    /// How long the source asked us to wait, if it did (429/503 with Retry-After).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            PollError::Fetch {
+                source: FetchError::Status { retry_after, .. },
+                ..
+            } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+impl Pipeline {
+    /// Polls `source` once and processes its new entries.
+    pub async fn poll_source(&self, source: &SourceConfig) -> Result<PollReport, PollError> {
+        let validators = self.store.validators(&source.name)?;
+        let fetched = self
+            .fetcher
+            .get(
+                &source.url,
+                Origin::Config,
+                Some(&validators),
+                self.config.fetch.max_feed_size,
+            )
+            .await
+            .map_err(|error| PollError::Fetch {
+                url: source.url.to_string(),
+                source: error,
+            })?;
+        let page = match fetched {
+            Fetched::NotModified => {
+                self.store
+                    .record_poll_success(&source.name, None, now_millis())?;
+                debug!(source = %source.name, "not modified");
+                return Ok(PollReport {
+                    not_modified: true,
+                    ..PollReport::default()
+                });
+            }
+            Fetched::Page(page) => page,
+        };
+        let parsed =
+            source::feed::parse_feed(&page.body, page.content_type.as_deref(), &page.final_url)
+                .map_err(|error| PollError::Parse {
+                    url: page.final_url.to_string(),
+                    source: error,
+                })?;
+        let mut report = PollReport {
+            entries: parsed.entries.len(),
+            ..PollReport::default()
+        };
+        // Feeds list newest first; processing oldest first makes alerts arrive in story order.
+        for entry in parsed.entries.iter().rev() {
+            let key = source::entry_key(entry);
+            match self.store.is_seen(&source.name, &key) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => {
+                    warn!(source = %source.name, entry = %key, %error, "cannot read seen state");
+                    report.failed_entries += 1;
+                    continue;
+                }
+            }
+            report.new_entries += 1;
+            match self
+                .process_entry(source, &page.final_url, entry, &key)
+                .await
+            {
+                Ok(Processed::Old) => report.old_entries += 1,
+                Ok(Processed::Committed(created)) => report.alerts_created.extend(created),
+                Err(error) => {
+                    warn!(source = %source.name, entry = %key, %error, "entry not committed; it will be retried on the next poll");
+                    report.failed_entries += 1;
+                }
+            }
+        }
+        let validators = (report.failed_entries == 0).then_some(&page.validators);
+        self.store
+            .record_poll_success(&source.name, validators, now_millis())?;
+        Ok(report)
+    }
+
+    async fn process_entry(
+        &self,
+        source: &SourceConfig,
+        feed_url: &Url,
+        entry: &Entry,
+        key: &str,
+    ) -> Result<Processed, crate::store::StoreError> {
+        let now = Utc::now();
+        if is_too_old(entry, source.max_age, now) {
+            self.store.commit_entry(
+                &source.name,
+                key,
+                entry.url.as_deref(),
+                &[],
+                now.timestamp_millis(),
+            )?;
+            debug!(source = %source.name, entry = %key, "older than max_age; recorded without alerting");
+            return Ok(Processed::Old);
+        }
+        let article = self.article_for(source, feed_url, entry).await;
+        let article_url = article_identity(&article, &source.name, key);
+        let body = render::body(&article);
+        let document = Document {
+            title: &article.title,
+            body: &body,
+            url: &article.url,
+            source: &source.name,
+            authors: &article.authors,
+            language: article.language.as_deref(),
+        };
+        let watchlists = &self.config.watchlists;
+        let matches = self.matcher.matches_among(&document, &|index| {
+            watchlists
+                .get(index)
+                .is_some_and(|watchlist| watchlist.applies_to(&source.name))
+        });
+        let mut alerts = Vec::with_capacity(matches.len());
+        for found in &matches {
+            let Some(watchlist) = watchlists.get(found.watchlist) else {
+                continue;
+            };
+            let id = alert::alert_id(&watchlist.name, &article_url);
+            if self.store.has_alert(&watchlist.name, &article_url)? {
+                continue;
+            }
+            match alert::payload_json(
+                &id,
+                &watchlist.name,
+                &source.name,
+                now,
+                &found.hits,
+                &article,
+            ) {
+                Ok(payload) => alerts.push(NewAlert {
+                    id,
+                    watchlist: watchlist.name.clone(),
+                    article_url: article_url.clone(),
+                    source: source.name.clone(),
+                    payload,
+                    sinks: watchlist.sinks.clone(),
+                }),
+                Err(error) => {
+                    warn!(watchlist = %watchlist.name, %error, "cannot serialize alert payload")
+                }
+            }
+        }
+        let created = self.store.commit_entry(
+            &source.name,
+            key,
+            entry.url.as_deref(),
+            &alerts,
+            now.timestamp_millis(),
+        )?;
+        for alert in alerts.iter().filter(|alert| created.contains(&alert.id)) {
+            info!(
+                watchlist = %alert.watchlist,
+                source = %source.name,
+                title = %article.title,
+                url = %article_url,
+                id = %alert.id,
+                "alert created"
+            );
+            for sink in &alert.sinks {
+                if let Some(slot) = self.sinks.get(sink) {
+                    slot.wake.notify_one();
+                }
+            }
+        }
+        Ok(Processed::Committed(created))
+    }
+
+    /// The article for an entry: its page fetched and extracted, or — when `fetch_article` is off
+    /// or the page fails — built from the entry's own content.
+    async fn article_for(&self, source: &SourceConfig, feed_url: &Url, entry: &Entry) -> Article {
+        let link = entry
+            .url
+            .as_deref()
+            .and_then(|link| feed_url.join(link).ok());
+        let (true, Some(link)) = (source.fetch_article, link) else {
+            return article_from_entry(entry, feed_url);
+        };
+        match self
+            .fetcher
+            .get(
+                &link,
+                Origin::Content,
+                None,
+                self.config.fetch.max_page_size,
+            )
+            .await
+        {
+            Ok(Fetched::Page(page)) => {
+                let final_url = page.final_url.clone();
+                let extracted = tokio::task::spawn_blocking(move || {
+                    let html =
+                        extract::charset::decode_html(&page.body, page.content_type.as_deref());
+                    extract::extract(&html, &page.final_url)
+                })
+                .await;
+                match extracted {
+                    Ok(mut article) => {
+                        article.fetched_url = final_url.to_string();
+                        fill_from_entry(&mut article, entry, feed_url);
+                        article
+                    }
+                    Err(error) => {
+                        warn!(source = %source.name, url = %link, %error, "extraction failed; using the feed entry's content");
+                        article_from_entry(entry, feed_url)
+                    }
+                }
+            }
+            Ok(Fetched::NotModified) => article_from_entry(entry, feed_url),
+            Err(error) => {
+                warn!(source = %source.name, url = %link, %error, "article page not fetched; using the feed entry's content");
+                article_from_entry(entry, feed_url)
+            }
+        }
+    }
+}
+
+enum Processed {
+    Old,
+    Committed(Vec<String>),
+}
+
+fn is_too_old(entry: &Entry, max_age: Option<Duration>, now: DateTime<Utc>) -> bool {
+    let (Some(max_age), Some(date)) = (max_age, entry.published.or(entry.updated)) else {
+        // undated entries count as new
+        return false;
+    };
+    match chrono::Duration::from_std(max_age) {
+        Ok(max_age) => date.with_timezone(&Utc) < now - max_age,
+        Err(_) => false,
+    }
+}
+
+/// The URL that identifies an article across sources: its canonical URL, or for an entry with no
+/// link a name unique to the entry.
+fn article_identity(article: &Article, source: &str, key: &str) -> String {
+    if article.url.is_empty() {
+        format!("entry:{source}:{key}")
+    } else {
+        model::canonical_url_text(&article.url)
+    }
+}
+
+/// An article built from the feed entry alone.
+pub(crate) fn article_from_entry(entry: &Entry, feed_url: &Url) -> Article {
+    let link = entry
+        .url
+        .as_deref()
+        .and_then(|link| feed_url.join(link).ok())
+        .map(|url| url.to_string())
+        .unwrap_or_default();
+    let html = entry
+        .content_html
+        .as_deref()
+        .or(entry.summary_html.as_deref())
+        .unwrap_or("");
+    let base = Url::parse(&link).unwrap_or_else(|_| feed_url.clone());
+    Article {
+        url: link.clone(),
+        fetched_url: link,
+        title: entry.title.clone().unwrap_or_default(),
+        published: entry.published,
+        updated: entry.updated,
+        authors: entry.authors.clone(),
+        site_name: None,
+        language: None,
+        image: entry.image_url.as_ref().map(|url| Image {
+            url: Some(url.clone()),
+            caption: None,
+            credit: None,
+        }),
+        blocks: extract::fragment_blocks(html, &base),
+    }
+}
+
+/// Fills what the page did not say from what the feed did.
+fn fill_from_entry(article: &mut Article, entry: &Entry, feed_url: &Url) {
+    if article.title.trim().is_empty() {
+        article.title = entry.title.clone().unwrap_or_default();
+    }
+    if article.published.is_none() {
+        article.published = entry.published;
+    }
+    if article.updated.is_none() {
+        article.updated = entry.updated;
+    }
+    if article.authors.is_empty() {
+        article.authors = entry.authors.clone();
+    }
+    if article.blocks.is_empty() {
+        article.blocks = article_from_entry(entry, feed_url).blocks;
+    }
+    if article.url.is_empty() {
+        article.url = article.fetched_url.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_dated(text: Option<&str>) -> Entry {
+        Entry {
+            published: text.map(|t| DateTime::parse_from_rfc3339(t).unwrap()),
+            ..Entry::default()
+        }
+    }
+
+    #[test]
+    fn max_age() {
+        let now = DateTime::parse_from_rfc3339("2024-05-20T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let three_days = Some(Duration::from_secs(3 * 86_400));
+        assert!(is_too_old(
+            &entry_dated(Some("2024-05-14T13:05:00+03:00")),
+            three_days,
+            now
+        ));
+        assert!(!is_too_old(
+            &entry_dated(Some("2024-05-18T13:05:00+03:00")),
+            three_days,
+            now
+        ));
+        assert!(
+            !is_too_old(&entry_dated(None), three_days, now),
+            "undated entries count as new"
+        );
+        assert!(!is_too_old(
+            &entry_dated(Some("2001-01-01T00:00:00Z")),
+            None,
+            now
+        ));
+    }
+}

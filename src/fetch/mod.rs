@@ -1,0 +1,300 @@
+//! Inbound HTTP: the only module that reads content from the network. Two clients are built at
+//! start-up and reused: one for URLs the operator wrote in the config (trusted), one for URLs
+//! learned from fetched content — entry links and everything they redirect to — which is guarded
+//! against SSRF: every address it connects to, after DNS resolution and on every redirect, must
+//! be public unless `allow_private_networks` is set.
+//!
+//! It sends conditional GETs (validators verbatim), caps bodies after decompression, and returns
+//! raw bytes: decoding is the parsers' business (the XML prolog or `<meta>` decides the charset).
+//! It does not retry or schedule; callers decide what a failure means.
+
+mod guard;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{
+    HeaderMap, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
+use reqwest::{redirect, Client, StatusCode};
+use url::Url;
+
+use crate::config::FetchConfig;
+use crate::store::Validators;
+
+pub use guard::is_public_address;
+
+/// At most this many redirects are followed (a loop ends here too).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Where a URL came from, which decides whether the SSRF guard applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Written by the operator in the config file: trusted.
+    Config,
+    /// Learned from fetched content (an entry link): guarded.
+    Content,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    /// The URL after redirects.
+    pub final_url: Url,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+    /// Validators exactly as the server sent them, for the next conditional GET.
+    pub validators: Validators,
+}
+
+#[derive(Debug)]
+pub enum Fetched {
+    Page(Page),
+    /// 304: the validators still hold.
+    NotModified,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("HTTP {status}")]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("body larger than the {limit}-byte limit (raise fetch.max_feed_size / fetch.max_page_size if this is expected)")]
+    TooLarge { limit: u64 },
+    #[error("blocked: {0} (set fetch.allow_private_networks = true to allow private addresses)")]
+    Blocked(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("too many redirects (more than {MAX_REDIRECTS}) or a redirect loop")]
+    Redirects,
+    #[error("{0}")]
+    Network(String),
+}
+
+impl FetchError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            FetchError::Status { status, .. } => *status == 408 || *status == 429 || *status >= 500,
+            FetchError::Timeout | FetchError::Network(_) => true,
+            FetchError::TooLarge { .. } | FetchError::Blocked(_) | FetchError::Redirects => false,
+        }
+    }
+
+    fn from_reqwest(error: reqwest::Error) -> FetchError {
+        if error.is_timeout() {
+            return FetchError::Timeout;
+        }
+        if error.is_redirect() {
+            // our policy reports blocked redirect targets as errors carrying the reason
+            let text = error_chain(&error);
+            if let Some(position) = text.find(guard::BLOCKED_MARKER) {
+                return FetchError::Blocked(
+                    text[position + guard::BLOCKED_MARKER.len()..]
+                        .trim()
+                        .to_string(),
+                );
+            }
+            return FetchError::Redirects;
+        }
+        let text = error_chain(&error);
+        if let Some(position) = text.find(guard::BLOCKED_MARKER) {
+            return FetchError::Blocked(
+                text[position + guard::BLOCKED_MARKER.len()..]
+                    .trim()
+                    .to_string(),
+            );
+        }
+        FetchError::Network(text)
+    }
+}
+
+/// reqwest's top-level message ("error sending request") hides the cause; show the whole chain.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The two shared HTTP clients.
+#[derive(Clone)]
+pub struct Fetcher {
+    trusted: Client,
+    guarded: Client,
+    allow_private_networks: bool,
+}
+
+impl Fetcher {
+    pub fn new(config: &FetchConfig) -> Result<Fetcher, FetchError> {
+        let allow_private = config.allow_private_networks;
+        let base = || {
+            Client::builder()
+                .user_agent(config.user_agent.clone())
+                .timeout(config.timeout)
+                .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+                // an environment proxy would bypass the address checks below
+                .no_proxy()
+        };
+        let trusted = base()
+            .redirect(redirect::Policy::limited(MAX_REDIRECTS))
+            .build()
+            .map_err(|error| FetchError::Network(error_chain(&error)))?;
+        let mut guarded = base().redirect(redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                return attempt.error(FetchError::Redirects);
+            }
+            if !allow_private {
+                if let Err(reason) = guard::check_url_literal(attempt.url()) {
+                    return attempt.error(guard::Blocked(reason));
+                }
+            }
+            attempt.follow()
+        }));
+        if !allow_private {
+            guarded = guarded.dns_resolver(Arc::new(guard::PublicOnlyResolver));
+        }
+        let guarded = guarded
+            .build()
+            .map_err(|error| FetchError::Network(error_chain(&error)))?;
+        Ok(Fetcher {
+            trusted,
+            guarded,
+            allow_private_networks: allow_private,
+        })
+    }
+
+    /// GET with validators (if any) and a body cap.
+    pub async fn get(
+        &self,
+        url: &Url,
+        origin: Origin,
+        validators: Option<&Validators>,
+        max_bytes: u64,
+    ) -> Result<Fetched, FetchError> {
+        let client = match origin {
+            Origin::Config => &self.trusted,
+            Origin::Content => {
+                if !self.allow_private_networks {
+                    guard::check_url_literal(url).map_err(FetchError::Blocked)?;
+                }
+                &self.guarded
+            }
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::Blocked(format!(
+                "scheme {:?} is not http(s)",
+                url.scheme()
+            )));
+        }
+        let mut request = client.get(url.clone());
+        if let Some(validators) = validators {
+            if let Some(etag) = &validators.etag {
+                request = request.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(last_modified) = &validators.last_modified {
+                request = request.header(IF_MODIFIED_SINCE, last_modified);
+            }
+        }
+        let mut response = request.send().await.map_err(FetchError::from_reqwest)?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                retry_after: retry_after(response.headers(), chrono::Utc::now()),
+            });
+        }
+        if let Some(length) = response.content_length() {
+            if length > max_bytes {
+                return Err(FetchError::TooLarge { limit: max_bytes });
+            }
+        }
+        let final_url = response.url().clone();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        // counted after decompression: reqwest decodes gzip/br/deflate/zstd before we see chunks
+        while let Some(chunk) = response.chunk().await.map_err(FetchError::from_reqwest)? {
+            if body.len() as u64 + chunk.len() as u64 > max_bytes {
+                return Err(FetchError::TooLarge { limit: max_bytes });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Page(Page {
+            final_url,
+            content_type: header_text(&headers, CONTENT_TYPE.as_str()),
+            body,
+            validators: Validators {
+                etag: header_text(&headers, ETAG.as_str()),
+                last_modified: header_text(&headers, LAST_MODIFIED.as_str()),
+            },
+        }))
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string)
+}
+
+/// `Retry-After` as seconds or an HTTP date, relative to `now`; capped at one day so a hostile
+/// or broken server cannot park a source or sink forever.
+pub fn retry_after(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, now)
+}
+
+pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    const CAP: Duration = Duration::from_secs(24 * 3600);
+    let value = value.trim();
+    let delay = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+        (date.with_timezone(&chrono::Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+    };
+    Some(delay.min(CAP))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let now = chrono::DateTime::parse_from_rfc3339("2024-05-14T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Tue, 14 May 2024 10:01:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_retry_after("Tue, 14 May 2024 09:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("9999999", now),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+}

@@ -1,0 +1,43 @@
+//! The log sink: one INFO event per alert on target `wirewatch::alert`, for journald and log
+//! shippers. It cannot fail in a way a retry would fix, so every attempt is `Delivered`, unless
+//! the stored payload is unreadable (a permanent error worth a dead letter).
+
+use super::Outcome;
+
+pub fn deliver(alert_id: &str, payload: &str) -> Outcome {
+    let value: serde_json::Value = match serde_json::from_str(payload) {
+        Ok(value) => value,
+        Err(error) => {
+            return Outcome::Permanent {
+                error: format!("stored payload is not valid JSON: {error}"),
+            }
+        }
+    };
+    let text = |pointer: &str| {
+        value
+            .pointer(pointer)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+    };
+    let terms: Vec<&str> = value
+        .pointer("/matches")
+        .and_then(|matches| matches.as_array())
+        .map(|matches| {
+            matches
+                .iter()
+                .filter_map(|m| m.get("term")?.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    tracing::info!(
+        target: "wirewatch::alert",
+        id = alert_id,
+        watchlist = text("/watchlist"),
+        source = text("/source"),
+        title = text("/article/title"),
+        url = text("/article/url"),
+        terms = terms.join(", "),
+        "alert"
+    );
+    Outcome::Delivered
+}

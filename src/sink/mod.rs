@@ -1,0 +1,70 @@
+//! Alert delivery targets: the only modules that send alerts over the network. Each sink turns
+//! one stored alert payload into one delivery attempt and classifies the outcome; retry timing,
+//! dead letters and bookkeeping belong to the daemon's delivery loop, not here.
+//!
+//! Sinks are a closed enum (one variant and one file per kind): no plug-in system until a real
+//! need for one exists.
+
+pub mod log;
+pub mod webhook;
+
+use std::time::Duration;
+
+use crate::config::{SinkConfig, SinkKind};
+
+/// What one delivery attempt achieved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The receiver accepted the alert (2xx).
+    Delivered,
+    /// Worth trying again later (408, 429, 5xx, network errors); `retry_after` as the receiver asked.
+    Retry {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// Trying again cannot help (other 4xx, redirects): the alert becomes a dead letter.
+    Permanent { error: String },
+}
+
+/// A configured sink, ready to deliver.
+pub enum Sink {
+    Log,
+    Webhook(webhook::WebhookSink),
+}
+
+impl Sink {
+    pub fn build(config: &SinkConfig, client: &reqwest::Client) -> Sink {
+        match &config.kind {
+            SinkKind::Log => Sink::Log,
+            SinkKind::Webhook {
+                url,
+                secret,
+                timeout,
+            } => Sink::Webhook(webhook::WebhookSink::new(
+                client.clone(),
+                url.clone(),
+                secret.clone(),
+                *timeout,
+            )),
+        }
+    }
+
+    /// One attempt to deliver the stored payload of alert `alert_id`.
+    pub async fn deliver(&self, alert_id: &str, payload: &str) -> Outcome {
+        match self {
+            Sink::Log => log::deliver(alert_id, payload),
+            Sink::Webhook(webhook) => webhook.deliver(alert_id, payload).await,
+        }
+    }
+}
+
+/// The one HTTP client every webhook sink shares. Redirects are not followed: a webhook URL that
+/// redirects is a configuration mistake worth surfacing, and following could re-send the body
+/// somewhere the operator did not name.
+pub fn http_client(user_agent: &str) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .user_agent(user_agent)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+}

@@ -1,0 +1,522 @@
+//! Durable state in one SQLite file (WAL): each source's HTTP validators and poll health, the
+//! entries already seen, the alerts created, and their delivery outbox (one row per alert and
+//! sink).
+//!
+//! The invariant the daemon relies on: [`Store::commit_entry`] marks an entry seen and inserts
+//! its alerts and outbox rows in ONE transaction, so an alert is created exactly once and never
+//! lost; outbox rows stay until a sink accepts them (or they become dead letters). The interface
+//! is deliberately narrow (no SQL leaves this module) so a Postgres store can be added later.
+//!
+//! Calls are synchronous and short (local transactions of a few rows); async callers invoke them
+//! directly rather than paying a thread hop for sub-millisecond work.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Milliseconds since the Unix epoch: the store's only notion of time, always passed in.
+pub type Millis = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the state directory {path}: {source}")]
+    CreateDirectory {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("the database lock is poisoned (a previous operation panicked)")]
+    Poisoned,
+}
+
+/// HTTP validators remembered per source, sent back verbatim on the next poll.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// An alert to create together with the entry that raised it.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub id: String,
+    pub watchlist: String,
+    pub article_url: String,
+    pub source: String,
+    pub payload: String,
+    pub sinks: Vec<String>,
+}
+
+/// An outbox row whose delivery attempt is due.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub alert_id: String,
+    pub sink: String,
+    pub payload: String,
+    /// Attempts already made (0 for a fresh alert).
+    pub attempts: u32,
+    pub created_at: Millis,
+}
+
+/// One row of `alerts list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub alert_id: String,
+    pub watchlist: String,
+    pub article_url: String,
+    pub sink: String,
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    pub delivered: u64,
+    pub dead: u64,
+}
+
+pub struct Store {
+    connection: Mutex<Connection>,
+}
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS source_state (
+    source TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    last_polled_at INTEGER,
+    last_success_at INTEGER,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS seen_entries (
+    source TEXT NOT NULL,
+    entry_key TEXT NOT NULL,
+    url TEXT,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (source, entry_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    watchlist TEXT NOT NULL,
+    article_url TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    UNIQUE (watchlist, article_url)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    alert_id TEXT NOT NULL REFERENCES alerts(id),
+    sink TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    delivered_at INTEGER,
+    PRIMARY KEY (alert_id, sink)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (sink, state, next_attempt_at);
+";
+
+impl Store {
+    /// Opens (creating if needed) the database file and its folder.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(folder) = path.parent() {
+            if !folder.as_os_str().is_empty() {
+                std::fs::create_dir_all(folder).map_err(|source| StoreError::CreateDirectory {
+                    path: folder.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+        let connection = Connection::open(path)?;
+        Store::initialise(connection)
+    }
+
+    /// A private in-memory database, for tests and one-shot commands.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::initialise(Connection::open_in_memory()?)
+    }
+
+    fn initialise(connection: Connection) -> Result<Store, StoreError> {
+        // WAL lets `alerts list` read while the daemon writes; synchronous=NORMAL is durable
+        // across process crashes (kill -9) in WAL mode, which is what we promise.
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version < SCHEMA_VERSION {
+            connection.execute_batch(SCHEMA)?;
+            connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        Ok(Store {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.connection.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    pub fn validators(&self, source: &str) -> Result<Validators, StoreError> {
+        let connection = self.lock()?;
+        let row = connection
+            .query_row(
+                "SELECT etag, last_modified FROM source_state WHERE source = ?1",
+                params![source],
+                |row| {
+                    Ok(Validators {
+                        etag: row.get(0)?,
+                        last_modified: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(row.unwrap_or_default())
+    }
+
+    /// A successful poll (200 or 304): new validators replace the old ones only on a 200.
+    pub fn record_poll_success(
+        &self,
+        source: &str,
+        validators: Option<&Validators>,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection.execute(
+            "INSERT INTO source_state (source, last_polled_at, last_success_at, consecutive_failures)
+             VALUES (?1, ?2, ?2, 0)
+             ON CONFLICT (source) DO UPDATE SET last_polled_at = ?2, last_success_at = ?2,
+                 consecutive_failures = 0, last_error = NULL",
+            params![source, now],
+        )?;
+        if let Some(validators) = validators {
+            connection.execute(
+                "UPDATE source_state SET etag = ?2, last_modified = ?3 WHERE source = ?1",
+                params![source, validators.etag, validators.last_modified],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A failed poll; returns the number of consecutive failures so far.
+    pub fn record_poll_failure(
+        &self,
+        source: &str,
+        error: &str,
+        now: Millis,
+    ) -> Result<u32, StoreError> {
+        let connection = self.lock()?;
+        connection.execute(
+            "INSERT INTO source_state (source, last_polled_at, consecutive_failures, last_error)
+             VALUES (?1, ?2, 1, ?3)
+             ON CONFLICT (source) DO UPDATE SET last_polled_at = ?2,
+                 consecutive_failures = consecutive_failures + 1, last_error = ?3",
+            params![source, now, error],
+        )?;
+        let failures: u32 = connection.query_row(
+            "SELECT consecutive_failures FROM source_state WHERE source = ?1",
+            params![source],
+            |row| row.get(0),
+        )?;
+        Ok(failures)
+    }
+
+    pub fn is_seen(&self, source: &str, entry_key: &str) -> Result<bool, StoreError> {
+        let connection = self.lock()?;
+        let found = connection
+            .query_row(
+                "SELECT 1 FROM seen_entries WHERE source = ?1 AND entry_key = ?2",
+                params![source, entry_key],
+                |_| Ok(()),
+            )
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Whether this watchlist already alerted on this article (from any source).
+    pub fn has_alert(&self, watchlist: &str, article_url: &str) -> Result<bool, StoreError> {
+        let connection = self.lock()?;
+        let found = connection
+            .query_row(
+                "SELECT 1 FROM alerts WHERE watchlist = ?1 AND article_url = ?2",
+                params![watchlist, article_url],
+                |_| Ok(()),
+            )
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Marks the entry seen and creates its alerts with one outbox row per sink — atomically.
+    /// An alert whose (watchlist, article) pair exists already is skipped: at most one alert per
+    /// watchlist and article, ever. Returns the ids of the alerts actually created.
+    pub fn commit_entry(
+        &self,
+        source: &str,
+        entry_key: &str,
+        entry_url: Option<&str>,
+        alerts: &[NewAlert],
+        now: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction()?;
+        transaction.execute(
+            "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at) VALUES (?1, ?2, ?3, ?4)",
+            params![source, entry_key, entry_url, now],
+        )?;
+        let mut created = Vec::new();
+        for alert in alerts {
+            let inserted = transaction.execute(
+                "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    alert.id,
+                    alert.watchlist,
+                    alert.article_url,
+                    alert.source,
+                    now,
+                    alert.payload
+                ],
+            )?;
+            if inserted == 0 {
+                continue;
+            }
+            for sink in &alert.sinks {
+                transaction.execute(
+                    "INSERT OR IGNORE INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
+                    params![alert.id, sink, now],
+                )?;
+            }
+            created.push(alert.id.clone());
+        }
+        transaction.commit()?;
+        Ok(created)
+    }
+
+    /// Pending deliveries of one sink whose attempt is due, oldest first.
+    pub fn due_deliveries(
+        &self,
+        sink: &str,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare_cached(
+            "SELECT d.alert_id, d.sink, a.payload, d.attempts, a.created_at
+             FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             WHERE d.sink = ?1 AND d.state = 'pending' AND d.next_attempt_at <= ?2
+             ORDER BY d.next_attempt_at, a.created_at, d.alert_id LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![sink, now, limit as i64], |row| {
+            Ok(DueDelivery {
+                alert_id: row.get(0)?,
+                sink: row.get(1)?,
+                payload: row.get(2)?,
+                attempts: row.get(3)?,
+                created_at: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// When the next pending delivery of this sink falls due, if any is pending.
+    pub fn next_due(&self, sink: &str) -> Result<Option<Millis>, StoreError> {
+        let connection = self.lock()?;
+        let next: Option<Millis> = connection.query_row(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE sink = ?1 AND state = 'pending'",
+            params![sink],
+            |row| row.get(0),
+        )?;
+        Ok(next)
+    }
+
+    pub fn mark_delivered(
+        &self,
+        alert_id: &str,
+        sink: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection.execute(
+            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = ?3,
+                 last_error = NULL
+             WHERE alert_id = ?1 AND sink = ?2",
+            params![alert_id, sink, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_retry(
+        &self,
+        alert_id: &str,
+        sink: &str,
+        next_attempt_at: Millis,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4
+             WHERE alert_id = ?1 AND sink = ?2",
+            params![alert_id, sink, next_attempt_at, error],
+        )?;
+        Ok(())
+    }
+
+    /// A dead letter: kept with its last error, never attempted again unless replayed.
+    pub fn mark_dead(&self, alert_id: &str, sink: &str, error: &str) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection.execute(
+            "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = ?3
+             WHERE alert_id = ?1 AND sink = ?2",
+            params![alert_id, sink, error],
+        )?;
+        Ok(())
+    }
+
+    pub fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let connection = self.lock()?;
+        let mut counts = OutboxCounts::default();
+        let mut statement =
+            connection.prepare("SELECT state, COUNT(*) FROM deliveries GROUP BY state")?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
+        })?;
+        for row in rows {
+            let (state, count) = row?;
+            match state.as_str() {
+                "pending" => counts.pending = count,
+                "delivered" => counts.delivered = count,
+                _ => counts.dead = count,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Sinks that have pending deliveries, with how many (to warn about sinks no longer configured).
+    pub fn pending_by_sink(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(
+            "SELECT sink, COUNT(*) FROM deliveries WHERE state = 'pending' GROUP BY sink ORDER BY sink",
+        )?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Every delivery row, newest alert first (for `alerts list` and tests).
+    pub fn deliveries(&self, limit: usize) -> Result<Vec<DeliveryRow>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(
+            "SELECT d.alert_id, a.watchlist, a.article_url, d.sink, d.state, d.attempts, d.last_error
+             FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             ORDER BY a.created_at DESC, d.alert_id, d.sink LIMIT ?1",
+        )?;
+        let rows = statement.query_map(params![limit as i64], |row| {
+            Ok(DeliveryRow {
+                alert_id: row.get(0)?,
+                watchlist: row.get(1)?,
+                article_url: row.get(2)?,
+                sink: row.get(3)?,
+                state: row.get(4)?,
+                attempts: row.get(5)?,
+                last_error: row.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(id: &str, watchlist: &str, url: &str, sinks: &[&str]) -> NewAlert {
+        NewAlert {
+            id: id.to_string(),
+            watchlist: watchlist.to_string(),
+            article_url: url.to_string(),
+            source: "s".to_string(),
+            payload: format!("{{\"id\":\"{id}\"}}"),
+            sinks: sinks.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn one_alert_per_watchlist_and_article_ever() {
+        let store = Store::open_in_memory().unwrap();
+        let created = store
+            .commit_entry(
+                "s",
+                "e1",
+                None,
+                &[alert("a1", "w", "https://x/1", &["hook", "log"])],
+                10,
+            )
+            .unwrap();
+        assert_eq!(created, vec!["a1"]);
+        assert!(store.is_seen("s", "e1").unwrap());
+        // the same article through another source and entry raises nothing new
+        let created = store
+            .commit_entry(
+                "t",
+                "e9",
+                None,
+                &[alert("a2", "w", "https://x/1", &["hook"])],
+                11,
+            )
+            .unwrap();
+        assert!(created.is_empty());
+        assert!(store.is_seen("t", "e9").unwrap());
+        assert_eq!(store.outbox_counts().unwrap().pending, 2);
+    }
+
+    #[test]
+    fn delivery_lifecycle() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .commit_entry("s", "e1", None, &[alert("a1", "w", "u1", &["hook"])], 100)
+            .unwrap();
+        store
+            .commit_entry("s", "e2", None, &[alert("a2", "w", "u2", &["hook"])], 101)
+            .unwrap();
+        let due = store.due_deliveries("hook", 100, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        store.mark_retry("a1", "hook", 5_000, "503").unwrap();
+        assert_eq!(
+            store.due_deliveries("hook", 200, 10).unwrap()[0].alert_id,
+            "a2"
+        );
+        store.mark_delivered("a2", "hook", 300).unwrap();
+        assert_eq!(store.next_due("hook").unwrap(), Some(5_000));
+        let due = store.due_deliveries("hook", 5_000, 10).unwrap();
+        assert_eq!((due[0].alert_id.as_str(), due[0].attempts), ("a1", 1));
+        store.mark_dead("a1", "hook", "410").unwrap();
+        assert_eq!(store.next_due("hook").unwrap(), None);
+        let counts = store.outbox_counts().unwrap();
+        assert_eq!((counts.pending, counts.delivered, counts.dead), (0, 1, 1));
+    }
+
+    #[test]
+    fn validators_round_trip_verbatim() {
+        let store = Store::open_in_memory().unwrap();
+        assert_eq!(store.validators("s").unwrap(), Validators::default());
+        let validators = Validators {
+            etag: Some("W/\"abc\"".to_string()),
+            last_modified: Some("Tue, 14 May 2024 10:05:00 GMT".to_string()),
+        };
+        store
+            .record_poll_success("s", Some(&validators), 1)
+            .unwrap();
+        assert_eq!(store.record_poll_failure("s", "timeout", 2).unwrap(), 1);
+        assert_eq!(store.record_poll_failure("s", "timeout", 3).unwrap(), 2);
+        store.record_poll_success("s", None, 4).unwrap();
+        assert_eq!(store.validators("s").unwrap(), validators);
+    }
+}
