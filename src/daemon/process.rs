@@ -151,8 +151,12 @@ impl Pipeline {
             debug!(source = %source.name, entry = %key, "older than max_age; recorded without alerting");
             return Ok(Processed::Old);
         }
-        let article = self.article_for(source, feed_url, entry).await;
+        let mut article = self.article_for(source, feed_url, entry).await;
         let article_url = article_identity(&article, &source.name, key);
+        if !article.url.is_empty() {
+            // the payload shows the same URL the alert id and de-duplication are derived from
+            article.url = article_url.clone();
+        }
         let body = render::body(&article);
         let document = Document {
             title: &article.title,

@@ -1,0 +1,239 @@
+//! Shared harness for integration tests: a local "internet" (fixture feeds and pages over real
+//! HTTP on 127.0.0.1:0), a local webhook receiver that records every request and can be told to
+//! hang or fail, and helpers to run the real `wirewatch` binary.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_wirewatch")
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    address
+}
+
+/// Serves `tests/fixtures/<root>/feeds/NAME` (with `{{BASE}}` replaced by the server's URL) and
+/// `pages/NAME` (from `NAME.gz`, sent gzip-encoded as a real server would).
+pub struct FixtureServer {
+    pub base: String,
+    pub requests: Arc<Mutex<Vec<String>>>,
+}
+
+#[derive(Clone)]
+struct FixtureState {
+    root: PathBuf,
+    base: Arc<Mutex<String>>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl FixtureServer {
+    pub async fn start(root: &str) -> FixtureServer {
+        let state = FixtureState {
+            root: fixtures().join(root),
+            base: Arc::new(Mutex::new(String::new())),
+            requests: Arc::new(Mutex::new(Vec::new())),
+        };
+        let router = Router::new()
+            .route("/feeds/:name", get(feed))
+            .route("/pages/:name", get(page))
+            .with_state(state.clone());
+        let address = serve(router).await;
+        let base = format!("http://{address}");
+        *state.base.lock().unwrap() = base.clone();
+        FixtureServer {
+            base,
+            requests: state.requests,
+        }
+    }
+
+    pub fn requested(&self, path: &str) -> usize {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.as_str() == path)
+            .count()
+    }
+}
+
+async fn feed(State(state): State<FixtureState>, UrlPath(name): UrlPath<String>) -> Response {
+    state
+        .requests
+        .lock()
+        .unwrap()
+        .push(format!("/feeds/{name}"));
+    let Ok(bytes) = std::fs::read(state.root.join("feeds").join(&name)) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let base = state.base.lock().unwrap().clone();
+    let body = match String::from_utf8(bytes) {
+        Ok(text) => text.replace("{{BASE}}", &base).into_bytes(),
+        Err(error) => error.into_bytes(),
+    };
+    let content_type = if name.ends_with(".json") {
+        "application/feed+json"
+    } else {
+        "application/xml"
+    };
+    ([("content-type", content_type)], body).into_response()
+}
+
+async fn page(State(state): State<FixtureState>, UrlPath(name): UrlPath<String>) -> Response {
+    state
+        .requests
+        .lock()
+        .unwrap()
+        .push(format!("/pages/{name}"));
+    match std::fs::read(state.root.join("pages").join(format!("{name}.gz"))) {
+        Ok(bytes) => (
+            [("content-type", "text/html"), ("content-encoding", "gzip")],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// How the receiver answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    Accept,
+    /// Hold every request open (never answer) — for killing the daemon mid-delivery.
+    Hang,
+    /// Answer with this status.
+    Fail(u16),
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// A webhook receiver recording every request (also those it then fails or hangs on).
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<Received>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let behaviour = Arc::new(Mutex::new(Behaviour::Accept));
+        let state = (received.clone(), behaviour.clone());
+        let router = Router::new()
+            .route("/hooks/:name", post(hook))
+            .with_state(state);
+        let address = serve(router).await;
+        Receiver {
+            url: format!("http://{address}/hooks"),
+            received,
+            behaviour,
+        }
+    }
+
+    pub fn set(&self, behaviour: Behaviour) {
+        *self.behaviour.lock().unwrap() = behaviour;
+    }
+
+    pub fn all(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    pub async fn wait_for(&self, count: usize, deadline: Duration) -> bool {
+        let start = std::time::Instant::now();
+        while start.elapsed() < deadline {
+            if self.received.lock().unwrap().len() >= count {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+}
+
+type ReceiverState = (Arc<Mutex<Vec<Received>>>, Arc<Mutex<Behaviour>>);
+
+async fn hook(
+    State((received, behaviour)): State<ReceiverState>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    received.lock().unwrap().push(Received {
+        path: name,
+        headers: headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
+            .collect(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    let current = *behaviour.lock().unwrap();
+    match current {
+        Behaviour::Accept => StatusCode::NO_CONTENT.into_response(),
+        Behaviour::Fail(status) => StatusCode::from_u16(status).unwrap().into_response(),
+        Behaviour::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::NO_CONTENT.into_response()
+        }
+    }
+}
+
+/// Output of a finished command.
+pub struct Output {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub async fn wirewatch(arguments: &[&str]) -> Output {
+    let output = tokio::process::Command::new(binary())
+        .args(arguments)
+        .env("WIREWATCH_LOG", "info")
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    Output {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Writes a config file into `folder` and returns its path.
+pub fn write_config(folder: &Path, text: &str) -> PathBuf {
+    let path = folder.join("wirewatch.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -1,0 +1,350 @@
+//! End to end: the real binary polls real feeds and pages over loopback HTTP and delivers to a
+//! local webhook receiver. Asserts the exact set of alerts and ids, that a second run sends
+//! nothing, and that kill -9 during delivery loses nothing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{wirewatch, Behaviour, FixtureServer, Receiver};
+use wirewatch::alert::alert_id;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn config_text(server: &FixtureServer, receiver: &Receiver) -> String {
+    let base = &server.base;
+    let hook = &receiver.url;
+    format!(
+        r#"
+[daemon]
+state_dir = "state"
+
+[fetch]
+timeout = "10s"
+allow_private_networks = true   # the test's "internet" is 127.0.0.1
+
+[sources.world]
+url = "{base}/feeds/world.rss"
+max_age = "none"
+
+[sources.wire]
+url = "{base}/feeds/wire.rss"
+max_age = "none"
+
+[sources.archive]
+url = "{base}/feeds/archive.rss"
+fetch_article = false
+max_age = "30d"
+
+[sources.nytimes]
+url = "{base}/feeds/nytimes.xml"
+fetch_article = false
+max_age = "none"
+
+[watchlists.sudan]
+query = 'Sudan AND sanctions'
+sinks = ["hook"]
+
+[watchlists.africa]
+query = 'Tunisia OR Zimbabwe'
+sinks = ["hook", "journal"]
+
+[watchlists.russia]
+query = 'Putin OR Kremlin'
+
+[watchlists.france]
+keywords = ["renseignement"]
+sources = ["world", "wire"]
+
+[sinks.hook]
+kind = "webhook"
+url = "{hook}/main"
+secret = "${{TEST_WEBHOOK_SECRET}}"
+
+[sinks.journal]
+kind = "log"
+"#
+    )
+}
+
+/// (watchlist, canonical article URL) of every alert the fixtures imply.
+fn expected_alerts(base: &str) -> BTreeSet<(String, String)> {
+    let _ = base;
+    [
+        ("sudan", "https://www.nytimes.com/2017/01/13/world/africa/sudan-sanctions.html"),
+        ("africa", "http://www.washingtonpost.com/world/gunmen-storm-museum-in-tunisia-killing-at-least-8/2015/03/18/00202e76-cd73-11e4-8730-4f473416e759_story.html"),
+        ("africa", "http://www.telegraph.co.uk/news/2017/11/16/zimbabwes-robert-mugabe-wife-grace-insisting-finishes-term-priest/"),
+        ("france", "http://www.lemonde.fr/pixels/article/2015/05/04/que-contient-la-loi-sur-le-renseignement_4627068_4408996.html"),
+    ]
+    .into_iter()
+    .map(|(watchlist, url)| (watchlist.to_string(), url.to_string()))
+    .collect()
+}
+
+async fn run_once(config: &Path) -> common::Output {
+    let output = tokio::process::Command::new(common::binary())
+        .args(["once", "--config", config.to_str().unwrap()])
+        .env("TEST_WEBHOOK_SECRET", SECRET)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    common::Output {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn received_alerts(receiver: &Receiver) -> Vec<(String, String, String)> {
+    receiver
+        .all()
+        .iter()
+        .map(|request| {
+            let json = request.json();
+            (
+                json["watchlist"].as_str().unwrap().to_string(),
+                json["article"]["url"].as_str().unwrap().to_string(),
+                json["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_delivers_exactly_the_implied_alerts_and_a_second_run_nothing() {
+    let server = FixtureServer::start("e2e").await;
+    let receiver = Receiver::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let config = common::write_config(folder.path(), &config_text(&server, &receiver));
+
+    let first = run_once(&config).await;
+    assert!(first.status.success(), "stderr: {}", first.stderr);
+    let alerts = received_alerts(&receiver);
+    eprintln!("{}", first.stderr);
+    for alert in &alerts {
+        eprintln!("{alert:?}");
+    }
+
+    // every alert arrives once, with the id derived from (watchlist, canonical URL)
+    let mut seen_ids = BTreeSet::new();
+    for (watchlist, url, id) in &alerts {
+        assert_eq!(id, &alert_id(watchlist, url), "id of {watchlist} {url}");
+        assert!(seen_ids.insert(id.clone()), "{id} delivered twice");
+    }
+    let got: BTreeSet<(String, String)> = alerts
+        .iter()
+        .map(|(w, u, _)| (w.clone(), u.clone()))
+        .collect();
+    let expected = expected_alerts(&server.base);
+    for pair in &expected {
+        assert!(got.contains(pair), "missing alert {pair:?}; got {got:#?}");
+    }
+
+    // Standard Webhooks headers, signature over id.timestamp.body
+    let key = wirewatch::sink::webhook::signing_key(SECRET).unwrap();
+    for request in receiver.all() {
+        let id = &request.headers["webhook-id"];
+        let timestamp: i64 = request.headers["webhook-timestamp"].parse().unwrap();
+        assert_eq!(request.headers["content-type"], "application/json");
+        assert_eq!(
+            request.headers["webhook-signature"],
+            wirewatch::sink::webhook::sign(&key, id, timestamp, request.body.as_bytes())
+        );
+        let json = request.json();
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["type"], "article.matched");
+        assert_eq!(&json["id"], id.as_str());
+        assert!(json["article"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Original url:"));
+        assert!(!json["matches"].as_array().unwrap().is_empty());
+    }
+    assert!(
+        first.stderr.contains("polled 4 sources (0 failed)"),
+        "{}",
+        first.stderr
+    );
+
+    // a second run finds nothing new and sends nothing
+    let before = receiver.all().len();
+    let second = run_once(&config).await;
+    assert!(second.status.success(), "stderr: {}", second.stderr);
+    assert_eq!(
+        receiver.all().len(),
+        before,
+        "second run sent: {:?}",
+        &receiver.all()[before..]
+    );
+    assert!(
+        second.stderr.contains("0 new entries, 0 alerts created"),
+        "{}",
+        second.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_during_delivery_then_restart_delivers_everything() {
+    let server = FixtureServer::start("e2e").await;
+    let receiver = Receiver::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let config = common::write_config(folder.path(), &config_text(&server, &receiver));
+
+    // The receiver hangs: the daemon commits alerts, starts delivering, and is killed mid-request.
+    receiver.set(Behaviour::Hang);
+    let mut daemon = tokio::process::Command::new(common::binary())
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("TEST_WEBHOOK_SECRET", SECRET)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(
+        receiver.wait_for(1, Duration::from_secs(60)).await,
+        "the daemon never attempted a delivery"
+    );
+    daemon.start_kill().unwrap(); // SIGKILL
+    daemon.wait().await.unwrap();
+    let hung: BTreeSet<String> = receiver
+        .all()
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    assert!(!hung.is_empty());
+
+    receiver.set(Behaviour::Accept);
+    let output = run_once(&config).await;
+    assert!(output.status.success(), "stderr: {}", output.stderr);
+    let delivered: BTreeSet<(String, String)> = received_alerts(&receiver)
+        .into_iter()
+        .map(|(w, u, _)| (w, u))
+        .collect();
+    for pair in expected_alerts(&server.base) {
+        assert!(delivered.contains(&pair), "lost {pair:?} after kill -9");
+    }
+    // the alert in flight at the kill was re-sent with the same id
+    let all_ids: Vec<String> = receiver
+        .all()
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    for id in &hung {
+        assert!(
+            all_ids.iter().filter(|other| *other == id).count() >= 2,
+            "{id} not re-sent"
+        );
+    }
+    assert!(
+        output.stderr.contains("0 awaiting retry, 0 dead"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_source_and_a_failing_sink_do_not_stop_the_others() {
+    let server = FixtureServer::start("e2e").await;
+    let receiver = Receiver::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let mut text = config_text(&server, &receiver);
+    text.push_str(&format!(
+        "\n[sources.broken]\nurl = \"{}/feeds/does-not-exist.xml\"\n\n[sinks.down]\nkind = \"webhook\"\nurl = \"{}/down\"\n",
+        server.base, receiver.url
+    ));
+    let config = common::write_config(folder.path(), &text);
+    // the "down" receiver path answers 503 only for the down sink: use a second receiver
+    let down = Receiver::start().await;
+    down.set(Behaviour::Fail(503));
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &format!("{}/down", receiver.url),
+        &format!("{}/down", down.url),
+    );
+    std::fs::write(&config, text).unwrap();
+
+    let output = run_once(&config).await;
+    assert!(output.status.success(), "stderr: {}", output.stderr);
+    assert!(
+        output.stderr.contains("polled 5 sources (1 failed)"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("HTTP 404"), "{}", output.stderr);
+    let delivered: BTreeSet<(String, String)> = received_alerts(&receiver)
+        .into_iter()
+        .map(|(w, u, _)| (w, u))
+        .collect();
+    for pair in expected_alerts(&server.base) {
+        assert!(
+            delivered.contains(&pair),
+            "missing {pair:?} while another sink was down"
+        );
+    }
+    // the down sink got one attempt per alert of the watchlists that use it and keeps them queued
+    assert!(!down.all().is_empty());
+    assert!(
+        !output.stderr.contains(" 0 awaiting retry"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[tokio::test]
+async fn check_reports_every_config_error_at_once() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = common::write_config(
+        folder.path(),
+        r#"
+[sources.a]
+url = "not a url"
+interval = "often"
+
+[watchlists.w]
+query = 'Putin AND'
+sinks = ["nowhere"]
+
+[sinks.hook]
+kind = "webhook"
+url = "https://example.org/hook"
+secret = "${WIREWATCH_TEST_UNSET_SECRET}"
+"#,
+    );
+    let output = wirewatch(&["check", "--config", config.to_str().unwrap()]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
+    for expected in [
+        "sources.a.url: \"not a url\" is not a valid URL",
+        "sources.a.interval: invalid duration \"often\"",
+        "watchlists.w.query: column",
+        "watchlists.w.sinks[0]: no sink named \"nowhere\"",
+        "sinks.hook.secret: environment variable WIREWATCH_TEST_UNSET_SECRET is not set",
+    ] {
+        assert!(
+            output.stderr.contains(expected),
+            "missing {expected:?} in:\n{}",
+            output.stderr
+        );
+    }
+    assert!(output.stderr.contains("5 errors"), "{}", output.stderr);
+}
+
+#[tokio::test]
+async fn check_accepts_the_example_config() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/wirewatch.toml");
+    let output = tokio::process::Command::new(common::binary())
+        .args(["check", "--config", example.to_str().unwrap()])
+        .env(
+            "WIREWATCH_OPS_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        )
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("OK"), "{stdout}");
+}
