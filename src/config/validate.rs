@@ -131,14 +131,10 @@ fn substitute_environment(
     problems: &mut Problems,
 ) {
     match value {
-        toml::Value::String(text) => {
-            if text.contains("${") {
-                match expand(text, environment) {
-                    Ok(expanded) => *text = expanded,
-                    Err(message) => problems.add(path, message),
-                }
-            }
-        }
+        toml::Value::String(text) if text.contains('$') => match expand(text, environment) {
+            Ok(expanded) => *text = expanded,
+            Err(message) => problems.add(path, message),
+        },
         toml::Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
                 substitute_environment(item, &format!("{path}[{index}]"), environment, problems);

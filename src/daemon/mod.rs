@@ -32,6 +32,8 @@ pub struct Pipeline {
     /// Compiled watchlists; index i is `config.watchlists[i]`.
     matcher: Matcher,
     sinks: BTreeMap<String, SinkSlot>,
+    /// Held for the pipeline's life; the OS releases it when the process ends, even on kill -9.
+    lock: Option<std::fs::File>,
 }
 
 struct SinkSlot {
@@ -47,18 +49,25 @@ pub enum StartError {
         path: String,
         source: crate::store::StoreError,
     },
+    #[error("{0}")]
+    Locked(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
 }
 
 impl Pipeline {
+    /// Opens the state database and takes the state directory's lock: two processes polling
+    /// and delivering from one outbox would send every alert twice.
     pub fn new(config: Config) -> Result<Pipeline, StartError> {
         let database = config.daemon.database_path();
         let store = Store::open(&database).map_err(|source| StartError::Store {
             path: database.display().to_string(),
             source,
         })?;
-        Pipeline::with_store(config, store)
+        let lock = lock_state_directory(&config.daemon.state_dir)?;
+        let mut pipeline = Pipeline::with_store(config, store)?;
+        pipeline.lock = Some(lock);
+        Ok(pipeline)
     }
 
     pub fn with_store(config: Config, store: Store) -> Result<Pipeline, StartError> {
@@ -92,7 +101,35 @@ impl Pipeline {
             fetcher,
             matcher,
             sinks,
+            lock: None,
         })
+    }
+}
+
+fn lock_state_directory(state_dir: &std::path::Path) -> Result<std::fs::File, StartError> {
+    let path = state_dir.join("wirewatch.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|error| {
+            StartError::Locked(format!(
+                "cannot open the lock file {}: {error}",
+                path.display()
+            ))
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StartError::Locked(format!(
+            "another wirewatch process is using the state directory {} (lock file {}); stop it first, or give this config its own state_dir",
+            state_dir.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(error)) => Err(StartError::Locked(format!(
+            "cannot lock {}: {error}",
+            path.display()
+        ))),
     }
 }
 

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::{stream, StreamExt};
 use tracing::{debug, info, warn};
 use url::Url;
 
@@ -21,7 +22,10 @@ use crate::fetch::{FetchError, Fetched, Origin};
 use crate::model::{self, Article, Entry, Image};
 use crate::rules::Document;
 use crate::source;
-use crate::store::NewAlert;
+use crate::store::{NewAlert, StoreError};
+
+/// Article pages fetched at once per source.
+const ARTICLE_CONCURRENCY: usize = 4;
 
 /// What one poll found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -102,22 +106,49 @@ impl Pipeline {
             ..PollReport::default()
         };
         // Feeds list newest first; processing oldest first makes alerts arrive in story order.
+        let mut keys_in_feed = std::collections::HashSet::new();
+        let mut new_entries = Vec::new();
         for entry in parsed.entries.iter().rev() {
             let key = source::entry_key(entry);
+            if !keys_in_feed.insert(key.clone()) {
+                continue; // a duplicate inside this very feed: the first one stands for it
+            }
             match self.store.is_seen(&source.name, &key) {
-                Ok(true) => continue,
-                Ok(false) => {}
+                Ok(true) => {}
+                Ok(false) => new_entries.push((entry, key)),
                 Err(error) => {
                     warn!(source = %source.name, entry = %key, %error, "cannot read seen state");
                     report.failed_entries += 1;
-                    continue;
                 }
             }
-            report.new_entries += 1;
-            match self
-                .process_entry(source, &page.final_url, entry, &key)
-                .await
-            {
+        }
+        report.new_entries = new_entries.len();
+        // A few article pages in flight at once: a burst of new entries is alerted on in seconds,
+        // without hammering the publisher.
+        let feed_url = &page.final_url;
+        // Boxed with an explicit type: the closure-returned futures otherwise trip rustc's
+        // higher-ranked lifetime inference when the poll runs in a spawned (Send) task.
+        type Processing<'a> = std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = (&'a String, Result<Processed, StoreError>)>
+                    + Send
+                    + 'a,
+            >,
+        >;
+        let processing: Vec<Processing<'_>> = new_entries
+            .iter()
+            .map(|(entry, key)| -> Processing<'_> {
+                Box::pin(
+                    async move { (key, self.process_entry(source, feed_url, entry, key).await) },
+                )
+            })
+            .collect();
+        let results: Vec<_> = stream::iter(processing)
+            .buffered(ARTICLE_CONCURRENCY)
+            .collect()
+            .await;
+        for (key, result) in results {
+            match result {
                 Ok(Processed::Old) => report.old_entries += 1,
                 Ok(Processed::Committed(created)) => report.alerts_created.extend(created),
                 Err(error) => {
@@ -138,7 +169,7 @@ impl Pipeline {
         feed_url: &Url,
         entry: &Entry,
         key: &str,
-    ) -> Result<Processed, crate::store::StoreError> {
+    ) -> Result<Processed, StoreError> {
         let now = Utc::now();
         if is_too_old(entry, source.max_age, now) {
             self.store.commit_entry(
