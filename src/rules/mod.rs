@@ -1,120 +1,96 @@
-//! TEMPORARY stub: OR of lowercase words.
+//! Watchlist rules: the query language, and the matcher that finds which of many watchlists an
+//! article matches, with the hits and snippets that alerts carry.
+//!
+//! `Query::parse` turns query text into a tree (`parser` → `ast`); `Matcher::new` compiles all
+//! watchlists of a config into one Aho-Corasick automaton over every term plus one regex set,
+//! and `Matcher::matches` scans an article once, then evaluates only the watchlists one of whose
+//! required terms was seen (`matcher`). Text on both sides is folded the same way (`normalize`):
+//! case, diacritics, compatibility forms, whole words, CJK by character. The syntax is in
+//! SYNTAX.md.
+//!
+//! This module is pure: no I/O, no clock, no async, no logging. It does not know watchlist names,
+//! sources or sinks; watchlists are indices into the `Vec` given to `Matcher::new`, and the caller
+//! names them in errors and alerts.
+
+mod ast;
+mod explain;
+mod matcher;
+mod normalize;
+mod parser;
+#[cfg(test)]
+mod reference;
+mod snippet;
+#[cfg(test)]
+mod tests;
+
+pub use ast::Field;
+pub use explain::{explain, Explanation};
+pub use matcher::Matcher;
+
 use serde::Serialize;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    Title,
-    Body,
-    Url,
-    Source,
-    Author,
-    Lang,
-}
+
+/// The parts of an article that queries can look at. Borrowed, so matching copies nothing.
+#[derive(Debug, Clone, Copy)]
 pub struct Document<'a> {
     pub title: &'a str,
     pub body: &'a str,
     pub url: &'a str,
+    /// The source's name or id as configured.
     pub source: &'a str,
     pub authors: &'a [String],
+    /// BCP 47 code such as `en` or `pt-BR`, when known.
     pub language: Option<&'a str>,
 }
+
+/// A parsed watchlist query. Cheap to clone; compile many into a `Matcher`.
 #[derive(Debug, Clone)]
 pub struct Query {
-    terms: Vec<String>,
+    root: ast::Node,
 }
+
+impl Query {
+    /// Parses query text (see SYNTAX.md). The error names the 1-based column and what was
+    /// expected there.
+    pub fn parse(text: &str) -> Result<Query, QueryError> {
+        parser::parse(text).map(|root| Query { root })
+    }
+
+    /// The `keywords = ["Putin", "Xi Jinping"]` shorthand: any of these (each as a phrase).
+    pub fn any_of(keywords: &[String]) -> Result<Query, QueryError> {
+        parser::any_of(keywords).map(|root| Query { root })
+    }
+}
+
+/// Why a query could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("column {column}: {message}")]
 pub struct QueryError {
+    /// 1-based, in characters.
     pub column: usize,
+    /// Lowercase; says what was expected or how to fix it.
     pub message: String,
 }
-impl Query {
-    pub fn parse(text: &str) -> Result<Query, QueryError> {
-        if text.trim().is_empty() {
-            return Err(QueryError {
-                column: 1,
-                message: "expected a term".into(),
-            });
-        }
-        Ok(Query {
-            terms: text
-                .split_whitespace()
-                .filter(|w| *w != "OR")
-                .map(|w| {
-                    w.trim_matches(|c: char| !c.is_alphanumeric())
-                        .to_lowercase()
-                })
-                .collect(),
-        })
-    }
-    pub fn any_of(keywords: &[String]) -> Result<Query, QueryError> {
-        Ok(Query {
-            terms: keywords.iter().map(|k| k.to_lowercase()).collect(),
-        })
-    }
-}
-pub struct Matcher {
-    queries: Vec<Query>,
-}
+
+/// One watchlist that matched an article.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Match {
+    /// Index of the watchlist in the `Vec` given to `Matcher::new`.
     pub watchlist: usize,
     pub hits: Vec<Hit>,
 }
+
+/// One distinct (term, field) that made the query true, at its first occurrence.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
+    /// The term as written in the query: without field prefix and quotes; wildcards keep their
+    /// `*`, regexes their slashes.
     pub term: String,
     pub field: Field,
+    /// Byte offsets into the original field text. For `author`, the authors joined by ", ";
+    /// for `lang`, the language code.
     pub start: usize,
     pub end: usize,
+    /// About 160 characters around the hit, the hit wrapped in `**`, cut at word boundaries
+    /// with "…", whitespace collapsed.
     pub snippet: String,
-}
-impl Matcher {
-    pub fn new(queries: Vec<Query>) -> Matcher {
-        Matcher { queries }
-    }
-    pub fn len(&self) -> usize {
-        self.queries.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.queries.is_empty()
-    }
-    pub fn matches(&self, document: &Document) -> Vec<Match> {
-        self.matches_among(document, &|_| true)
-    }
-    pub fn matches_among(
-        &self,
-        document: &Document,
-        watchlists: &dyn Fn(usize) -> bool,
-    ) -> Vec<Match> {
-        let mut out = Vec::new();
-        for (index, query) in self.queries.iter().enumerate() {
-            if !watchlists(index) {
-                continue;
-            }
-            let mut hits = Vec::new();
-            for term in &query.terms {
-                for (field, text) in [(Field::Title, document.title), (Field::Body, document.body)]
-                {
-                    if let Some(start) = text.to_lowercase().find(term.as_str()) {
-                        hits.push(Hit {
-                            term: term.clone(),
-                            field,
-                            start,
-                            end: start + term.len(),
-                            snippet: text.chars().take(160).collect(),
-                        });
-                        break;
-                    }
-                }
-            }
-            if !hits.is_empty() {
-                out.push(Match {
-                    watchlist: index,
-                    hits,
-                });
-            }
-        }
-        out
-    }
 }

@@ -1,39 +1,635 @@
-//! TEMPORARY stub.
+//! Feed documents (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed 1.0/1.1) → [`Entry`] values in
+//! document order, through feed-rs.
+//!
+//! Around feed-rs this module adds what a monitor needs: charset decoding first
+//! ([`super::charset`]); dates that keep the publisher's offset (feed-rs only returns UTC, so our
+//! own timestamp parser records the offset of every date it reads); a clear line between ids the
+//! publisher wrote and ids feed-rs would invent; absolute links and image URLs; one lenient retry
+//! for broken XML (bare `&`, truncated documents, unclosed CDATA); and a clear error when the
+//! body is an HTML page or a sitemap. It does not sanitize HTML (summaries stay as published;
+//! rendering decides what to keep), and it does not repair mojibake stored in the bytes.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use url::Url;
+
+use super::charset::decode_xml;
+use super::date::parse_date;
+use super::json_feed::prepare_json;
+use super::xml::{
+    fix_entities, normalize_legacy_xml, normalize_rss_version, repair_xml, root_element,
+};
 use super::SourceError;
 use crate::model::Entry;
+
+/// A parsed feed: its entries plus the channel facts the scheduler uses.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParsedFeed {
     pub title: Option<String>,
     pub entries: Vec<Entry>,
+    /// WebSub hub (`<link rel="hub">`), for push subscriptions.
     pub hub: Option<String>,
+    /// RSS `<ttl>`: the publisher's suggested minimum polling interval.
     pub ttl_minutes: Option<u32>,
 }
+
+/// What feed-rs's id generator returns instead of inventing an id. It contains a NUL character,
+/// which XML cannot contain, so it never equals a published id.
+const GENERATED_ID: &str = "\u{0}wirewatch:no-published-id";
+
+/// Maps each parsed instant back to the offset it was written with.
+type OffsetLog = Rc<RefCell<HashMap<DateTime<Utc>, FixedOffset>>>;
+
+/// Parses a feed body. `feed_url` is where it was fetched from: relative links resolve against
+/// it (after any `xml:base`).
+///
+/// Entries whose published id is shared with another entry that has a *different* link lose
+/// their `id` (it becomes `None`), so [`super::entry_key`] falls back to their URLs and no entry
+/// is hidden behind another's identity. Entries sharing both id and link are kept as they are:
+/// they are the same item listed twice and share one key.
 pub fn parse_feed(
     bytes: &[u8],
-    _content_type: Option<&str>,
-    _feed_url: &url::Url,
+    content_type: Option<&str>,
+    feed_url: &Url,
 ) -> Result<ParsedFeed, SourceError> {
-    let feed = feed_rs::parser::parse(bytes).map_err(|e| SourceError::Malformed {
-        reason: e.to_string(),
-    })?;
-    let entries = feed
+    let text = decode_xml(bytes, content_type);
+    let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    if trimmed.trim_end().is_empty() {
+        return Err(SourceError::Empty);
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let json = prepare_json(trimmed)?;
+        let (feed, offsets) = run_feed_rs(json.text.as_bytes(), feed_url).map_err(|error| {
+            SourceError::Malformed {
+                reason: error.to_string(),
+            }
+        })?;
+        let mut parsed = convert(feed, &offsets, feed_url);
+        // feed-rs drops JSON Feed's `image`; items map one to one, in order.
+        for (entry, image) in parsed.entries.iter_mut().zip(json.images) {
+            if entry.image_url.is_none() {
+                entry.image_url = image.map(|image| resolve(&image, feed_url));
+            }
+        }
+        return Ok(parsed);
+    }
+    if let Some(detected) = detect_non_feed(trimmed) {
+        return Err(SourceError::NotAFeed { detected });
+    }
+    let xml = fix_entities(&normalize_legacy_xml(&normalize_rss_version(trimmed))).into_owned();
+    parse_xml_leniently(xml, feed_url)
+}
+
+/// Runs feed-rs, then retries with fixes for what it rejects: a text construct whose `type` is
+/// a MIME type it does not know (Atom 0.3 wrote `text/plain`; feed-rs fails the whole feed),
+/// then once with [`repair_xml`]. The first error is the one reported.
+fn parse_xml_leniently(xml: String, feed_url: &Url) -> Result<ParsedFeed, SourceError> {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    const MAX_ATTEMPTS: usize = 8;
+    let mut attempt = xml;
+    let mut repaired = false;
+    let mut first_error: Option<ParseFeedError> = None;
+    for _ in 0..MAX_ATTEMPTS {
+        let error = match run_feed_rs(attempt.as_bytes(), feed_url) {
+            Ok((feed, offsets)) => return Ok(convert(feed, &offsets, feed_url)),
+            Err(error) => error,
+        };
+        let next = match &error {
+            ParseFeedError::ParseError(ParseErrorKind::UnknownMimeType(mime)) => {
+                let replacement = if mime.contains("html") {
+                    "html"
+                } else {
+                    "text"
+                };
+                let fixed = attempt
+                    .replace(
+                        &format!("type=\"{mime}\""),
+                        &format!("type=\"{replacement}\""),
+                    )
+                    .replace(&format!("type='{mime}'"), &format!("type='{replacement}'"));
+                (fixed != attempt).then_some(fixed)
+            }
+            _ if !repaired => {
+                repaired = true;
+                Some(repair_xml(&attempt))
+            }
+            _ => None,
+        };
+        first_error.get_or_insert(error);
+        match next {
+            Some(next) => attempt = next,
+            None => break,
+        }
+    }
+    let reason = match &first_error {
+        Some(error) => describe_failure(&attempt, error),
+        None => "the document could not be parsed".to_string(),
+    };
+    Err(SourceError::Malformed { reason })
+}
+
+fn run_feed_rs(
+    bytes: &[u8],
+    feed_url: &Url,
+) -> Result<
+    (feed_rs::model::Feed, HashMap<DateTime<Utc>, FixedOffset>),
+    feed_rs::parser::ParseFeedError,
+> {
+    let offsets: OffsetLog = Rc::default();
+    let log = Rc::clone(&offsets);
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(feed_url.as_str()))
+        .sanitize_content(false)
+        .id_generator(|_links, _title, _uri| GENERATED_ID.to_string())
+        .timestamp_parser(move |text| {
+            let date = parse_date(text)?;
+            let instant = date.with_timezone(&Utc);
+            log.borrow_mut().entry(instant).or_insert(*date.offset());
+            Some(instant)
+        })
+        .build();
+    let feed = parser.parse(bytes)?;
+    // The parser (and with it the closure's clone of the log) is dropped here, so this is the
+    // only handle left; cloning the map is the fallback if that ever changes.
+    drop(parser);
+    let offsets = Rc::try_unwrap(offsets)
+        .map(RefCell::into_inner)
+        .unwrap_or_else(|shared| shared.borrow().clone());
+    Ok((feed, offsets))
+}
+
+fn convert(
+    feed: feed_rs::model::Feed,
+    offsets: &HashMap<DateTime<Utc>, FixedOffset>,
+    feed_url: &Url,
+) -> ParsedFeed {
+    let with_offset = |instant: DateTime<Utc>| -> DateTime<FixedOffset> {
+        match offsets.get(&instant) {
+            Some(offset) => instant.with_timezone(offset),
+            None => instant.fixed_offset(),
+        }
+    };
+    let hub = feed
+        .links
+        .iter()
+        .find(|link| {
+            link.rel
+                .as_deref()
+                .is_some_and(|rel| rel.eq_ignore_ascii_case("hub"))
+        })
+        .map(|link| resolve(&link.href, feed_url));
+    let title = feed
+        .title
+        .as_ref()
+        .and_then(|title| plain_text(&title.content));
+    let mut entries: Vec<Entry> = feed
         .entries
         .into_iter()
-        .map(|e| Entry {
-            id: Some(e.id),
-            url: e.links.first().map(|l| l.href.clone()),
-            title: e.title.map(|t| t.content),
-            published: e.published.map(|d| d.fixed_offset()),
-            updated: None,
-            authors: vec![],
-            summary_html: e.summary.map(|s| s.content),
-            content_html: e.content.and_then(|c| c.body),
-            image_url: None,
-        })
+        .map(|entry| convert_entry(entry, feed_url, &with_offset))
         .collect();
-    Ok(ParsedFeed {
-        title: feed.title.map(|t| t.content),
+    clear_ambiguous_ids(&mut entries);
+    ParsedFeed {
+        title,
         entries,
-        hub: None,
-        ttl_minutes: None,
-    })
+        hub,
+        ttl_minutes: feed.ttl,
+    }
+}
+
+fn convert_entry(
+    entry: feed_rs::model::Entry,
+    feed_url: &Url,
+    with_offset: &dyn Fn(DateTime<Utc>) -> DateTime<FixedOffset>,
+) -> Entry {
+    let id = Some(entry.id.trim().to_string())
+        .filter(|id| !id.is_empty() && id.as_str() != GENERATED_ID);
+    let url = entry_link(&entry.links)
+        .map(|href| resolve(href, feed_url))
+        // RSS items often carry only `<guid isPermaLink="true">`; feed-rs does not say whether
+        // the guid was a permalink, so an id that is an absolute web URL stands in for it.
+        .or_else(|| {
+            id.as_deref()
+                .filter(|id| is_web_url(id))
+                .map(str::to_string)
+        });
+    let image_url = entry_image(&entry).map(|href| resolve(&href, feed_url));
+    Entry {
+        id,
+        url,
+        title: entry
+            .title
+            .as_ref()
+            .and_then(|title| plain_text(&title.content)),
+        published: entry.published.map(with_offset),
+        // feed-rs copies an RSS item's pubDate into `updated`; a copy says nothing new.
+        updated: entry
+            .updated
+            .filter(|updated| Some(*updated) != entry.published)
+            .map(with_offset),
+        authors: entry
+            .authors
+            .iter()
+            .filter_map(|person| plain_text(&person.name))
+            .collect(),
+        summary_html: entry
+            .summary
+            .map(|summary| summary.content)
+            .filter(|summary| !summary.trim().is_empty()),
+        content_html: entry.content.and_then(|content| {
+            let body = content.body.filter(|body| !body.trim().is_empty())?;
+            // JSON Feed's `content_text` arrives as text/plain; the model field holds HTML.
+            if content.content_type.to_string().starts_with("text/plain") {
+                Some(escape_html(&body))
+            } else {
+                Some(body)
+            }
+        }),
+        image_url,
+    }
+}
+
+/// The entry's web page: an `alternate` (or rel-less) link that is not a media file.
+fn entry_link(links: &[feed_rs::model::Link]) -> Option<&str> {
+    let is_page = |link: &&feed_rs::model::Link| {
+        let rel_ok = link
+            .rel
+            .as_deref()
+            .map_or(true, |rel| rel.eq_ignore_ascii_case("alternate"));
+        let type_ok = link.media_type.as_deref().map_or(true, |media_type| {
+            !(media_type.starts_with("image/")
+                || media_type.starts_with("audio/")
+                || media_type.starts_with("video/"))
+        });
+        rel_ok && type_ok && !link.href.trim().is_empty()
+    };
+    links
+        .iter()
+        .filter(is_page)
+        .find(|link| link.rel.is_some())
+        .or_else(|| links.iter().find(is_page))
+        .map(|link| link.href.trim())
+}
+
+/// Lead image: media:content / enclosure of an image type, then a media thumbnail, then an
+/// Atom `enclosure` link of an image type.
+fn entry_image(entry: &feed_rs::model::Entry) -> Option<String> {
+    let media_image = entry.media.iter().find_map(|object| {
+        object.content.iter().find_map(|content| {
+            let url = content.url.as_ref()?;
+            let is_image = match &content.content_type {
+                Some(media_type) => media_type.ty() == "image",
+                None => looks_like_image(url.path()),
+            };
+            is_image.then(|| url.to_string())
+        })
+    });
+    media_image
+        .or_else(|| {
+            entry.media.iter().find_map(|object| {
+                object
+                    .thumbnails
+                    .first()
+                    .map(|thumbnail| thumbnail.image.uri.clone())
+            })
+        })
+        .or_else(|| {
+            entry.links.iter().find_map(|link| {
+                let is_enclosure = link.rel.as_deref() == Some("enclosure");
+                let is_image = link
+                    .media_type
+                    .as_deref()
+                    .is_some_and(|media_type| media_type.starts_with("image/"));
+                (is_enclosure && is_image).then(|| link.href.clone())
+            })
+        })
+}
+
+fn looks_like_image(path: &str) -> bool {
+    let path = path.to_ascii_lowercase();
+    [".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"]
+        .iter()
+        .any(|extension| path.ends_with(extension))
+}
+
+fn is_web_url(text: &str) -> bool {
+    Url::parse(text).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
+}
+
+/// Resolves a link against the feed URL; text that cannot be resolved is kept trimmed.
+fn resolve(href: &str, base: &Url) -> String {
+    let href = href.trim();
+    match base.join(href) {
+        Ok(url) => url.to_string(),
+        Err(_) => href.to_string(),
+    }
+}
+
+/// Titles and names are plain text, but publishers put entities (`&#8211;`, double-escaped
+/// `&amp;amp;`) and tags (`<b>`) in them; decode them once as HTML and collapse whitespace.
+fn plain_text(text: &str) -> Option<String> {
+    let decoded = if text.contains('&') || text.contains('<') {
+        let fragment = scraper::Html::parse_fragment(text);
+        fragment.root_element().text().collect::<String>()
+    } else {
+        text.to_string()
+    };
+    let collapsed = decoded.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!collapsed.is_empty()).then_some(collapsed)
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn clear_ambiguous_ids(entries: &mut [Entry]) {
+    let mut links_by_id: HashMap<String, Vec<Option<String>>> = HashMap::new();
+    for entry in entries.iter() {
+        if let Some(id) = &entry.id {
+            links_by_id
+                .entry(id.clone())
+                .or_default()
+                .push(entry.url.clone());
+        }
+    }
+    for entry in entries.iter_mut() {
+        let ambiguous = entry.id.as_ref().is_some_and(|id| {
+            links_by_id
+                .get(id)
+                .is_some_and(|links| links.iter().any(|link| Some(link) != links.first()))
+        });
+        if ambiguous {
+            entry.id = None;
+        }
+    }
+}
+
+fn detect_non_feed(text: &str) -> Option<String> {
+    let root = root_element(text);
+    let detected = match root.as_deref() {
+        Some("rss" | "feed" | "rdf" | "entry" | "channel") => return None,
+        Some("html" | "head" | "body") => "an HTML page".to_string(),
+        Some("urlset" | "sitemapindex") => "a sitemap".to_string(),
+        Some("opml") => "an OPML subscription list".to_string(),
+        Some(other) => format!("an XML document with root element <{other}>"),
+        None => "text that is neither XML nor JSON".to_string(),
+    };
+    Some(detected)
+}
+
+/// The reason given when even the repaired document does not parse.
+fn describe_failure(xml: &str, error: &feed_rs::parser::ParseFeedError) -> String {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    match (root_element(xml).as_deref(), error) {
+        (Some("rss"), ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot)) => {
+            "the <rss> element has no <channel>".to_string()
+        }
+        _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed_url() -> Url {
+        Url::parse("https://example.org/news/feed.xml").unwrap()
+    }
+
+    fn parse(xml: &str) -> ParsedFeed {
+        parse_feed(xml.as_bytes(), None, &feed_url()).unwrap()
+    }
+
+    /// Checks one field of the first entry of a parsed document.
+    fn check(xml: &str, field: fn(&Entry) -> Option<String>, expected: Option<&str>) {
+        let feed = parse(xml);
+        let entry = feed.entries.first().expect("one entry");
+        assert_eq!(field(entry), expected.map(str::to_string), "input: {xml}");
+    }
+
+    fn rss_item(item: &str) -> String {
+        format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title><item>{item}</item></channel></rss>")
+    }
+
+    fn url(entry: &Entry) -> Option<String> {
+        entry.url.clone()
+    }
+    fn id(entry: &Entry) -> Option<String> {
+        entry.id.clone()
+    }
+    fn title(entry: &Entry) -> Option<String> {
+        entry.title.clone()
+    }
+    fn published(entry: &Entry) -> Option<String> {
+        entry.published.map(|date| date.to_rfc3339())
+    }
+    fn image(entry: &Entry) -> Option<String> {
+        entry.image_url.clone()
+    }
+
+    #[test]
+    fn dates_keep_the_publishers_offset() {
+        check(
+            &rss_item("<title>a</title><pubDate>Tue, 14 May 2024 13:05:00 +0300</pubDate>"),
+            published,
+            Some("2024-05-14T13:05:00+03:00"),
+        );
+        check(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>x</id><title>a</title><published>2017-01-07T09:00:01-05:00</published></entry></feed>"#,
+            published,
+            Some("2017-01-07T09:00:01-05:00"),
+        );
+        check(
+            r#"{"version":"https://jsonfeed.org/version/1","items":[{"id":"1","date_published":"2020-02-21T18:08:06+01:00"}]}"#,
+            published,
+            Some("2020-02-21T18:08:06+01:00"),
+        );
+    }
+
+    #[test]
+    fn relative_links_resolve_against_the_feed_url() {
+        check(
+            &rss_item("<link>/story/1</link>"),
+            url,
+            Some("https://example.org/story/1"),
+        );
+        check(
+            &rss_item("<link>story/2</link>"),
+            url,
+            Some("https://example.org/news/story/2"),
+        );
+        check(
+            &rss_item(
+                r#"<link>/a</link><enclosure url="/img/a.jpg" type="image/jpeg" length="1"/>"#,
+            ),
+            image,
+            Some("https://example.org/img/a.jpg"),
+        );
+    }
+
+    #[test]
+    fn xml_base_is_honoured() {
+        check(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://blog.example.com/2024/"><entry><id>x</id><link rel="alternate" href="post.html"/></entry></feed>"#,
+            url,
+            Some("https://blog.example.com/2024/post.html"),
+        );
+        check(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry xml:base="https://other.example/a/"><id>x</id><link href="../b"/></entry></feed>"#,
+            url,
+            Some("https://other.example/b"),
+        );
+    }
+
+    #[test]
+    fn generated_ids_are_not_guids() {
+        check(
+            &rss_item("<title>a</title><link>https://example.org/a</link>"),
+            id,
+            None,
+        );
+        check(
+            &rss_item("<guid isPermaLink=\"false\">abc-1</guid>"),
+            id,
+            Some("abc-1"),
+        );
+        check(
+            &rss_item("<guid>https://example.org/permalink</guid>"),
+            url,
+            Some("https://example.org/permalink"),
+        );
+    }
+
+    #[test]
+    fn titles_decode_entities_once() {
+        check(
+            &rss_item("<title>AT&amp;T &amp;#8211; news</title>"),
+            title,
+            Some("AT&T – news"),
+        );
+        check(
+            &rss_item("<title>Left &amp;amp; Right</title>"),
+            title,
+            Some("Left & Right"),
+        );
+        check(
+            &rss_item("<title><![CDATA[<b>Bold</b>  move]]></title>"),
+            title,
+            Some("Bold move"),
+        );
+    }
+
+    #[test]
+    fn duplicate_guids_with_different_links_fall_back_to_urls() {
+        let feed = parse(
+            "<rss version=\"2.0\"><channel>\
+             <item><guid>same</guid><link>https://example.org/1</link></item>\
+             <item><guid>same</guid><link>https://example.org/2</link></item>\
+             <item><guid>twice</guid><link>https://example.org/3</link></item>\
+             <item><guid>twice</guid><link>https://example.org/3</link></item>\
+             </channel></rss>",
+        );
+        let ids: Vec<_> = feed
+            .entries
+            .iter()
+            .map(|entry| entry.id.as_deref())
+            .collect();
+        assert_eq!(ids, [None, None, Some("twice"), Some("twice")]);
+        let keys: Vec<_> = feed.entries.iter().map(super::super::entry_key).collect();
+        assert_eq!(keys[0], "https://example.org/1");
+        assert_eq!(keys[1], "https://example.org/2");
+    }
+
+    #[test]
+    fn hub_and_ttl() {
+        let feed = parse(
+            r#"<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T &amp; U</title><ttl>30</ttl><atom:link rel="hub" href="https://pubsubhubbub.appspot.com/"/></channel></rss>"#,
+        );
+        assert_eq!(feed.title.as_deref(), Some("T & U"));
+        assert_eq!(feed.ttl_minutes, Some(30));
+        assert_eq!(
+            feed.hub.as_deref(),
+            Some("https://pubsubhubbub.appspot.com/")
+        );
+    }
+
+    #[test]
+    fn broken_xml_is_repaired() {
+        // Bare ampersand in a link and a document cut off mid-tag.
+        let feed = parse("<rss version=\"2.0\"><channel><item><link>https://example.org/?a=1&b=2</link><title>x</title></item><item><title>cut</tit");
+        assert_eq!(feed.entries.len(), 2);
+        assert_eq!(
+            feed.entries[0].url.as_deref(),
+            Some("https://example.org/?a=1&b=2")
+        );
+        // Unterminated CDATA.
+        let feed = parse("<rss version=\"2.0\"><channel><item><title><![CDATA[half");
+        assert_eq!(feed.entries[0].title.as_deref(), Some("half"));
+    }
+
+    #[test]
+    fn html_entities_undefined_in_xml() {
+        check(
+            &rss_item(
+                "<title>Caf&eacute;&nbsp;talk & more</title><description>a&nbsp;b</description>",
+            ),
+            title,
+            Some("Café talk & more"),
+        );
+        check(
+            &rss_item("<title>x</title><description>a&nbsp;b</description>"),
+            |entry| entry.summary_html.clone(),
+            Some("a\u{a0}b"),
+        );
+    }
+
+    #[test]
+    fn rss_without_version_is_read_as_rss_2() {
+        check(
+            "<rss><channel><item><title>a</title></item></channel></rss>",
+            title,
+            Some("a"),
+        );
+    }
+
+    #[test]
+    fn non_feeds_are_reported() {
+        let check_error = |body: &str, expected: &str| {
+            let error = parse_feed(body.as_bytes(), None, &feed_url()).unwrap_err();
+            assert!(error.to_string().contains(expected), "{body}: {error}");
+        };
+        check_error(
+            "<!DOCTYPE html><html><body>hi</body></html>",
+            "an HTML page",
+        );
+        check_error("<html><body>hi</body></html>", "kind = \"page\"");
+        check_error(
+            "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\"></urlset>",
+            "a sitemap",
+        );
+        check_error("{\"rss\": {\"channel\": {}}}", "RSS-in-JSON");
+        check_error("  \n ", "empty");
+    }
+
+    #[test]
+    fn json_feed_plain_text_content_is_escaped() {
+        check(
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1","content_text":"a < b & c"}]}"#,
+            |entry| entry.content_html.clone(),
+            Some("a &lt; b &amp; c"),
+        );
+    }
+
+    #[test]
+    fn json_feed_with_loose_version() {
+        check(
+            r#"{"version":"1.1","title":"t","items":[{"id":"1","url":"/a","title":"A"}]}"#,
+            url,
+            Some("https://example.org/a"),
+        );
+    }
 }

@@ -1,15 +1,172 @@
-//! TEMPORARY stub.
+//! Source parsing: the bytes of a polled source (an RSS/Atom/JSON feed, a news sitemap, an HTML
+//! list page) become [`Entry`] values, and every entry gets a stable identity ([`entry_key`]) so
+//! the store can tell new entries from seen ones.
+//!
+//! This stage is pure: it never does I/O, never reads the clock and never touches tokio. The
+//! caller passes the body bytes, the `Content-Type` header and the URL the body came from (to
+//! resolve relative links). Parsers (feed-rs, scraper) are `!Send`, so everything here is
+//! synchronous and returns owned values. It does not decide *whether* an entry is new (the store
+//! does) and it does not fetch article pages (fetch and extract do).
+
+pub mod charset;
+pub mod date;
+pub mod discover;
 pub mod feed;
-use crate::model::Entry;
+mod json_feed;
+pub mod page;
+pub mod sitemap;
+mod xml;
+
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::model::{canonical_url, Entry};
+
+/// Why a source body could not be turned into entries.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("malformed feed: {reason}")]
+    /// The body parsed as something else (an HTML page, a sitemap, JSON that is not JSON Feed).
+    #[error(
+        "the body is {detected}, not an RSS, Atom or JSON feed: point url at the feed itself, or \
+         use kind = \"page\" for an HTML list page or kind = \"sitemap\" for a sitemap"
+    )]
+    NotAFeed { detected: String },
+    /// A sitemap source whose body is something else.
+    #[error(
+        "the body is {detected}, not a sitemap: use kind = \"feed\" for RSS, Atom or JSON feeds, \
+         or kind = \"page\" for an HTML list page"
+    )]
+    NotASitemap { detected: String },
+    /// Broken XML/JSON that the lenient retry could not repair either.
+    #[error("the feed is malformed and could not be repaired: {reason}")]
     Malformed { reason: String },
+    /// A CSS selector of a `page` source does not compile.
+    #[error("the {field} selector {selector:?} is not valid CSS: {reason}")]
+    InvalidSelector {
+        field: &'static str,
+        selector: String,
+        reason: String,
+    },
+    /// The `item` selector of a `page` source matched nothing: the page layout changed or the
+    /// selector is wrong. The daemon raises a health warning rather than treating it as "no news".
+    #[error(
+        "the item selector {selector:?} matched nothing on the page: the layout may have \
+         changed, check the selector against the current page"
+    )]
+    SelectorMatchedNothing { selector: String },
+    /// Nothing but whitespace.
+    #[error("the body is empty: the server answered without content, check the url")]
+    Empty,
 }
+
+impl SourceError {
+    /// Whether polling again later may succeed without a configuration change: an empty or
+    /// truncated body is often a passing server fault, a wrong kind of document is not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SourceError::Empty | SourceError::Malformed { .. } => true,
+            // A layout change may be a botched deploy that is rolled back; keep polling.
+            SourceError::SelectorMatchedNothing { .. } => true,
+            SourceError::NotAFeed { .. }
+            | SourceError::NotASitemap { .. }
+            | SourceError::InvalidSelector { .. } => false,
+        }
+    }
+}
+
+/// Stable identity of an entry within its source, in order of preference: the GUID/id as
+/// published; else the canonical URL ([`canonical_url`]); else `"sha256:"` + the hex digest of
+/// title + `"\n"` + link. Surrounding whitespace never counts.
+///
+/// Parsers clear `id` when one id is shared by entries with different links (see
+/// `feed::parse_feed`), so such entries fall back to their URLs instead of collapsing into one.
 pub fn entry_key(entry: &Entry) -> String {
-    entry
+    if let Some(id) = entry
         .id
-        .clone()
-        .or_else(|| entry.url.as_deref().map(crate::model::canonical_url_text))
-        .unwrap_or_else(|| entry.title.clone().unwrap_or_default())
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+    {
+        return id.to_string();
+    }
+    let link = entry.url.as_deref().map(str::trim).unwrap_or_default();
+    if let Ok(url) = Url::parse(link) {
+        return canonical_url(&url).to_string();
+    }
+    let title = entry.title.as_deref().map(str::trim).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    hasher.update(title.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(link.as_bytes());
+    let digest = hasher.finalize();
+    let mut key = String::with_capacity(7 + 64);
+    key.push_str("sha256:");
+    for byte in digest {
+        key.push_str(&format!("{byte:02x}"));
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(id: Option<&str>, url: Option<&str>, title: Option<&str>, expected: &str) {
+        let entry = Entry {
+            id: id.map(str::to_string),
+            url: url.map(str::to_string),
+            title: title.map(str::to_string),
+            ..Entry::default()
+        };
+        assert_eq!(
+            entry_key(&entry),
+            expected,
+            "id {id:?} url {url:?} title {title:?}"
+        );
+    }
+
+    #[test]
+    fn entry_key_precedence() {
+        check(
+            Some(" guid-1 "),
+            Some("https://example.org/a"),
+            Some("A"),
+            "guid-1",
+        );
+        check(
+            Some("  "),
+            Some("https://Example.org/a?utm_source=rss#top"),
+            Some("A"),
+            "https://example.org/a",
+        );
+        check(
+            None,
+            Some(" https://example.org/b "),
+            None,
+            "https://example.org/b",
+        );
+        // sha256 of "A\n" (title, newline, empty link).
+        check(
+            None,
+            None,
+            Some("A"),
+            "sha256:06f961b802bc46ee168555f066d28f4f0e9afdf3f88174c1ee6f9de004fc30a0",
+        );
+        // A link that is not an absolute URL is hashed with the title, not used as is.
+        let relative = Entry {
+            url: Some("/a".to_string()),
+            ..Entry::default()
+        };
+        assert!(entry_key(&relative).starts_with("sha256:"));
+    }
+
+    #[test]
+    fn errors_say_how_to_fix() {
+        let error = SourceError::NotAFeed {
+            detected: "an HTML page".to_string(),
+        };
+        assert!(error.to_string().contains("kind = \"page\""));
+        assert!(!error.is_retryable());
+        assert!(SourceError::Empty.is_retryable());
+    }
 }

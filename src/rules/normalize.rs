@@ -1,0 +1,391 @@
+//! Text normalisation and word splitting shared by queries and documents.
+//!
+//! Both sides go through the same function so that a term and the text it should match are
+//! folded identically: compatibility decomposition (NFKD, which also covers what NFKC folds:
+//! ligatures, full-width forms, superscripts), diacritics removed for Latin, Greek and Cyrillic
+//! (`é` = `e`, `й` = `и`) and Arabic vowel signs removed, case folded (`ß` = `ss`, final `ς` = `σ`).
+//! Words are maximal runs of letters, digits and kept marks; Chinese characters and Japanese kana
+//! are one word each, so text without spaces matches character by character.
+//!
+//! The output is a *canonical text*: the words joined by single spaces, with a space at both
+//! ends (`" xi jinping visited "`). Because every word is framed by spaces, an Aho-Corasick
+//! pattern `" xi jinping "` can only match whole words, across any punctuation or line break in
+//! the original. Each word remembers its byte range in the original text so hits can point back
+//! at what the reader sees.
+//!
+//! This module does not decide what matches; it only produces words. It keeps combining marks of
+//! scripts where they carry meaning (Devanagari vowel signs, Japanese voicing marks) rather than
+//! guessing, and it does not split Thai or other unspaced scripts besides Chinese and Japanese.
+
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+/// Separates the words of different segments (authors) so no phrase spans two of them.
+pub(crate) const SEGMENT_BREAK: char = '|';
+
+/// How far apart, in word positions, two segments are, so no `NEAR/n` joins them
+/// (the parser caps `n` well below this).
+pub(crate) const SEGMENT_GAP: u32 = 1_000;
+
+/// One word of a normalised text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Word {
+    /// Byte range of the word in the canonical text.
+    pub canon_start: u32,
+    pub canon_end: u32,
+    /// Byte range in the original text, covering every character that produced the word.
+    pub original_start: u32,
+    pub original_end: u32,
+    /// Word position for proximity; consecutive within a segment.
+    pub position: u32,
+}
+
+/// A normalised text: its canonical form and its words.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Normalized {
+    pub canon: String,
+    pub words: Vec<Word>,
+}
+
+impl Normalized {
+    /// The folded text of word `index`.
+    pub fn word(&self, index: usize) -> &str {
+        match self.words.get(index) {
+            Some(word) => self
+                .canon
+                .get(word.canon_start as usize..word.canon_end as usize)
+                .unwrap_or(""),
+            None => "",
+        }
+    }
+
+    /// The index of the word whose canonical range contains byte `offset` (or the word that
+    /// starts right after it when `offset` is a separator).
+    pub fn word_at(&self, offset: usize) -> usize {
+        let offset = offset as u32;
+        self.words.partition_point(|word| word.canon_end <= offset)
+    }
+}
+
+/// How one normalised character takes part in words.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Part of a run of letters and digits.
+    Letter,
+    /// A word by itself (Chinese characters, kana).
+    Ideograph,
+    /// A combining mark kept as part of the current word.
+    Mark,
+    /// A combining mark folded away (`é` → `e`); it still belongs to the word visually.
+    Dropped,
+    /// Anything else: space, punctuation, symbol.
+    Separator,
+}
+
+/// Builds the canonical text incrementally.
+struct Builder {
+    out: Normalized,
+    fold_case: bool,
+    in_word: bool,
+    word_is_ideograph: bool,
+    /// Whether the last base character belongs to a script whose diacritics we fold.
+    folds_marks: bool,
+    start_canon: u32,
+    start_original: u32,
+    end_original: u32,
+    position: u32,
+}
+
+impl Builder {
+    fn new(capacity: usize, fold_case: bool) -> Builder {
+        let mut canon = String::with_capacity(capacity + 2);
+        canon.push(' ');
+        Builder {
+            out: Normalized {
+                canon,
+                words: Vec::with_capacity(capacity / 5),
+            },
+            fold_case,
+            in_word: false,
+            word_is_ideograph: false,
+            folds_marks: false,
+            start_canon: 0,
+            start_original: 0,
+            end_original: 0,
+            position: 0,
+        }
+    }
+
+    fn start_word(&mut self, original: usize) {
+        self.end_word();
+        self.in_word = true;
+        self.start_canon = self.out.canon.len() as u32;
+        self.start_original = original as u32;
+    }
+
+    fn end_word(&mut self) {
+        if self.in_word {
+            self.out.words.push(Word {
+                canon_start: self.start_canon,
+                canon_end: self.out.canon.len() as u32,
+                original_start: self.start_original,
+                original_end: self.end_original,
+                position: self.position,
+            });
+            self.position += 1;
+            self.out.canon.push(' ');
+            self.in_word = false;
+            self.word_is_ideograph = false;
+        }
+    }
+
+    fn push_letter(&mut self, letter: char) {
+        if !self.fold_case {
+            self.out.canon.push(letter);
+            return;
+        }
+        match letter {
+            'ß' | 'ẞ' => self.out.canon.push_str("ss"),
+            'ς' => self.out.canon.push('σ'),
+            _ if letter.is_ascii() => self.out.canon.push(letter.to_ascii_lowercase()),
+            _ => {
+                for lower in letter.to_lowercase() {
+                    // `İ` lowercases to `i` plus a combining dot, which we fold like any accent.
+                    if !is_combining_mark(lower) {
+                        self.out.canon.push(lower);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Feeds one normalised character that came from the original bytes `start..end`.
+    fn feed(&mut self, character: char, start: usize, end: usize) {
+        let class = self.classify(character);
+        match class {
+            Class::Letter => {
+                if !self.in_word || self.word_is_ideograph {
+                    self.start_word(start);
+                }
+                self.push_letter(character);
+                self.end_original = end as u32;
+            }
+            Class::Ideograph => {
+                self.start_word(start);
+                self.word_is_ideograph = true;
+                self.out.canon.push(character);
+                self.end_original = end as u32;
+            }
+            Class::Mark => {
+                if self.in_word {
+                    self.out.canon.push(character);
+                    self.end_original = end as u32;
+                }
+            }
+            Class::Dropped => {
+                if self.in_word {
+                    self.end_original = end as u32;
+                }
+            }
+            Class::Separator => self.end_word(),
+        }
+    }
+
+    fn classify(&mut self, character: char) -> Class {
+        if character.is_ascii() {
+            if character.is_ascii_alphanumeric() {
+                self.folds_marks = true;
+                return Class::Letter;
+            }
+            return Class::Separator;
+        }
+        if is_combining_mark(character) {
+            return if self.folds_marks || is_arabic_vowel_sign(character) {
+                Class::Dropped
+            } else {
+                Class::Mark
+            };
+        }
+        if is_ideograph(character) {
+            self.folds_marks = false;
+            return Class::Ideograph;
+        }
+        if character.is_alphanumeric() {
+            self.folds_marks = folds_diacritics(character);
+            return Class::Letter;
+        }
+        Class::Separator
+    }
+
+    fn segment_break(&mut self) {
+        self.end_word();
+        if !self.out.words.is_empty() {
+            self.out.canon.push(SEGMENT_BREAK);
+            self.out.canon.push(' ');
+            self.position += SEGMENT_GAP;
+        }
+    }
+
+    fn feed_text(&mut self, text: &str, base: usize) {
+        for (index, character) in text.char_indices() {
+            let start = base + index;
+            if character.is_ascii() {
+                // Most text is ASCII: handle it without classification or decomposition.
+                if character.is_ascii_alphanumeric() {
+                    if !self.in_word || self.word_is_ideograph {
+                        self.start_word(start);
+                    }
+                    self.folds_marks = true;
+                    let letter = if self.fold_case {
+                        character.to_ascii_lowercase()
+                    } else {
+                        character
+                    };
+                    self.out.canon.push(letter);
+                    self.end_original = start as u32 + 1;
+                } else {
+                    self.end_word();
+                }
+            } else if matches!(character as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF) {
+                // Common CJK ideographs have no decomposition and no case.
+                self.start_word(start);
+                self.word_is_ideograph = true;
+                self.folds_marks = false;
+                self.out.canon.push(character);
+                self.end_original = (start + character.len_utf8()) as u32;
+            } else if matches!(character as u32, 0xAC00..=0xD7A3) {
+                // Hangul syllables stay composed (as NFKC has them) instead of decomposing into
+                // jamo: same matching, a third of the work.
+                if !self.in_word || self.word_is_ideograph {
+                    self.start_word(start);
+                }
+                self.folds_marks = false;
+                self.out.canon.push(character);
+                self.end_original = (start + character.len_utf8()) as u32;
+            } else if ('\u{2000}'..='\u{206F}').contains(&character) {
+                // General punctuation (curly quotes, dashes, spaces) separates words and has no
+                // compatibility form that contains a letter.
+                self.end_word();
+            } else {
+                let end = start + character.len_utf8();
+                decompose_compatible(character, |part| self.feed(part, start, end));
+            }
+        }
+        self.end_word();
+    }
+}
+
+/// Normalises `text` (case-folded unless `fold_case` is false).
+pub(crate) fn normalize(text: &str, fold_case: bool) -> Normalized {
+    let mut builder = Builder::new(text.len(), fold_case);
+    builder.feed_text(text, 0);
+    builder.out
+}
+
+/// Normalises several segments of one original string (given as byte ranges), keeping phrases and
+/// proximity from crossing between them.
+pub(crate) fn normalize_segments(
+    text: &str,
+    segments: &[(usize, usize)],
+    fold_case: bool,
+) -> Normalized {
+    let mut builder = Builder::new(text.len(), fold_case);
+    for &(start, end) in segments {
+        builder.segment_break();
+        builder.feed_text(text.get(start..end).unwrap_or(""), start);
+    }
+    builder.out
+}
+
+/// The words of a query term, folded (or only compatibility-normalised when `fold_case` is false).
+pub(crate) fn words(text: &str, fold_case: bool) -> Vec<String> {
+    let normalized = normalize(text, fold_case);
+    (0..normalized.words.len())
+        .map(|index| normalized.word(index).to_string())
+        .collect()
+}
+
+/// Latin, Greek and Cyrillic: scripts where a diacritic is a variant spelling readers ignore.
+fn folds_diacritics(character: char) -> bool {
+    matches!(character as u32,
+        0x0000..=0x052F        // Latin, IPA, Greek, Cyrillic and supplement
+        | 0x1C80..=0x1C8F      // Cyrillic extended-C
+        | 0x1D00..=0x1FFF      // phonetic extensions, Latin extended additional, Greek extended
+        | 0x2C60..=0x2C7F      // Latin extended-C
+        | 0x2DE0..=0x2DFF      // Cyrillic extended-A
+        | 0xA640..=0xA69F      // Cyrillic extended-B
+        | 0xA720..=0xA7FF      // Latin extended-D
+        | 0xAB30..=0xAB6F) // Latin extended-E
+}
+
+/// Arabic harakat are optional vowel signs; most text omits them.
+fn is_arabic_vowel_sign(character: char) -> bool {
+    matches!(character as u32, 0x064B..=0x065F | 0x0670)
+}
+
+/// Characters of scripts written without spaces that we match one character at a time.
+fn is_ideograph(character: char) -> bool {
+    matches!(character as u32,
+        0x3005..=0x3007        // 々 〆 〇
+        | 0x3040..=0x309F      // Hiragana
+        | 0x30A0..=0x30FF      // Katakana
+        | 0x31F0..=0x31FF      // Katakana phonetic extensions
+        | 0x3400..=0x4DBF      // CJK extension A
+        | 0x4E00..=0x9FFF      // CJK unified ideographs
+        | 0xF900..=0xFAFF      // CJK compatibility ideographs
+        | 0x20000..=0x3134F) // CJK extensions B to G
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expected: &[&str]) {
+        assert_eq!(words(input, true), expected, "input {input:?}");
+    }
+
+    #[test]
+    fn folds_case_diacritics_and_compatibility_forms() {
+        check("Émile Zola's CAFÉ", &["emile", "zola", "s", "cafe"]);
+        check("Straße GRÜSSE Grüße", &["strasse", "grusse", "grusse"]);
+        check("ﬁnance Ｐｕｔｉｎ", &["finance", "putin"]);
+        check("Москва́ Ёлка", &["москва", "елка"]);
+        check("Ἀθῆναι ΟΔΥΣΣΕΥΣ", &["αθηναι", "οδυσσευσ"]);
+        check("İstanbul", &["istanbul"]);
+        // Decomposed input folds like precomposed input.
+        check("Cafe\u{301}", &["cafe"]);
+    }
+
+    #[test]
+    fn splits_cjk_by_character_and_keeps_other_scripts_whole() {
+        check(
+            "習近平の東京へ",
+            &["習", "近", "平", "の", "東", "京", "へ"],
+        );
+        check("CNN報道", &["cnn", "報", "道"]);
+        check("مُحَمَّد القاهرة", &["محمد", "القاهرة"]);
+        check("नमस्ते दुनिया", &["नमस्ते", "दुनिया"]);
+    }
+
+    #[test]
+    fn canonical_text_frames_words_with_spaces_and_maps_offsets() {
+        let normalized = normalize("  Xi, Jinping!\n(Café)", true);
+        assert_eq!(normalized.canon, " xi jinping cafe ");
+        let last = normalized.words[2];
+        assert_eq!((last.original_start, last.original_end), (16, 21));
+        assert_eq!(normalized.word_at(4), 1);
+    }
+
+    #[test]
+    fn segments_do_not_form_phrases_across_breaks() {
+        let text = "Ann Lee, Bob Ray";
+        let normalized = normalize_segments(text, &[(0, 7), (9, 16)], true);
+        assert_eq!(normalized.canon, " ann lee | bob ray ");
+        assert_eq!(normalized.words[2].original_start, 9);
+        assert_eq!(normalized.words[2].position, 2 + SEGMENT_GAP);
+    }
+
+    #[test]
+    fn case_preserving_mode_keeps_case_only() {
+        assert_eq!(words("US Café", false), ["US", "Cafe"]);
+    }
+}

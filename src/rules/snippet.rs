@@ -1,0 +1,123 @@
+//! Snippets: a short excerpt of a field around one hit, with the hit highlighted, for alerts.
+//!
+//! The excerpt is about `WIDTH` characters, cut at whitespace so no word is split, marked with
+//! "…" where text was left out, whitespace runs collapsed to one space (article bodies carry
+//! newlines and indentation that would break a chat message). The hit is wrapped in `**` as
+//! Markdown bold, which Slack, Discord and most chat sinks render. It does not escape Markdown in
+//! the surrounding text: sinks that need escaping do it for their own format.
+
+/// Target length of a snippet in characters, hit included.
+const WIDTH: usize = 160;
+
+/// The excerpt of `text` around bytes `start..end`, hit highlighted. Offsets that are out of
+/// range or not on character boundaries are clamped to the nearest valid ones.
+pub(crate) fn snippet(text: &str, start: usize, end: usize) -> String {
+    let start = floor_boundary(text, start.min(text.len()));
+    let end = floor_boundary(text, end.clamp(start, text.len()));
+    let hit_chars = text[start..end].chars().count();
+    let context = WIDTH.saturating_sub(hit_chars).max(40);
+    let before_budget = context / 2;
+    let after_budget = context - before_budget;
+
+    // Walk back `before_budget` characters, then forward to the next whitespace so the
+    // excerpt starts on a whole word.
+    let mut from = 0;
+    let mut cut_before = false;
+    let before = &text[..start];
+    if let Some((index, _)) = before.char_indices().rev().nth(before_budget) {
+        cut_before = true;
+        from = match text[index..start].find(char::is_whitespace) {
+            Some(space) => index + space,
+            None => start,
+        };
+    }
+
+    let after = &text[end..];
+    let mut to = text.len();
+    let mut cut_after = false;
+    if let Some((index, _)) = after.char_indices().nth(after_budget) {
+        cut_after = true;
+        to = match after[..index].rfind(char::is_whitespace) {
+            Some(space) => end + space,
+            None => end,
+        };
+    }
+
+    let mut out = String::with_capacity(WIDTH * 2);
+    if cut_before {
+        out.push('…');
+    }
+    let leading = collapse(&text[from..start]);
+    out.push_str(leading.trim_start());
+    out.push_str("**");
+    out.push_str(collapse(&text[start..end]).trim());
+    out.push_str("**");
+    let trailing = collapse(&text[end..to]);
+    out.push_str(trailing.trim_end());
+    if cut_after {
+        out.push('…');
+    }
+    out
+}
+
+fn floor_boundary(text: &str, mut index: usize) -> usize {
+    while index > 0 && !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// Replaces each run of whitespace by one space.
+fn collapse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_space = false;
+    for character in text.chars() {
+        if character.is_whitespace() {
+            if !in_space {
+                out.push(' ');
+            }
+            in_space = true;
+        } else {
+            out.push(character);
+            in_space = false;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, hit: &str, expected: &str) {
+        let start = text.find(hit).unwrap_or(0);
+        assert_eq!(snippet(text, start, start + hit.len()), expected);
+    }
+
+    #[test]
+    fn short_text_is_kept_whole() {
+        check(
+            "Putin met Xi in\n\nBeijing.",
+            "Xi",
+            "Putin met **Xi** in Beijing.",
+        );
+    }
+
+    #[test]
+    fn long_text_is_cut_at_words_with_ellipses() {
+        let filler = "word ".repeat(60);
+        let text = format!("{filler}Sanctions hit {filler}");
+        let out = snippet(&text, 300, 309);
+        assert!(out.starts_with("…word"), "{out}");
+        assert!(out.ends_with("word…"), "{out}");
+        assert!(out.contains(" **Sanctions** hit "), "{out}");
+        let length = out.chars().count();
+        assert!((140..=175).contains(&length), "{length}: {out}");
+    }
+
+    #[test]
+    fn bad_offsets_are_clamped() {
+        assert_eq!(snippet("é", 1, 99), "**é**");
+        assert_eq!(snippet("", 5, 9), "****");
+    }
+}
