@@ -1,4 +1,253 @@
-//! TEMPORARY stub.
-pub fn decode_html(bytes: &[u8], _content_type: Option<&str>) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+//! Bytes → text for HTML pages, in the order a browser decides: byte order mark, then the HTTP
+//! `Content-Type` charset, then a `<meta charset>` / `<meta http-equiv>` declaration near the top of
+//! the page, then statistical detection (chardetng). Decoding never fails: invalid sequences become
+//! U+FFFD.
+//!
+//! One deliberate departure from browsers: when a *declared* legacy encoding disagrees with bytes
+//! that are valid UTF-8 and contain multi-byte sequences, the bytes win. Such pages are common
+//! (templates copied between sites, lossy re-saves) and valid multi-byte UTF-8 almost never occurs by
+//! chance in real legacy-encoded text, so trusting the bytes avoids mojibake at no real risk.
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use regex::bytes::Regex;
+use std::sync::OnceLock;
+
+/// How far into the page a `<meta>` charset declaration is looked for. The HTML spec says 1024
+/// bytes; real pages often put long `<script>`/`<link>` runs first, so we look further.
+const META_SCAN_BYTES: usize = 4096;
+
+/// Decode an HTML page: BOM → HTTP Content-Type charset → `<meta charset / http-equiv>` (first
+/// 1024..4096 bytes) → chardetng detection. Never fails; invalid sequences become U+FFFD.
+pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
+    if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
+        let (text, _) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
+        return text.into_owned();
+    }
+    let declared = content_type
+        .and_then(charset_from_content_type)
+        .or_else(|| meta_charset(&bytes[..bytes.len().min(META_SCAN_BYTES)]));
+    let encoding = match declared {
+        Some(encoding) if encoding != UTF_8 && is_multibyte_utf8(bytes) => UTF_8,
+        Some(encoding) => encoding,
+        None => detect(bytes),
+    };
+    let (text, _) = encoding.decode_without_bom_handling(bytes);
+    text.into_owned()
+}
+
+/// The encoding named by a `charset=` parameter of a Content-Type value, if known.
+pub fn charset_from_content_type(content_type: &str) -> Option<&'static Encoding> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("charset") {
+            return None;
+        }
+        label_to_encoding(value.trim().trim_matches(|c| c == '"' || c == '\''))
+    })
+}
+
+fn label_to_encoding(label: &str) -> Option<&'static Encoding> {
+    let encoding = Encoding::for_label(label.trim().as_bytes())?;
+    // A page that reached us as bytes and says UTF-16 cannot be UTF-16 without a BOM (the meta tag
+    // itself was readable as ASCII); the HTML spec maps it to UTF-8. x-user-defined likewise → 1252.
+    if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
+        return Some(UTF_8);
+    }
+    if encoding == encoding_rs::X_USER_DEFINED {
+        return Some(WINDOWS_1252);
+    }
+    Some(encoding)
+}
+
+fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
+    static META: OnceLock<Option<Regex>> = OnceLock::new();
+    // `<meta charset="x">` and `<meta http-equiv="Content-Type" content="text/html; charset=x">`
+    // (attributes in any order); both reduce to a `charset=` inside a meta tag.
+    let re = META
+        .get_or_init(|| {
+            Regex::new(r#"(?i-u)<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)"#).ok()
+        })
+        .as_ref()?;
+    re.captures_iter(head).find_map(|caps| {
+        let label = std::str::from_utf8(caps.get(1)?.as_bytes()).ok()?;
+        label_to_encoding(label)
+    })
+}
+
+/// True when `bytes` is valid UTF-8 and has at least one multi-byte sequence.
+fn is_multibyte_utf8(bytes: &[u8]) -> bool {
+    !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()
+}
+
+fn detect(bytes: &[u8]) -> &'static Encoding {
+    if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
+        return UTF_8;
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    detector.guess(None, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUSSIAN: &str =
+        "Президент России Владимир Путин посетит Китай на этой неделе по приглашению \
+        своего китайского коллеги Си Цзиньпина, сообщили во вторник в Кремле. Это будет первая \
+        зарубежная поездка российского лидера после вступления в должность на пятый срок.";
+    const JAPANESE: &str = "東京都は十四日、新型の感染症対策として新しい指針を発表した。\
+        知事は記者会見で、都民に対して引き続き注意を呼びかけると述べた。";
+    const GERMAN: &str =
+        "Über die Brücke gehen Bürgerinnen und Bürger täglich zur Arbeit; die Straße \
+        ist schön, aber die Größe der Häuser überrascht Besucher aus Österreich und Südtirol.";
+    const POLISH: &str = "Zażółć gęślą jaźń. Łódź, Gdańsk i Kraków są pięknymi miastami, \
+        a ich mieszkańcy często podróżują pociągiem między nimi w ciągu tygodnia.";
+
+    fn page(meta: &str, body: &str) -> String {
+        format!("<html><head>{meta}<title>t</title></head><body><p>{body}</p></body></html>")
+    }
+
+    fn encode(encoding: &'static Encoding, text: &str) -> Vec<u8> {
+        let (bytes, _, unmappable) = encoding.encode(text);
+        assert!(
+            !unmappable,
+            "test text not representable in {}",
+            encoding.name()
+        );
+        bytes.into_owned()
+    }
+
+    fn check(bytes: &[u8], content_type: Option<&str>, expected_substring: &str) {
+        let text = decode_html(bytes, content_type);
+        assert!(
+            text.contains(expected_substring),
+            "expected {expected_substring:?} in decoded {text:?}"
+        );
+    }
+
+    #[test]
+    fn windows_1251_declared_in_meta() {
+        let html = page(r#"<meta charset="windows-1251">"#, RUSSIAN);
+        check(&encode(encoding_rs::WINDOWS_1251, &html), None, RUSSIAN);
+    }
+
+    #[test]
+    fn windows_1251_declared_by_http_equiv() {
+        let html = page(
+            r#"<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">"#,
+            RUSSIAN,
+        );
+        check(&encode(encoding_rs::WINDOWS_1251, &html), None, RUSSIAN);
+    }
+
+    #[test]
+    fn windows_1251_undeclared_is_detected() {
+        let html = page("", RUSSIAN);
+        check(&encode(encoding_rs::WINDOWS_1251, &html), None, RUSSIAN);
+    }
+
+    #[test]
+    fn koi8_r_from_http_header() {
+        let html = page("", RUSSIAN);
+        let bytes = encode(encoding_rs::KOI8_R, &html);
+        check(&bytes, Some("text/html; charset=KOI8-R"), RUSSIAN);
+        check(&bytes, Some("text/html; charset=\"koi8-r\""), RUSSIAN);
+    }
+
+    #[test]
+    fn koi8_r_declared_and_undeclared() {
+        let declared = page(r#"<meta charset="koi8-r">"#, RUSSIAN);
+        check(&encode(encoding_rs::KOI8_R, &declared), None, RUSSIAN);
+        let undeclared = page("", RUSSIAN);
+        check(&encode(encoding_rs::KOI8_R, &undeclared), None, RUSSIAN);
+    }
+
+    #[test]
+    fn shift_jis_declared_and_undeclared() {
+        let declared = page(r#"<meta charset="Shift_JIS">"#, JAPANESE);
+        check(&encode(encoding_rs::SHIFT_JIS, &declared), None, JAPANESE);
+        let undeclared = page("", JAPANESE);
+        check(&encode(encoding_rs::SHIFT_JIS, &undeclared), None, JAPANESE);
+    }
+
+    #[test]
+    fn euc_jp_declared() {
+        let declared = page(r#"<meta charset="euc-jp">"#, JAPANESE);
+        check(&encode(encoding_rs::EUC_JP, &declared), None, JAPANESE);
+    }
+
+    #[test]
+    fn iso_8859_1_declared_and_undeclared() {
+        let declared = page(r#"<meta charset="iso-8859-1">"#, GERMAN);
+        check(&encode(WINDOWS_1252, &declared), None, GERMAN);
+        let undeclared = page("", GERMAN);
+        check(&encode(WINDOWS_1252, &undeclared), None, GERMAN);
+    }
+
+    #[test]
+    fn iso_8859_2_declared_and_undeclared() {
+        let declared = page(r#"<meta charset="iso-8859-2">"#, POLISH);
+        check(&encode(encoding_rs::ISO_8859_2, &declared), None, POLISH);
+        let undeclared = page("", POLISH);
+        check(&encode(encoding_rs::ISO_8859_2, &undeclared), None, POLISH);
+    }
+
+    #[test]
+    fn http_header_beats_meta() {
+        let html = page(r#"<meta charset="iso-8859-1">"#, RUSSIAN);
+        let bytes = encode(encoding_rs::WINDOWS_1251, &html);
+        check(&bytes, Some("text/html;charset=windows-1251"), RUSSIAN);
+    }
+
+    #[test]
+    fn boms_win() {
+        let html = page(r#"<meta charset="iso-8859-1">"#, GERMAN);
+        let mut utf8 = b"\xEF\xBB\xBF".to_vec();
+        utf8.extend_from_slice(html.as_bytes());
+        let text = decode_html(&utf8, Some("text/html; charset=windows-1252"));
+        assert!(text.starts_with("<html>"), "BOM must be stripped: {text:?}");
+        assert!(text.contains(GERMAN));
+
+        let mut le = vec![0xFF, 0xFE];
+        let mut be = vec![0xFE, 0xFF];
+        for unit in html.encode_utf16() {
+            le.extend_from_slice(&unit.to_le_bytes());
+            be.extend_from_slice(&unit.to_be_bytes());
+        }
+        check(&le, None, GERMAN);
+        check(&be, None, GERMAN);
+    }
+
+    #[test]
+    fn valid_utf8_beats_wrong_legacy_declaration() {
+        let html = page(r#"<meta charset="iso-8859-1">"#, GERMAN);
+        check(html.as_bytes(), None, GERMAN);
+        let html = page(r#"<meta charset="shift_jis">"#, JAPANESE);
+        check(html.as_bytes(), None, JAPANESE);
+    }
+
+    #[test]
+    fn utf16_meta_label_means_utf8() {
+        let html = page(r#"<meta charset="utf-16">"#, GERMAN);
+        check(html.as_bytes(), None, GERMAN);
+    }
+
+    #[test]
+    fn invalid_bytes_become_replacement_characters() {
+        let text = decode_html(b"<p>ok \xFF\xFE\xFD</p>", Some("text/html; charset=utf-8"));
+        assert!(text.contains('\u{FFFD}'));
+        assert!(text.contains("ok"));
+        assert_eq!(decode_html(b"", None), "");
+    }
+
+    #[test]
+    fn content_type_parsing() {
+        assert_eq!(charset_from_content_type("text/html"), None);
+        assert_eq!(
+            charset_from_content_type("text/html; Charset=UTF-8"),
+            Some(UTF_8)
+        );
+        assert_eq!(charset_from_content_type("text/html; charset=bogus"), None);
+    }
 }
