@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::{wirewatch, Behaviour, FixtureServer, Receiver};
 use wirewatch::alert::alert_id;
 
+const SEED_URL: &str = "https://www.themoscowtimes.com/2024/05/14/putin-to-visit-china-in-first-foreign-trip-since-re-election-a85112";
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn config_text(server: &FixtureServer, receiver: &Receiver) -> String {
@@ -54,6 +55,10 @@ sinks = ["hook", "journal"]
 [watchlists.russia]
 query = 'Putin OR Kremlin'
 
+[watchlists.russia-china]
+query = '(Putin OR Kremlin) AND (China OR "Xi Jinping")'
+sinks = ["hook"]
+
 [watchlists.france]
 keywords = ["renseignement"]
 sources = ["world", "wire"]
@@ -69,14 +74,26 @@ kind = "log"
     )
 }
 
-/// (watchlist, canonical article URL) of every alert the fixtures imply.
+/// (watchlist, canonical article URL) of every alert the fixtures imply: worked out by hand from
+/// the pages and feeds (canonical URLs come from the pages' `<link rel=canonical>`).
 fn expected_alerts(base: &str) -> BTreeSet<(String, String)> {
-    let _ = base;
+    let missing_page = format!("{base}/pages/missing-article.html");
     [
+        // world.rss → real pages; wire.rss carries the same two stories again (no second alert)
         ("sudan", "https://www.nytimes.com/2017/01/13/world/africa/sudan-sanctions.html"),
         ("africa", "http://www.washingtonpost.com/world/gunmen-storm-museum-in-tunisia-killing-at-least-8/2015/03/18/00202e76-cd73-11e4-8730-4f473416e759_story.html"),
         ("africa", "http://www.telegraph.co.uk/news/2017/11/16/zimbabwes-robert-mugabe-wife-grace-insisting-finishes-term-priest/"),
         ("france", "http://www.lemonde.fr/pixels/article/2015/05/04/que-contient-la-loi-sur-le-renseignement_4627068_4408996.html"),
+        // the seed article (a page built like The Moscow Times' article pages)
+        ("russia", SEED_URL),
+        ("russia-china", SEED_URL),
+        // its page is a 404: matched on the feed entry's own text
+        ("russia", missing_page.as_str()),
+        // nytimes.xml (a real captured feed, fetch_article = false)
+        ("russia", "http://www.nytimes.com/2017/01/06/us/politics/donald-trump-wall-hack-russia.html?partner=rss&emc=rss"),
+        ("russia", "http://www.nytimes.com/2017/01/06/us/politics/russian-hack-report.html?partner=rss&emc=rss"),
+        ("africa", "http://www.nytimes.com/2017/01/07/world/africa/in-zimbabwe-a-first-lady-exerts-her-power.html?partner=rss&emc=rss"),
+        // archive.rss: its one entry matches three watchlists but is older than max_age
     ]
     .into_iter()
     .map(|(watchlist, url)| (watchlist.to_string(), url.to_string()))
@@ -123,10 +140,6 @@ async fn once_delivers_exactly_the_implied_alerts_and_a_second_run_nothing() {
     let first = run_once(&config).await;
     assert!(first.status.success(), "stderr: {}", first.stderr);
     let alerts = received_alerts(&receiver);
-    eprintln!("{}", first.stderr);
-    for alert in &alerts {
-        eprintln!("{alert:?}");
-    }
 
     // every alert arrives once, with the id derived from (watchlist, canonical URL)
     let mut seen_ids = BTreeSet::new();
@@ -138,10 +151,50 @@ async fn once_delivers_exactly_the_implied_alerts_and_a_second_run_nothing() {
         .iter()
         .map(|(w, u, _)| (w.clone(), u.clone()))
         .collect();
-    let expected = expected_alerts(&server.base);
-    for pair in &expected {
-        assert!(got.contains(pair), "missing alert {pair:?}; got {got:#?}");
-    }
+    assert_eq!(got, expected_alerts(&server.base));
+    assert_eq!(alerts.len(), 10, "each alert exactly once");
+    // sinks: "hook" gets every watchlist's alerts, "journal" all but sudan's
+    assert!(
+        first
+            .stderr
+            .contains("10 alerts created, 18 delivered, 0 awaiting retry, 0 dead"),
+        "{}",
+        first.stderr
+    );
+    // the log sink: one INFO event per alert with watchlist, source, title and url
+    assert!(
+        first
+            .stderr
+            .lines()
+            .any(|line| line.contains("wirewatch::alert")
+                && line.contains("watchlist=\"russia\"")
+                && line.contains("source=\"world\"")
+                && line.contains("title=\"Putin to Visit China")
+                && line.contains(SEED_URL)),
+        "{}",
+        first.stderr
+    );
+    // the webhook carries the article as the seed document (links absolute in the payload)
+    let seed_alert = receiver
+        .all()
+        .into_iter()
+        .map(|request| request.json())
+        .find(|json| json["watchlist"] == "russia-china")
+        .unwrap();
+    let text = seed_alert["article"]["text"].as_str().unwrap();
+    let hashed = regex_lite_replace_links(text);
+    let seed = std::fs::read_to_string(common::fixtures().join("seed/article.txt")).unwrap();
+    assert_eq!(common::normalise(&hashed), common::normalise(&seed));
+    let matched: Vec<&str> = seed_alert["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hit| hit["term"].as_str().unwrap())
+        .collect();
+    assert!(
+        matched.contains(&"Putin") && matched.contains(&"China"),
+        "{matched:?}"
+    );
 
     // Standard Webhooks headers, signature over id.timestamp.body
     let key = wirewatch::sink::webhook::signing_key(SECRET).unwrap();
@@ -347,4 +400,25 @@ async fn check_accepts_the_example_config() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("OK"), "{stdout}");
+}
+
+/// `[text](href)` → `[text](#)`, the seed's link style.
+fn regex_lite_replace_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(position) = rest.find("](") {
+        out.push_str(&rest[..position + 2]);
+        let after = &rest[position + 2..];
+        match after.find(')') {
+            Some(end) => {
+                out.push('#');
+                rest = &after[end..];
+            }
+            None => {
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }

@@ -237,3 +237,21 @@ pub fn write_config(folder: &Path, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// FORMAT.md equivalence: trim, and collapse every run of whitespace-only lines to one blank line.
+pub fn normalise(text: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut blank = false;
+    for line in text.trim().lines() {
+        if line.trim().is_empty() {
+            blank = true;
+            continue;
+        }
+        if blank && !out.is_empty() {
+            out.push("");
+        }
+        blank = false;
+        out.push(line.trim_end());
+    }
+    out.join("\n")
+}
