@@ -564,7 +564,7 @@ fn truncated_documents_never_panic() {
     for row in manifest() {
         let bytes = fs::read(fixtures().join("feeds").join(&row.file)).unwrap();
         let feed_url = base.join(&row.file).unwrap();
-        for percent in [1, 13, 50, 77, 99] {
+        for percent in [1, 13, 50, 87] {
             let cut = &bytes[..bytes.len() * percent / 100];
             let outcome = std::panic::catch_unwind(|| {
                 let _ = parse_feed(cut, None, &feed_url);

@@ -422,3 +422,37 @@ fn regex_lite_replace_links(text: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_from_feeds_cannot_reach_private_addresses_unless_allowed() {
+    let server = FixtureServer::start("e2e").await;
+    let receiver = Receiver::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    // The feed URL is written in the config (trusted); its entry links point at 127.0.0.1 too,
+    // which a hostile feed could use to probe internal services.
+    let text = config_text(&server, &receiver).replace(
+        "allow_private_networks = true   # the test's \"internet\" is 127.0.0.1",
+        "allow_private_networks = false",
+    );
+    let config = common::write_config(folder.path(), &text);
+    let output = run_once(&config).await;
+    assert!(output.status.success(), "stderr: {}", output.stderr);
+    assert_eq!(server.requested("/feeds/world.rss"), 1);
+    let page_requests: Vec<String> = server
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|path| path.starts_with("/pages/"))
+        .cloned()
+        .collect();
+    assert!(
+        page_requests.is_empty(),
+        "article links reached a private address: {page_requests:?}"
+    );
+    assert!(output.stderr.contains("blocked:"), "{}", output.stderr);
+    // entries still alert, from the feed's own content
+    assert!(received_alerts(&receiver)
+        .iter()
+        .any(|(watchlist, _, _)| watchlist == "russia"));
+}

@@ -3,27 +3,19 @@
 //! write for each site find every story with an absolute link, a title and a date.
 
 use std::fs;
-use std::io::Read;
 use std::path::Path;
 
 use url::Url;
 use wirewatch::model::Entry;
+use wirewatch::source::charset::decode_html;
 use wirewatch::source::page::{compile, parse_page, PageSelectors};
 
+/// A saved page, decoded as the daemon would (gzip sniffed, charset decided by `decode_html`).
 fn page(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/homepages")
         .join(name);
-    let bytes = fs::read(&path).unwrap();
-    if name.ends_with(".gz") {
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(bytes.as_slice())
-            .read_to_string(&mut text)
-            .unwrap();
-        text
-    } else {
-        String::from_utf8(bytes).unwrap()
-    }
+    decode_html(&fs::read(path).unwrap(), Some("text/html"))
 }
 
 fn entries(name: &str, page_url: &str, selectors: PageSelectors) -> Vec<Entry> {

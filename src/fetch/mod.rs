@@ -86,25 +86,15 @@ impl FetchError {
         if error.is_timeout() {
             return FetchError::Timeout;
         }
-        if error.is_redirect() {
-            // our policy reports blocked redirect targets as errors carrying the reason
-            let text = error_chain(&error);
-            if let Some(position) = text.find(guard::BLOCKED_MARKER) {
-                return FetchError::Blocked(
-                    text[position + guard::BLOCKED_MARKER.len()..]
-                        .trim()
-                        .to_string(),
-                );
-            }
-            return FetchError::Redirects;
-        }
+        // the guard's resolver and redirect policy report blocked targets as errors carrying a
+        // marker; reqwest wraps them, so look through the whole chain
         let text = error_chain(&error);
         if let Some(position) = text.find(guard::BLOCKED_MARKER) {
-            return FetchError::Blocked(
-                text[position + guard::BLOCKED_MARKER.len()..]
-                    .trim()
-                    .to_string(),
-            );
+            let reason = text[position + guard::BLOCKED_MARKER.len()..].trim();
+            return FetchError::Blocked(reason.to_string());
+        }
+        if error.is_redirect() {
+            return FetchError::Redirects;
         }
         FetchError::Network(text)
     }

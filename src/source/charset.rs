@@ -3,10 +3,14 @@
 //! declaration → HTTP `charset` → detection), text before the XML declaration is dropped and the
 //! declaration is rewritten to say `utf-8`.
 //!
+//! [`decode_html`] does the same for HTML pages (HTTP charset and `<meta charset>` instead of
+//! the XML declaration, markup left unchanged).
+//!
 //! It deliberately does not repair mojibake that is stored in the bytes themselves (UTF-8 that was
 //! once decoded as windows-1252 and re-encoded): such text is valid UTF-8 and telling it apart
 //! from real "Ã©" would be a guess. It does not parse XML either; it only looks at the prolog.
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::sync::OnceLock;
 
@@ -30,21 +34,41 @@ const PROLOG_WINDOW: usize = 4096;
 /// (multi-byte UTF-8 sequences almost never occur by chance in windows-1252 or ISO-8859-1
 /// text), and a declared encoding that does not decode cleanly falls back to detection.
 pub fn decode_xml(bytes: &[u8], content_type: Option<&str>) -> String {
-    let inflated;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        match inflate(bytes) {
-            Some(data) => {
-                inflated = data;
-                inflated.as_slice()
-            }
-            // A body that merely starts like gzip but is not: decode it as it is.
-            None => bytes,
-        }
-    } else {
-        bytes
-    };
-    let text = demoronize(decode_bytes(bytes, content_type));
+    let bytes = inflate_if_gzip(bytes);
+    let bytes = bytes.as_ref();
+    let declared = declared_encoding(bytes).or_else(|| content_type.and_then(http_charset));
+    let text = demoronize(decode_bytes(bytes, declared));
     fix_prolog(&text)
+}
+
+/// Decodes an HTML page (a `page` source, or a page read for feed discovery) to UTF-8: gzip,
+/// byte-order mark, then the HTTP `charset`, then `<meta charset>` / `<meta http-equiv>` in the
+/// first kilobytes (HTML's own order), then detection; bytes that are valid UTF-8 are read as
+/// UTF-8 whatever the labels say, as for feeds (pages re-saved after a lossy conversion keep a
+/// stale legacy `<meta charset>`). The markup is returned unchanged.
+pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
+    let bytes = inflate_if_gzip(bytes);
+    let bytes = bytes.as_ref();
+    let declared = content_type
+        .and_then(http_charset)
+        .or_else(|| meta_charset(bytes));
+    demoronize(decode_bytes(bytes, declared))
+}
+
+fn meta_charset_regex() -> &'static BytesRegex {
+    static REGEX: OnceLock<BytesRegex> = OnceLock::new();
+    REGEX.get_or_init(|| {
+        // A literal pattern: compiling it cannot fail, which the tests exercise.
+        #[allow(clippy::unwrap_used)]
+        BytesRegex::new(r#"(?i)<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)"#).unwrap()
+    })
+}
+
+/// The charset a page declares in a `<meta>` element near its start.
+fn meta_charset(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(PROLOG_WINDOW)];
+    let label = meta_charset_regex().captures(head)?.get(1)?;
+    Some(String::from_utf8_lossy(label.as_bytes()).to_ascii_lowercase())
 }
 
 /// C1 control characters (U+0080–U+009F) never occur in real text; when they do, windows-1252
@@ -67,6 +91,18 @@ fn demoronize(text: String) -> String {
         .collect()
 }
 
+/// The body itself, or its inflated bytes when it starts with the gzip magic (a server that sent
+/// `Content-Encoding: gzip` the client did not undo, or a `.xml.gz` sitemap). A body that merely
+/// starts like gzip but does not inflate is returned as it is.
+fn inflate_if_gzip(bytes: &[u8]) -> Cow<'_, [u8]> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        if let Some(data) = inflate(bytes) {
+            return Cow::Owned(data);
+        }
+    }
+    Cow::Borrowed(bytes)
+}
+
 /// Inflates a gzip body. A body cut off in transit still yields the bytes before the cut (the
 /// feed parser's repair can often use them); `None` when nothing could be inflated.
 fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -79,8 +115,9 @@ fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// The encoding decision, without the prolog rewrite.
-fn decode_bytes(bytes: &[u8], content_type: Option<&str>) -> String {
+/// The encoding decision, without the prolog rewrite. `declared` is the label the document or
+/// the server gave, already chosen by the caller's precedence.
+fn decode_bytes(bytes: &[u8], declared: Option<String>) -> String {
     if let Some(text) = decode_with_bom(bytes) {
         return text;
     }
@@ -96,9 +133,7 @@ fn decode_bytes(bytes: &[u8], content_type: Option<&str>) -> String {
     if mostly_utf8(bytes) {
         return String::from_utf8_lossy(bytes).into_owned();
     }
-    let declared = declared_encoding(bytes)
-        .or_else(|| content_type.and_then(http_charset))
-        .and_then(|label| Encoding::for_label(label.as_bytes()));
+    let declared = declared.and_then(|label| Encoding::for_label(label.as_bytes()));
     match declared {
         // UTF-16 was ruled out above (no BOM, no zero-byte pattern), so a declaration saying so
         // is wrong; UTF-8 was ruled out by the validity check. WHATWG's "replacement" encoding
@@ -206,7 +241,9 @@ fn http_charset(content_type: &str) -> Option<String> {
 
 /// A body that is UTF-8 apart from a few stray bytes (one pasted windows-1252 quote) is better
 /// read as UTF-8 with replacement characters than re-guessed as a legacy encoding, which would
-/// turn every real multi-byte character into mojibake.
+/// turn every real multi-byte character into mojibake. Valid multi-byte sequences rarely happen
+/// by chance in legacy text (where nearly every non-ASCII byte is an invalid run), so twice as
+/// many valid non-ASCII characters as invalid runs is taken as UTF-8.
 fn mostly_utf8(bytes: &[u8]) -> bool {
     let mut valid_multibyte = 0usize;
     let mut invalid = 0usize;
@@ -421,6 +458,39 @@ mod tests {
     fn declaration_quoted_in_content_is_not_the_prolog() {
         let body = "<rss><description><![CDATA[<?xml version=\"1.0\" encoding=\"koi8-r\"?>]]></description></rss>";
         check(body.as_bytes(), None, body);
+    }
+
+    #[test]
+    fn html_pages() {
+        let check_html = |input: &[u8], content_type: Option<&str>, expected: &str| {
+            assert_eq!(
+                decode_html(input, content_type),
+                expected,
+                "input: {input:?}"
+            );
+        };
+        check_html(
+            b"<meta charset=\"iso-8859-1\"><p>caf\xe9</p>",
+            None,
+            "<meta charset=\"iso-8859-1\"><p>café</p>",
+        );
+        check_html(
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"><p>\xcf\xf0\xe8\xe2\xe5\xf2</p>",
+            None,
+            "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"><p>Привет</p>",
+        );
+        // The HTTP header wins over <meta> for HTML.
+        check_html(
+            b"<meta charset=\"koi8-r\"><p>caf\xe9</p>",
+            Some("text/html; charset=windows-1252"),
+            "<meta charset=\"koi8-r\"><p>café</p>",
+        );
+        // A stale legacy <meta> on a page whose bytes are UTF-8.
+        check_html(
+            "<meta charset=\"shift_jis\"><p>日本語</p>".as_bytes(),
+            None,
+            "<meta charset=\"shift_jis\"><p>日本語</p>",
+        );
     }
 
     #[test]

@@ -5,10 +5,11 @@
 //! Accepted: RFC 3339 / ISO 8601 (with or without seconds, fraction, zone or time), RFC 2822 /
 //! RFC 822 with the usual breakage (wrong or localized weekday, long or localized month names,
 //! two-digit years, "1500" without a colon, "UTC", " Z", North American and a few European
-//! zone names), "2020/1/10 14:33:00", dates written on web pages without a time ("Wednesday,
-//! 15 October 2025", "Oct. 3rd, 2025"), and Unix timestamps. A date without any zone is read as
-//! UTC (offset +00:00): there is nothing better to go on and it keeps ordering stable. It does
-//! not guess day/month order for numeric dates like "01/02/2020" (they are rejected).
+//! zone names; an unknown zone name counts as UTC), "2020/1/10 14:33:00", dates written on web
+//! pages without a time ("Wednesday, 15 October 2025", "Oct. 3rd, 2025"), and Unix timestamps.
+//! A date without any zone is read as UTC (offset +00:00): there is nothing better to go on and
+//! it keeps ordering stable. It does not guess day/month order for numeric dates like
+//! "01/02/2020" (they are rejected).
 
 use std::sync::OnceLock;
 
@@ -118,10 +119,12 @@ fn parse_rfc822_like(text: &str) -> Option<DateTime<FixedOffset>> {
         date = date.succ_opt()?;
     }
     let time = NaiveTime::from_hms_opt(hour, number(5)?, number(6).unwrap_or(0))?;
-    let offset = match captures.get(7) {
-        Some(zone) => zone_offset(zone.as_str())?,
-        None => FixedOffset::east_opt(0)?,
-    };
+    // An unknown zone name is read as UTC: a date a few hours off beats no date (the entry would
+    // sort as undated), and the numeric and common named zones are all known.
+    let offset = captures
+        .get(7)
+        .and_then(|zone| zone_offset(zone.as_str()))
+        .or_else(|| FixedOffset::east_opt(0))?;
     local(offset, date.and_time(time))
 }
 
@@ -155,8 +158,8 @@ fn zone_offset(zone: &str) -> Option<FixedOffset> {
     }
     let hours: f32 = match zone.to_ascii_uppercase().as_str() {
         "Z" | "UT" | "UTC" | "GMT" | "WET" => 0.0,
-        "BST" | "CET" | "WEST" | "MET" => 1.0,
-        "CEST" | "EET" | "MEST" | "SAST" => 2.0,
+        "BST" | "CET" | "WEST" | "MET" | "MEZ" => 1.0,
+        "CEST" | "EET" | "MEST" | "MESZ" | "SAST" => 2.0,
         "EEST" | "MSK" => 3.0,
         "IST" => 5.5,
         "HKT" | "SGT" | "AWST" => 8.0,

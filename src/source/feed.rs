@@ -4,9 +4,9 @@
 //! Around feed-rs this module adds what a monitor needs: charset decoding first
 //! ([`super::charset`]); dates that keep the publisher's offset (feed-rs only returns UTC, so our
 //! own timestamp parser records the offset of every date it reads); a clear line between ids the
-//! publisher wrote and ids feed-rs would invent; absolute links and image URLs; one lenient retry
-//! for broken XML (bare `&`, truncated documents, unclosed CDATA); and a clear error when the
-//! body is an HTML page or a sitemap. It does not sanitize HTML (summaries stay as published;
+//! publisher wrote and ids feed-rs would invent; absolute links and image URLs; well-formed
+//! entities before parsing and one lenient retry for broken XML (truncated documents, unclosed
+//! CDATA, see `source::xml`); and a clear error when the body is an HTML page or a sitemap. It does not sanitize HTML (summaries stay as published;
 //! rendering decides what to keep), and it does not repair mojibake stored in the bytes.
 
 use std::cell::RefCell;
@@ -20,7 +20,8 @@ use super::charset::decode_xml;
 use super::date::parse_date;
 use super::json_feed::prepare_json;
 use super::xml::{
-    fix_entities, normalize_legacy_xml, normalize_rss_version, repair_xml, root_element,
+    fix_entities, has_entry_tags, is_html_element, normalize_legacy_xml, normalize_rss_version,
+    repair_xml, root_element, without_root_default_namespace,
 };
 use super::SourceError;
 use crate::model::Entry;
@@ -92,9 +93,21 @@ fn parse_xml_leniently(xml: String, feed_url: &Url) -> Result<ParsedFeed, Source
     let mut attempt = xml;
     let mut repaired = false;
     let mut first_error: Option<ParseFeedError> = None;
+    let mut namespace_dropped = false;
     for _ in 0..MAX_ATTEMPTS {
         let error = match run_feed_rs(attempt.as_bytes(), feed_url) {
-            Ok((feed, offsets)) => return Ok(convert(feed, &offsets, feed_url)),
+            Ok((feed, offsets)) => {
+                // No entries although the document has item/entry tags: feed-rs skipped them
+                // over an unknown default namespace. Retry once without it.
+                if feed.entries.is_empty() && !namespace_dropped && has_entry_tags(&attempt) {
+                    namespace_dropped = true;
+                    if let Some(without) = without_root_default_namespace(&attempt) {
+                        attempt = without;
+                        continue;
+                    }
+                }
+                return Ok(convert(feed, &offsets, feed_url));
+            }
             Err(error) => error,
         };
         let next = match &error {
@@ -372,7 +385,7 @@ fn detect_non_feed(text: &str) -> Option<String> {
     let root = root_element(text);
     let detected = match root.as_deref() {
         Some("rss" | "feed" | "rdf" | "entry" | "channel") => return None,
-        Some("html" | "head" | "body") => "an HTML page".to_string(),
+        Some(name) if is_html_element(name) => "an HTML page".to_string(),
         Some("urlset" | "sitemapindex") => "a sitemap".to_string(),
         Some("opml") => "an OPML subscription list".to_string(),
         Some(other) => format!("an XML document with root element <{other}>"),
@@ -588,6 +601,20 @@ mod tests {
     }
 
     #[test]
+    fn unknown_default_namespace_on_the_root() {
+        check(
+            r#"<rss version="2.0" xmlns="http://example.com/custom"><channel><item><title>a</title></item></channel></rss>"#,
+            title,
+            Some("a"),
+        );
+        check(
+            r#"<feed xmlns="http://www.w3.org/2005/atom"><entry><id>1</id><title>b</title></entry></feed>"#,
+            title,
+            Some("b"),
+        );
+    }
+
+    #[test]
     fn rss_without_version_is_read_as_rss_2() {
         check(
             "<rss><channel><item><title>a</title></item></channel></rss>",
@@ -607,6 +634,10 @@ mod tests {
             "an HTML page",
         );
         check_error("<html><body>hi</body></html>", "kind = \"page\"");
+        check_error(
+            "<figure><img src=x></figure><p>fragment</p>",
+            "an HTML page",
+        );
         check_error(
             "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\"></urlset>",
             "a sitemap",

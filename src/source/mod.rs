@@ -7,6 +7,10 @@
 //! resolve relative links). Parsers (feed-rs, scraper) are `!Send`, so everything here is
 //! synchronous and returns owned values. It does not decide *whether* an entry is new (the store
 //! does) and it does not fetch article pages (fetch and extract do).
+//!
+//! Files: `feed` (RSS/Atom/JSON Feed via feed-rs), `sitemap`, `page` (CSS selectors), `discover`
+//! (feed autodiscovery); shared helpers `charset` (bytes → UTF-8), `date` (lenient dates that
+//! keep offsets), and the private `xml` (sniffing, dialect fixes, repair) and `json_feed`.
 
 pub mod charset;
 pub mod date;
@@ -158,6 +162,18 @@ mod tests {
             ..Entry::default()
         };
         assert!(entry_key(&relative).starts_with("sha256:"));
+    }
+
+    /// The daemon moves these across tasks and keeps compiled selectors in shared config;
+    /// parsers themselves (`scraper::Html`, feed-rs) stay inside the synchronous functions.
+    #[test]
+    fn outputs_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<SourceError>();
+        assert_send_sync::<feed::ParsedFeed>();
+        assert_send_sync::<sitemap::ParsedSitemap>();
+        assert_send_sync::<page::CompiledSelectors>();
+        assert_send_sync::<discover::DiscoveredFeed>();
     }
 
     #[test]

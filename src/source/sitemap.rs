@@ -14,7 +14,7 @@ use url::Url;
 
 use super::charset::decode_xml;
 use super::date::parse_date;
-use super::xml::root_element;
+use super::xml::{is_html_element, root_element};
 use super::SourceError;
 use crate::model::Entry;
 
@@ -134,7 +134,7 @@ fn check_root(text: &str) -> Result<(), SourceError> {
     let detected = match root_element(text).as_deref() {
         Some("urlset" | "sitemapindex") => return Ok(()),
         Some("rss" | "feed" | "rdf") => "an RSS or Atom feed".to_string(),
-        Some("html" | "head" | "body") => "an HTML page".to_string(),
+        Some(name) if is_html_element(name) => "an HTML page".to_string(),
         Some(other) => format!("an XML document with root element <{other}>"),
         None => "text that is not XML".to_string(),
     };

@@ -3,8 +3,10 @@
 //! (RSS without a usable version, Userland's RSS namespace, RSS 0.90, Atom 0.3), and a lenient
 //! repair of broken documents (bare `&`, truncation, unclosed CDATA).
 //!
-//! These are text operations on the prolog and on tags; nothing here builds a tree or
-//! validates XML, and the repair is only attempted after a strict parse failed.
+//! These are text operations on the prolog, tags and references; nothing here builds a tree or
+//! validates XML. Entity fixing runs on every document (feed-rs silently drops a title or link
+//! holding an undefined entity instead of failing); the structural repair only runs after a
+//! strict parse failed.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -51,10 +53,20 @@ pub(crate) fn root_element(text: &str) -> Option<String> {
     }
 }
 
+/// Whether a root element name is HTML: pages, and fragments saved or served without `<html>`
+/// (they start with a `<div>`, a `<p>`, a `<br>`).
+pub(crate) fn is_html_element(name: &str) -> bool {
+    const HTML: &[&str] = &[
+        "html", "head", "body", "div", "p", "br", "span", "a", "img", "figure", "section",
+        "article", "main", "header", "footer", "nav", "table", "ul", "ol", "h1", "h2", "h3",
+        "meta", "script", "style", "iframe", "form",
+    ];
+    HTML.contains(&name)
+}
+
 /// Every `<rss>` document is read as RSS 2.0: feed-rs only dispatches versions 2.0, 0.91 and 0.92
-/// (a missing or odd version such as "2.00" or "0.94" fails with "no root element"), and its
-/// 0.9x parser ignores item `pubDate` and `guid`, which real 0.9x feeds use. RSS 2.0 is a
-/// superset of 0.91/0.92, so nothing is lost.
+/// (a missing or odd version such as "2.00" or "0.94" fails with "no root element"). Its 0.9x
+/// parser is the 2.0 one anyway, so for 0.91/0.92 nothing changes and the rest are rescued.
 pub(crate) fn normalize_rss_version(text: &str) -> Cow<'_, str> {
     // Only the root: an Atom feed may quote "<rss version=…>" inside CDATA.
     if root_element(text).as_deref() != Some("rss") {
@@ -124,6 +136,35 @@ pub(crate) fn normalize_legacy_xml(text: &str) -> Cow<'_, str> {
         }
     }
     fixed.into()
+}
+
+/// The document with the root element's default namespace (`xmlns="…"`) removed, or `None` when
+/// the root has none. feed-rs matches elements by namespace and silently finds no entries in a
+/// feed whose root declares one it does not know (a typo, a lowercase Atom URI, a vendor URI);
+/// without it, feed-rs assumes the format's own namespace.
+pub(crate) fn without_root_default_namespace(text: &str) -> Option<String> {
+    static REGEX: OnceLock<Option<Regex>> = OnceLock::new();
+    let regex = REGEX.get_or_init(|| Regex::new(r#"\sxmlns\s*=\s*("[^"]*"|'[^']*')"#).ok());
+    let root = root_element(text)?;
+    let start = text.find(&format!("<{root}")).or_else(|| {
+        // A prefixed root (<rdf:RDF>) keeps its prefix in the text.
+        text.find(&format!(":{root}"))
+    })?;
+    let end = start + text[start..].find('>')?;
+    let tag = &text[start..end];
+    let found = regex.as_ref()?.find(tag)?;
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..start + found.start()]);
+    out.push_str(&text[start + found.end()..]);
+    Some(out)
+}
+
+/// Whether the text contains an item or entry start tag: a parse that found no entries in such a
+/// document missed them.
+pub(crate) fn has_entry_tags(text: &str) -> bool {
+    ["<item>", "<item ", "<entry>", "<entry "]
+        .iter()
+        .any(|tag| text.contains(tag))
 }
 
 /// Makes every `&` well-formed before the first parse, outside CDATA sections and comments:
@@ -428,6 +469,23 @@ mod tests {
         );
         check_root("<!doctyp\u{20ac}", None);
         check_root("plain text", None);
+    }
+
+    #[test]
+    fn root_default_namespace_removed() {
+        let check_namespace = |input: &str, expected: Option<&str>| {
+            assert_eq!(
+                without_root_default_namespace(input).as_deref(),
+                expected,
+                "input: {input}"
+            );
+        };
+        check_namespace(
+            "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/atom\" xml:lang=\"en\"><entry/></feed>",
+            Some("<?xml version=\"1.0\"?><feed xml:lang=\"en\"><entry/></feed>"),
+        );
+        check_namespace("<rss xmlns:dc=\"x\"><channel/></rss>", None);
+        check_namespace("plain", None);
     }
 
     #[test]
