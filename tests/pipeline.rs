@@ -456,3 +456,65 @@ async fn links_from_feeds_cannot_reach_private_addresses_unless_allowed() {
         .iter()
         .any(|(watchlist, _, _)| watchlist == "russia"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_delivers_then_stops_cleanly_on_sigterm() {
+    let server = FixtureServer::start("e2e").await;
+    let receiver = Receiver::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let config = common::write_config(folder.path(), &config_text(&server, &receiver));
+    let mut daemon = tokio::process::Command::new(common::binary())
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("TEST_WEBHOOK_SECRET", SECRET)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        receiver
+            .wait_for(expected_alerts(&server.base).len(), Duration::from_secs(60))
+            .await,
+        "the daemon did not deliver every alert"
+    );
+    // a second daemon on the same state directory is refused, not run side by side
+    let second = run_once(&config).await;
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        second
+            .stderr
+            .contains("another wirewatch process is using the state directory"),
+        "{}",
+        second.stderr
+    );
+
+    let pid = daemon.id().unwrap().to_string();
+    let started = std::time::Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
+        .await
+        .expect("the daemon did not stop within 15 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(started.elapsed() < Duration::from_secs(12));
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(daemon.stderr.as_mut().unwrap(), &mut stderr)
+        .await
+        .unwrap();
+    assert!(
+        stderr.contains("SIGTERM received") && stderr.contains("stopped"),
+        "{stderr}"
+    );
+    let ids: Vec<String> = received_alerts(&receiver)
+        .into_iter()
+        .map(|(_, _, id)| id)
+        .collect();
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(
+        ids.len(),
+        unique.len(),
+        "an alert was delivered twice: {ids:?}"
+    );
+}

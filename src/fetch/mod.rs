@@ -83,6 +83,8 @@ impl FetchError {
     }
 
     fn from_reqwest(error: reqwest::Error) -> FetchError {
+        // callers name the URL already; reqwest's copy of it only doubles the line
+        let error = error.without_url();
         if error.is_timeout() {
             return FetchError::Timeout;
         }
