@@ -53,6 +53,11 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Find the feed of a site: the URL itself, the feeds its page announces, or a common path.
+    Discover {
+        /// A homepage or any page of the site.
+        url: Url,
+    },
     /// Extract articles from URLs or saved pages and print their documents.
     Extract {
         /// text: the document; json: the record (one per line).
@@ -99,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Run { config } => runtime.block_on(run(&config)),
         Command::Once { config } => runtime.block_on(once(&config)),
         Command::Check { config } => check(&config),
+        Command::Discover { url } => runtime.block_on(discover(&url)),
         Command::Extract {
             format,
             links,
@@ -231,20 +237,9 @@ async fn extract_command(
         Links::Absolute => render::LinkStyle::Absolute,
         Links::Hash => render::LinkStyle::Hash,
     };
-    let fetch_config = FetchConfig {
-        user_agent: crate::config::default_user_agent(),
-        timeout: std::time::Duration::from_secs(20),
-        // the operator typed these URLs: they are trusted like config URLs
-        allow_private_networks: true,
-        max_feed_size: 15 << 20,
-        max_page_size: 5 << 20,
-    };
-    let fetcher = match Fetcher::new(&fetch_config) {
+    let fetcher = match command_line_fetcher() {
         Ok(fetcher) => fetcher,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let mut failed = false;
     let stdout = std::io::stdout();
@@ -288,6 +283,67 @@ async fn extract_command(
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// A fetcher for URLs typed on the command line: the operator chose them, so they are trusted
+/// like config URLs.
+fn command_line_fetcher() -> Result<Fetcher, ExitCode> {
+    let fetch_config = FetchConfig {
+        user_agent: crate::config::default_user_agent(),
+        timeout: std::time::Duration::from_secs(20),
+        allow_private_networks: true,
+        max_feed_size: 15 << 20,
+        max_page_size: 5 << 20,
+    };
+    Fetcher::new(&fetch_config).map_err(|error| {
+        eprintln!("error: {error}");
+        ExitCode::FAILURE
+    })
+}
+
+async fn discover(url: &Url) -> ExitCode {
+    let fetcher = match command_line_fetcher() {
+        Ok(fetcher) => fetcher,
+        Err(code) => return code,
+    };
+    match daemon::discovery::discover(&fetcher, url, 15 << 20).await {
+        Ok(candidates) => {
+            let chosen = candidates
+                .iter()
+                .position(|candidate| candidate.check.is_ok());
+            for (index, candidate) in candidates.iter().enumerate() {
+                let check = match &candidate.check {
+                    Ok(entries) => format!("{entries} entries"),
+                    Err(error) => format!("does not parse: {error}"),
+                };
+                let title = candidate
+                    .title
+                    .as_deref()
+                    .map(|title| format!(" \"{title}\""))
+                    .unwrap_or_default();
+                let mark = if Some(index) == chosen {
+                    "  ← chosen"
+                } else {
+                    ""
+                };
+                println!(
+                    "{}  ({}, {check}){title}{mark}",
+                    candidate.url,
+                    candidate.found.describe()
+                );
+            }
+            if chosen.is_some() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("no working feed found for {url}");
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

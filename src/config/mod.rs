@@ -13,11 +13,13 @@ mod validate;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
 use crate::rules::Query;
+use crate::source::page::CompiledSelectors;
 
 pub use validate::{default_user_agent, parse_duration};
 
@@ -56,9 +58,28 @@ pub struct FetchConfig {
     pub max_page_size: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SourceKind {
+    /// RSS, Atom or JSON Feed.
     Feed,
+    /// An HTML list page turned into entries by CSS selectors (compiled at load).
+    Page(Arc<CompiledSelectors>),
+    /// A (news) sitemap or sitemap index; the newest `max_entries` URLs per poll.
+    Sitemap { max_entries: usize },
+    /// A URL that may be a homepage: the feed it announces (or serves at a common path) is found
+    /// on the first poll and polled from then on.
+    Auto,
+}
+
+impl SourceKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Page(_) => "page",
+            SourceKind::Sitemap { .. } => "sitemap",
+            SourceKind::Auto => "auto",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

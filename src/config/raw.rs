@@ -30,6 +30,20 @@ pub struct RawSource {
     pub interval: Option<String>,
     pub fetch_article: Option<bool>,
     pub max_age: Option<String>,
+    /// `kind = "page"`: CSS selectors that turn a list page into entries.
+    pub selectors: Option<RawSelectors>,
+    /// `kind = "sitemap"`: how many of the newest URLs to consider per poll.
+    pub max_entries: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSelectors {
+    pub item: String,
+    pub link: Option<String>,
+    pub title: Option<String>,
+    pub date: Option<String>,
+    pub summary: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

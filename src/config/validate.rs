@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -15,6 +16,7 @@ use super::{
     SourceKind, WatchlistConfig, DEFAULT_RETRY,
 };
 use crate::rules::Query;
+use crate::source::page::PageSelectors;
 
 const TOP_LEVEL_TABLES: &[&str] = &["daemon", "fetch", "sources", "watchlists", "sinks"];
 
@@ -423,12 +425,64 @@ fn http_url(text: &str, path: &str, problems: &mut Problems) -> Option<Url> {
 fn source_config(name: String, raw: RawSource, problems: &mut Problems) -> Option<SourceConfig> {
     let path = format!("sources.{name}");
     let url = http_url(&raw.url, &format!("{path}.url"), problems);
-    let kind = match raw.kind.as_deref().unwrap_or("feed") {
+    let kind_name = raw.kind.as_deref().unwrap_or("feed");
+    if raw.selectors.is_some() && kind_name != "page" {
+        problems.add(
+            format!("{path}.selectors"),
+            "only sources of kind = \"page\" take selectors",
+        );
+    }
+    if raw.max_entries.is_some() && kind_name != "sitemap" {
+        problems.add(
+            format!("{path}.max_entries"),
+            "only sources of kind = \"sitemap\" take max_entries",
+        );
+    }
+    let kind = match kind_name {
         "feed" => Some(SourceKind::Feed),
+        "auto" => Some(SourceKind::Auto),
+        "sitemap" => match raw.max_entries {
+            None => Some(SourceKind::Sitemap { max_entries: 100 }),
+            Some(count) if (1..=50_000).contains(&count) => {
+                Some(SourceKind::Sitemap { max_entries: count })
+            }
+            Some(_) => {
+                problems.add(
+                    format!("{path}.max_entries"),
+                    "must be between 1 and 50000 (a sitemap holds at most 50000 URLs)",
+                );
+                None
+            }
+        },
+        "page" => match &raw.selectors {
+            None => {
+                problems.add(
+                    format!("{path}.selectors"),
+                    "missing: a page source needs selectors = { item = \"CSS selector of one story\" } (link, title, date and summary are optional)",
+                );
+                None
+            }
+            Some(selectors) => {
+                let selectors = PageSelectors {
+                    item: selectors.item.clone(),
+                    link: selectors.link.clone(),
+                    title: selectors.title.clone(),
+                    date: selectors.date.clone(),
+                    summary: selectors.summary.clone(),
+                };
+                match crate::source::page::compile(&selectors) {
+                    Ok(compiled) => Some(SourceKind::Page(Arc::new(compiled))),
+                    Err(error) => {
+                        problems.add(format!("{path}.selectors"), error.to_string());
+                        None
+                    }
+                }
+            }
+        },
         other => {
             problems.add(
                 format!("{path}.kind"),
-                format!("unknown source kind {other:?}, expected \"feed\""),
+                format!("unknown source kind {other:?}, expected \"feed\", \"page\", \"sitemap\" or \"auto\""),
             );
             None
         }

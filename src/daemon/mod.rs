@@ -6,8 +6,10 @@
 //! parsing, extraction or matching logic: those are pure functions it calls.
 
 mod deliver;
+pub mod discovery;
 mod process;
 mod run;
+mod sources;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,6 +34,8 @@ pub struct Pipeline {
     /// Compiled watchlists; index i is `config.watchlists[i]`.
     matcher: Matcher,
     sinks: BTreeMap<String, SinkSlot>,
+    /// Feeds found for `kind = "auto"` sources, by source name (rediscovered after a restart).
+    discovered: std::sync::Mutex<std::collections::HashMap<String, url::Url>>,
     /// Held for the pipeline's life; the OS releases it when the process ends, even on kill -9.
     lock: Option<std::fs::File>,
 }
@@ -101,6 +105,7 @@ impl Pipeline {
             fetcher,
             matcher,
             sinks,
+            discovered: std::sync::Mutex::new(std::collections::HashMap::new()),
             lock: None,
         })
     }

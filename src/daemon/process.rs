@@ -49,6 +49,8 @@ pub enum PollError {
         url: String,
         source: source::SourceError,
     },
+    #[error("feed discovery: {0}")]
+    Discovery(String),
     #[error("state database: {0}")]
     Store(#[from] crate::store::StoreError),
 }
@@ -69,46 +71,23 @@ impl PollError {
 impl Pipeline {
     /// Polls `source` once and processes its new entries.
     pub async fn poll_source(&self, source: &SourceConfig) -> Result<PollReport, PollError> {
-        let validators = self.store.validators(&source.name)?;
-        let fetched = self
-            .fetcher
-            .get(
-                &source.url,
-                Origin::Config,
-                Some(&validators),
-                self.config.fetch.max_feed_size,
-            )
-            .await
-            .map_err(|error| PollError::Fetch {
-                url: source.url.to_string(),
-                source: error,
-            })?;
-        let page = match fetched {
-            Fetched::NotModified => {
-                self.store
-                    .record_poll_success(&source.name, None, now_millis())?;
-                debug!(source = %source.name, "not modified");
-                return Ok(PollReport {
-                    not_modified: true,
-                    ..PollReport::default()
-                });
-            }
-            Fetched::Page(page) => page,
+        let Some(fetched) = self.fetch_entries(source).await? else {
+            self.store
+                .record_poll_success(&source.name, None, now_millis())?;
+            debug!(source = %source.name, "not modified");
+            return Ok(PollReport {
+                not_modified: true,
+                ..PollReport::default()
+            });
         };
-        let parsed =
-            source::feed::parse_feed(&page.body, page.content_type.as_deref(), &page.final_url)
-                .map_err(|error| PollError::Parse {
-                    url: page.final_url.to_string(),
-                    source: error,
-                })?;
         let mut report = PollReport {
-            entries: parsed.entries.len(),
+            entries: fetched.entries.len(),
             ..PollReport::default()
         };
         // Feeds list newest first; processing oldest first makes alerts arrive in story order.
         let mut keys_in_feed = std::collections::HashSet::new();
         let mut new_entries = Vec::new();
-        for entry in parsed.entries.iter().rev() {
+        for entry in fetched.entries.iter().rev() {
             let key = source::entry_key(entry);
             if !keys_in_feed.insert(key.clone()) {
                 continue; // a duplicate inside this very feed: the first one stands for it
@@ -125,7 +104,7 @@ impl Pipeline {
         report.new_entries = new_entries.len();
         // A few article pages in flight at once: a burst of new entries is alerted on in seconds,
         // without hammering the publisher.
-        let feed_url = &page.final_url;
+        let feed_url = &fetched.url;
         // Boxed with an explicit type: the closure-returned futures otherwise trip rustc's
         // higher-ranked lifetime inference when the poll runs in a spawned (Send) task.
         type Processing<'a> = std::pin::Pin<
@@ -157,7 +136,7 @@ impl Pipeline {
                 }
             }
         }
-        let validators = (report.failed_entries == 0).then_some(&page.validators);
+        let validators = (report.failed_entries == 0).then_some(&fetched.validators);
         self.store
             .record_poll_success(&source.name, validators, now_millis())?;
         Ok(report)

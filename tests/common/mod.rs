@@ -93,6 +93,8 @@ async fn feed(State(state): State<FixtureState>, UrlPath(name): UrlPath<String>)
     };
     let content_type = if name.ends_with(".json") {
         "application/feed+json"
+    } else if name.ends_with(".html") {
+        "text/html; charset=utf-8"
     } else {
         "application/xml"
     };
