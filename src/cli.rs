@@ -140,16 +140,25 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
     })
 }
 
-fn build_pipeline(config: Config) -> Result<Arc<Pipeline>, ExitCode> {
-    Pipeline::new(config).map(Arc::new).map_err(|error| {
+/// Opens the state (database and lock) and builds the pipeline; the state must outlive it.
+fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>), ExitCode> {
+    let fail = |error: daemon::StartError| {
         eprintln!("error: {error}");
         ExitCode::FAILURE
-    })
+    };
+    let state = daemon::State::open(&config).map_err(fail)?;
+    let pipeline = Pipeline::build(
+        config,
+        Arc::clone(&state.store),
+        Arc::new(daemon::Metrics::new()),
+    )
+    .map_err(fail)?;
+    Ok((state, Arc::new(pipeline)))
 }
 
 async fn run(path: &Path) -> ExitCode {
-    let pipeline = match load_config(path).and_then(build_pipeline) {
-        Ok(pipeline) => pipeline,
+    let (_state, pipeline) = match load_config(path).and_then(start_pipeline) {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let shutdown = CancellationToken::new();
@@ -158,9 +167,46 @@ async fn run(path: &Path) -> ExitCode {
         wait_for_stop_signal().await;
         signals.cancel();
     });
-    daemon::run(pipeline, shutdown).await;
-    tracing::info!("stopped");
-    ExitCode::SUCCESS
+    let (reload_requests, reload) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(forward_reload_signals(reload_requests));
+    let control = daemon::Control {
+        shutdown,
+        reload,
+        config_path: path.to_path_buf(),
+    };
+    match daemon::run(pipeline, control).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One reload request per SIGHUP; requests arriving during a reload are coalesced.
+async fn forward_reload_signals(requests: tokio::sync::mpsc::Sender<()>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP; reload by restarting instead");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP received");
+            let _ = requests.try_send(());
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = requests;
+    }
 }
 
 async fn wait_for_stop_signal() {
@@ -187,8 +233,8 @@ async fn wait_for_stop_signal() {
 }
 
 async fn once(path: &Path) -> ExitCode {
-    let pipeline = match load_config(path).and_then(build_pipeline) {
-        Ok(pipeline) => pipeline,
+    let (_state, pipeline) = match load_config(path).and_then(start_pipeline) {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let summary = daemon::once(pipeline).await;

@@ -21,6 +21,7 @@ fn config_text(server: &FixtureServer, receiver: &Receiver) -> String {
         r#"
 [daemon]
 state_dir = "state"
+listen = "off"
 
 [fetch]
 timeout = "10s"

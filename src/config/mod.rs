@@ -41,6 +41,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     pub state_dir: PathBuf,
+    /// Address of the HTTP listener (/healthz, /metrics, /status); `None` when turned off.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 impl DaemonConfig {

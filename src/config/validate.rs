@@ -18,6 +18,9 @@ use super::{
 use crate::rules::Query;
 use crate::source::page::PageSelectors;
 
+/// The HTTP listener's default port (loopback only).
+pub const DEFAULT_LISTEN_PORT: u16 = 9412;
+
 const TOP_LEVEL_TABLES: &[&str] = &["daemon", "fetch", "sources", "watchlists", "sinks"];
 
 struct Problems(Vec<ConfigProblem>);
@@ -353,8 +356,26 @@ fn daemon_config(
             .and_then(|value| value.split(':').next().map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("state")),
     };
+    let listen = match raw.listen.as_deref().map(str::trim) {
+        None => Some(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            DEFAULT_LISTEN_PORT,
+        ))),
+        Some("off") | Some("") => None,
+        Some(text) => match text.parse::<std::net::SocketAddr>() {
+            Ok(address) => Some(address),
+            Err(_) => {
+                problems.add(
+                    "daemon.listen",
+                    format!("{text:?} is not an address; write it like \"127.0.0.1:9412\" or \"[::1]:9412\", or \"off\""),
+                );
+                None
+            }
+        },
+    };
     DaemonConfig {
         state_dir: base.join(state_dir),
+        listen,
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tracing::{debug, error, warn};
 
+use super::metrics::SinkLabel;
 use super::{now_millis, Pipeline};
 use crate::sink::Outcome;
 use crate::store::StoreError;
@@ -55,6 +56,13 @@ impl Pipeline {
                     self.store
                         .mark_delivered(&delivery.alert_id, sink_name, now)?;
                     report.delivered += 1;
+                    self.metrics.delivery(sink_name, "delivered");
+                    self.metrics
+                        .delivery_latency_seconds
+                        .get_or_create(&SinkLabel {
+                            sink: sink_name.to_string(),
+                        })
+                        .observe((now - delivery.created_at).max(0) as f64 / 1000.0);
                     debug!(sink = sink_name, id = %delivery.alert_id, attempt, latency_ms = now - delivery.created_at, "delivered");
                 }
                 Outcome::Retry { error, retry_after } => {
@@ -65,6 +73,7 @@ impl Pipeline {
                             self.store
                                 .mark_retry(&delivery.alert_id, sink_name, next, &error)?;
                             report.retrying += 1;
+                            self.metrics.delivery(sink_name, "retry");
                             warn!(sink = sink_name, id = %delivery.alert_id, attempt, %error, retry_in = %humantime::format_duration(wait), "delivery failed; will retry");
                         }
                         None => {
@@ -72,6 +81,7 @@ impl Pipeline {
                             self.store
                                 .mark_dead(&delivery.alert_id, sink_name, &error)?;
                             report.dead += 1;
+                            self.metrics.delivery(sink_name, "dead");
                             error!(sink = sink_name, id = %delivery.alert_id, attempt, %error, "alert is now a dead letter");
                         }
                     }
@@ -80,6 +90,7 @@ impl Pipeline {
                     self.store
                         .mark_dead(&delivery.alert_id, sink_name, &error)?;
                     report.dead += 1;
+                    self.metrics.delivery(sink_name, "dead");
                     error!(sink = sink_name, id = %delivery.alert_id, attempt, %error, "delivery refused permanently; alert is now a dead letter");
                 }
             }

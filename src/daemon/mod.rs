@@ -7,9 +7,13 @@
 
 mod deliver;
 pub mod discovery;
+pub mod http;
+pub mod metrics;
+pub mod notify;
 mod process;
 mod run;
 mod sources;
+mod supervisor;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,22 +26,26 @@ use crate::rules::Matcher;
 use crate::sink::Sink;
 use crate::store::{Millis, Store};
 
-pub use deliver::DeliveryReport;
-pub use process::PollReport;
-pub use run::{once, run, OnceSummary};
+pub use metrics::Metrics;
 
-/// Everything built from one config load, shared read-only by all tasks.
+pub use deliver::DeliveryReport;
+pub use http::serve as serve_http;
+pub use process::PollReport;
+pub use run::{once, OnceSummary};
+pub use supervisor::{run, Control, Current, Liveness};
+
+/// Everything built from one config load, shared read-only by all tasks. A reload builds a new
+/// one over the same store and metrics.
 pub struct Pipeline {
     pub config: Arc<Config>,
     pub store: Arc<Store>,
+    pub metrics: Arc<Metrics>,
     fetcher: Fetcher,
     /// Compiled watchlists; index i is `config.watchlists[i]`.
     matcher: Matcher,
     sinks: BTreeMap<String, SinkSlot>,
     /// Feeds found for `kind = "auto"` sources, by source name (rediscovered after a restart).
     discovered: std::sync::Mutex<std::collections::HashMap<String, url::Url>>,
-    /// Held for the pipeline's life; the OS releases it when the process ends, even on kill -9.
-    lock: Option<std::fs::File>,
 }
 
 struct SinkSlot {
@@ -55,26 +63,42 @@ pub enum StartError {
     },
     #[error("{0}")]
     Locked(String),
+    #[error("{0}")]
+    Listen(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
 }
 
-impl Pipeline {
-    /// Opens the state database and takes the state directory's lock: two processes polling
-    /// and delivering from one outbox would send every alert twice.
-    pub fn new(config: Config) -> Result<Pipeline, StartError> {
+/// The open state: the database and the state directory's lock, held while the process runs.
+/// Two processes polling and delivering from one outbox would send every alert twice; the OS
+/// releases the lock when the process ends, even on kill -9.
+pub struct State {
+    pub store: Arc<Store>,
+    _lock: std::fs::File,
+}
+
+impl State {
+    pub fn open(config: &Config) -> Result<State, StartError> {
         let database = config.daemon.database_path();
         let store = Store::open(&database).map_err(|source| StartError::Store {
             path: database.display().to_string(),
             source,
         })?;
         let lock = lock_state_directory(&config.daemon.state_dir)?;
-        let mut pipeline = Pipeline::with_store(config, store)?;
-        pipeline.lock = Some(lock);
-        Ok(pipeline)
+        Ok(State {
+            store: Arc::new(store),
+            _lock: lock,
+        })
     }
+}
 
-    pub fn with_store(config: Config, store: Store) -> Result<Pipeline, StartError> {
+impl Pipeline {
+    /// Builds the stages of `config` over an open store.
+    pub fn build(
+        config: Config,
+        store: Arc<Store>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Pipeline, StartError> {
         let fetcher =
             Fetcher::new(&config.fetch).map_err(|error| StartError::Http(error.to_string()))?;
         let client = crate::sink::http_client(&config.fetch.user_agent)
@@ -101,12 +125,12 @@ impl Pipeline {
             .collect();
         Ok(Pipeline {
             config: Arc::new(config),
-            store: Arc::new(store),
+            store,
+            metrics,
             fetcher,
             matcher,
             sinks,
             discovered: std::sync::Mutex::new(std::collections::HashMap::new()),
-            lock: None,
         })
     }
 }

@@ -14,6 +14,7 @@ use futures_util::{stream, StreamExt};
 use tracing::{debug, info, warn};
 use url::Url;
 
+use super::metrics::{OutcomeLabel, SourceLabel, WatchlistLabel};
 use super::{now_millis, Pipeline};
 use crate::alert;
 use crate::config::SourceConfig;
@@ -71,6 +72,29 @@ impl PollError {
 impl Pipeline {
     /// Polls `source` once and processes its new entries.
     pub async fn poll_source(&self, source: &SourceConfig) -> Result<PollReport, PollError> {
+        let started = std::time::Instant::now();
+        let result = self.poll_and_process(source).await;
+        let metrics = &self.metrics;
+        metrics
+            .poll_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match &result {
+            Ok(report) if report.not_modified => metrics.poll(&source.name, "not_modified"),
+            Ok(report) => {
+                metrics.poll(&source.name, "ok");
+                metrics
+                    .entries
+                    .get_or_create(&SourceLabel {
+                        source: source.name.clone(),
+                    })
+                    .inc_by(report.new_entries as u64);
+            }
+            Err(_) => metrics.poll(&source.name, "error"),
+        }
+        result
+    }
+
+    async fn poll_and_process(&self, source: &SourceConfig) -> Result<PollReport, PollError> {
         let Some(fetched) = self.fetch_entries(source).await? else {
             self.store
                 .record_poll_success(&source.name, None, now_millis())?;
@@ -220,6 +244,12 @@ impl Pipeline {
             now.timestamp_millis(),
         )?;
         for alert in alerts.iter().filter(|alert| created.contains(&alert.id)) {
+            self.metrics
+                .alerts
+                .get_or_create(&WatchlistLabel {
+                    watchlist: alert.watchlist.clone(),
+                })
+                .inc();
             info!(
                 watchlist = %alert.watchlist,
                 source = %source.name,
@@ -245,8 +275,34 @@ impl Pipeline {
             .as_deref()
             .and_then(|link| feed_url.join(link).ok());
         let (true, Some(link)) = (source.fetch_article, link) else {
+            self.count_article("feed_entry");
             return article_from_entry(entry, feed_url);
         };
+        let started = std::time::Instant::now();
+        let article = self.fetch_article(source, feed_url, entry, &link).await;
+        self.metrics
+            .article_seconds
+            .observe(started.elapsed().as_secs_f64());
+        article
+    }
+
+    fn count_article(&self, outcome: &str) {
+        self.metrics
+            .articles
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    async fn fetch_article(
+        &self,
+        source: &SourceConfig,
+        feed_url: &Url,
+        entry: &Entry,
+        link: &Url,
+    ) -> Article {
+        let link = link.clone();
         match self
             .fetcher
             .get(
@@ -267,18 +323,24 @@ impl Pipeline {
                 .await;
                 match extracted {
                     Ok(mut article) => {
+                        self.count_article("extracted");
                         article.fetched_url = final_url.to_string();
                         fill_from_entry(&mut article, entry, feed_url);
                         article
                     }
                     Err(error) => {
+                        self.count_article("entry_fallback");
                         warn!(source = %source.name, url = %link, %error, "extraction failed; using the feed entry's content");
                         article_from_entry(entry, feed_url)
                     }
                 }
             }
-            Ok(Fetched::NotModified) => article_from_entry(entry, feed_url),
+            Ok(Fetched::NotModified) => {
+                self.count_article("entry_fallback");
+                article_from_entry(entry, feed_url)
+            }
             Err(error) => {
+                self.count_article("entry_fallback");
                 warn!(source = %source.name, url = %link, %error, "article page not fetched; using the feed entry's content");
                 article_from_entry(entry, feed_url)
             }

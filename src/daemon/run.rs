@@ -1,6 +1,6 @@
-//! The two ways the pipeline runs: [`run`], the long-lived daemon (one polling task per source,
-//! one delivery task per sink, until cancelled), and [`once`], one pass over every source
-//! followed by delivery of everything due.
+//! The loops the daemon runs — one polling loop per source, one delivery loop per sink, each
+//! until cancelled (the supervisor starts and stops them) — and [`once`], one pass over every
+//! source followed by delivery of everything due.
 //!
 //! Shutdown: cancelling the token stops polling and delivery at the next await; whatever was in
 //! flight is safe to abandon because an entry is committed (seen + alerts) in one transaction
@@ -12,14 +12,10 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use super::{now_millis, DeliveryReport, Pipeline};
 use crate::config::SourceConfig;
-
-/// How long tasks get to finish after a stop was requested.
-pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Longest back-off after repeated poll failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
@@ -28,45 +24,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 /// even without a wake-up.
 const DELIVERY_IDLE: Duration = Duration::from_secs(30);
 
-/// The daemon: runs until `shutdown` is cancelled, then waits up to [`SHUTDOWN_DEADLINE`].
-pub async fn run(pipeline: Arc<Pipeline>, shutdown: CancellationToken) {
-    warn_about_orphaned_deliveries(&pipeline);
-    let tracker = TaskTracker::new();
-    for (index, source) in pipeline.config.sources.iter().enumerate() {
-        let pipeline = Arc::clone(&pipeline);
-        let shutdown = shutdown.clone();
-        let source = source.clone();
-        // Spread the first polls a little so a large config does not burst at start-up.
-        let stagger = Duration::from_millis((index as u64 * 250).min(5_000));
-        tracker.spawn(async move { source_loop(pipeline, source, stagger, shutdown).await });
-    }
-    for sink in pipeline.config.sinks.iter() {
-        let pipeline = Arc::clone(&pipeline);
-        let shutdown = shutdown.clone();
-        let name = sink.name.clone();
-        tracker.spawn(async move { delivery_loop(pipeline, name, shutdown).await });
-    }
-    tracker.close();
-    info!(
-        sources = pipeline.config.sources.len(),
-        watchlists = pipeline.config.watchlists.len(),
-        sinks = pipeline.config.sinks.len(),
-        "wirewatch running"
-    );
-    shutdown.cancelled().await;
-    info!("stopping: waiting for in-flight work");
-    if tokio::time::timeout(SHUTDOWN_DEADLINE, tracker.wait())
-        .await
-        .is_err()
-    {
-        warn!(
-            deadline = %humantime::format_duration(SHUTDOWN_DEADLINE),
-            "some tasks did not finish before the deadline; their work stays queued for the next start"
-        );
-    }
-}
-
-async fn source_loop(
+pub(super) async fn source_loop(
     pipeline: Arc<Pipeline>,
     source: SourceConfig,
     stagger: Duration,
@@ -149,7 +107,11 @@ async fn sleep_or_cancel(duration: Duration, shutdown: &CancellationToken) -> bo
     }
 }
 
-async fn delivery_loop(pipeline: Arc<Pipeline>, sink: String, shutdown: CancellationToken) {
+pub(super) async fn delivery_loop(
+    pipeline: Arc<Pipeline>,
+    sink: String,
+    shutdown: CancellationToken,
+) {
     let Some(slot) = pipeline.sinks.get(&sink) else {
         return;
     };
@@ -182,7 +144,7 @@ async fn delivery_loop(pipeline: Arc<Pipeline>, sink: String, shutdown: Cancella
     }
 }
 
-fn warn_about_orphaned_deliveries(pipeline: &Pipeline) {
+pub(super) fn warn_about_orphaned_deliveries(pipeline: &Pipeline) {
     match pipeline.store.pending_by_sink() {
         Ok(pending) => {
             for (sink, count) in pending {

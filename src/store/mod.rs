@@ -73,6 +73,16 @@ pub struct DeliveryRow {
     pub last_error: Option<String>,
 }
 
+/// What the store knows of a source's polls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceState {
+    pub source: String,
+    pub last_polled_at: Option<Millis>,
+    pub last_success_at: Option<Millis>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutboxCounts {
     pub pending: u64,
@@ -228,6 +238,24 @@ impl Store {
             |row| row.get(0),
         )?;
         Ok(failures)
+    }
+
+    pub fn source_states(&self) -> Result<Vec<SourceState>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(
+            "SELECT source, last_polled_at, last_success_at, consecutive_failures, last_error
+             FROM source_state ORDER BY source",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(SourceState {
+                source: row.get(0)?,
+                last_polled_at: row.get(1)?,
+                last_success_at: row.get(2)?,
+                consecutive_failures: row.get(3)?,
+                last_error: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     pub fn is_seen(&self, source: &str, entry_key: &str) -> Result<bool, StoreError> {

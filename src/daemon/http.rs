@@ -1,0 +1,126 @@
+//! The daemon's HTTP listener (`[daemon] listen`): `/healthz` for liveness probes, `/metrics` in
+//! the Prometheus/OpenMetrics text format, `/status` as JSON. Read-only: it never changes state,
+//! and it serves whichever pipeline generation is current (reloads swap it underneath).
+
+use std::net::SocketAddr;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::metrics::StateLabel;
+use super::supervisor::Current;
+
+/// Binds the listener (so a port clash is a start-up error) and serves until `shutdown`.
+pub async fn serve(
+    address: SocketAddr,
+    current: watch::Receiver<Current>,
+    shutdown: CancellationToken,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/status", get(status))
+        .with_state(current);
+    let handle = tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(error) = result {
+            tracing::error!(%error, "the HTTP listener stopped");
+        }
+    });
+    Ok((bound, handle))
+}
+
+async fn healthz(State(current): State<watch::Receiver<Current>>) -> Response {
+    let current = current.borrow().clone();
+    let (sources, sources_expected, sinks, sinks_expected) = current.liveness.counts();
+    if current.liveness.healthy() {
+        (StatusCode::OK, "ok\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: {sources}/{sources_expected} polling loops and {sinks}/{sinks_expected} delivery loops alive\n"),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(current): State<watch::Receiver<Current>>) -> Response {
+    let current = current.borrow().clone();
+    let pipeline = &current.pipeline;
+    if let Ok(counts) = pipeline.store.outbox_counts() {
+        for (state, count) in [
+            ("pending", counts.pending),
+            ("delivered", counts.delivered),
+            ("dead", counts.dead),
+        ] {
+            pipeline
+                .metrics
+                .outbox
+                .get_or_create(&StateLabel {
+                    state: state.to_string(),
+                })
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        pipeline.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn status(State(current): State<watch::Receiver<Current>>) -> Response {
+    let current = current.borrow().clone();
+    let pipeline = &current.pipeline;
+    let config = &pipeline.config;
+    let states = pipeline.store.source_states().unwrap_or_default();
+    let sources: Vec<serde_json::Value> = config
+        .sources
+        .iter()
+        .map(|source| {
+            let state = states.iter().find(|state| state.source == source.name);
+            serde_json::json!({
+                "name": source.name,
+                "kind": source.kind.name(),
+                "url": source.url.as_str(),
+                "interval_seconds": source.interval.as_secs(),
+                "last_polled_at": state.and_then(|s| s.last_polled_at).map(rfc3339),
+                "last_success_at": state.and_then(|s| s.last_success_at).map(rfc3339),
+                "consecutive_failures": state.map_or(0, |s| s.consecutive_failures),
+                "last_error": state.and_then(|s| s.last_error.clone()),
+            })
+        })
+        .collect();
+    let outbox = pipeline.store.outbox_counts().unwrap_or_default();
+    let (sources_alive, _, sinks_alive, _) = current.liveness.counts();
+    Json(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "started_at": current.started_at.to_rfc3339(),
+        "reloads": current.reloads,
+        "healthy": current.liveness.healthy(),
+        "loops": { "sources_alive": sources_alive, "sinks_alive": sinks_alive },
+        "sources": sources,
+        "watchlists": config.watchlists.iter().map(|w| serde_json::json!({"name": w.name, "query": w.query_text, "sinks": w.sinks})).collect::<Vec<_>>(),
+        "sinks": config.sinks.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        "outbox": { "pending": outbox.pending, "delivered": outbox.delivered, "dead": outbox.dead },
+    }))
+    .into_response()
+}
+
+fn rfc3339(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
