@@ -53,6 +53,8 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// See it work: the real pipeline against bundled feeds and pages on a local server, offline.
+    Demo,
     /// Find the feed of a site: the URL itself, the feeds its page announces, or a common path.
     Discover {
         /// A homepage or any page of the site.
@@ -89,7 +91,13 @@ enum Links {
 
 pub fn main() -> ExitCode {
     let arguments = Arguments::parse();
-    init_logging(arguments.log_format);
+    // the demo prints its own story on stdout; only problems belong on stderr
+    let default_filter = if matches!(arguments.command, Command::Demo) {
+        "error"
+    } else {
+        "info"
+    };
+    init_logging(arguments.log_format, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -105,6 +113,19 @@ pub fn main() -> ExitCode {
         Command::Once { config } => runtime.block_on(once(&config)),
         Command::Check { config } => check(&config),
         Command::Discover { url } => runtime.block_on(discover(&url)),
+        Command::Demo => runtime.block_on(async {
+            match daemon::demo::run().await {
+                Ok(count) if count > 0 => ExitCode::SUCCESS,
+                Ok(_) => {
+                    eprintln!("error: the demo produced no alert");
+                    ExitCode::FAILURE
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }),
         Command::Extract {
             format,
             links,
@@ -114,11 +135,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, default_filter: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("WIREWATCH_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+        .unwrap_or_else(|_| EnvFilter::new(default_filter));
     // journald stamps every line and shows no colours: add neither when it is our stderr
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()

@@ -77,3 +77,33 @@ async fn extract_json_prints_one_record_per_input_and_reports_bad_inputs() {
         .any(|block| block["kind"] == "related"));
     assert_eq!(records[1]["language"], "fr");
 }
+
+#[tokio::test]
+async fn demo_runs_offline_and_prints_the_alerts() {
+    let output = wirewatch(&["demo"]).await;
+    assert!(output.status.success(), "{}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("watchlist russia-china · source world-desk"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("│ Putin to Visit China in First Foreign Trip Since Re-Election"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("│ May 14, 2024"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("6 alerts created, 6 delivered"),
+        "{}",
+        output.stdout
+    );
+}

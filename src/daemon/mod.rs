@@ -6,6 +6,7 @@
 //! parsing, extraction or matching logic: those are pure functions it calls.
 
 mod deliver;
+pub mod demo;
 pub mod discovery;
 pub mod http;
 pub mod metrics;
