@@ -120,6 +120,8 @@ impl WatchlistConfig {
 pub struct SinkConfig {
     pub name: String,
     pub kind: SinkKind,
+    /// At most `count` attempts per `per`, with bursts up to `count`.
+    pub rate_limit: Option<RateLimit>,
     /// Delay before each retry; after the last one the alert becomes a dead letter.
     pub retry: Vec<Duration>,
 }
@@ -128,10 +130,17 @@ pub struct SinkConfig {
 pub enum SinkKind {
     Webhook {
         url: Url,
-        secret: Option<Secret>,
+        /// Signing secrets; several while rotating (every attempt is signed with each).
+        secrets: Vec<Secret>,
         timeout: Duration,
     },
     Log,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub count: u32,
+    pub per: Duration,
 }
 
 /// A secret from the config (a signing key): never shown by `Debug`, so it cannot reach a log.

@@ -61,7 +61,25 @@ pub struct RawWatchlist {
 pub struct RawSink {
     pub kind: String,
     pub url: Option<String>,
-    pub secret: Option<String>,
+    pub secret: Option<OneOrMany>,
+    pub rate_limit: Option<String>,
     pub retry: Option<Vec<String>>,
     pub timeout: Option<String>,
+}
+
+/// A string, or a list of strings (`secret = "whsec_…"` or `secret = ["whsec_new", "whsec_old"]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(item) => vec![item.clone()],
+            OneOrMany::Many(items) => items.clone(),
+        }
+    }
 }

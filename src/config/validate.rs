@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::raw::{RawDaemon, RawFetch, RawSink, RawSource, RawWatchlist};
+use super::raw::{OneOrMany, RawDaemon, RawFetch, RawSink, RawSource, RawWatchlist};
 use super::{
-    Config, ConfigProblem, DaemonConfig, FetchConfig, Secret, SinkConfig, SinkKind, SourceConfig,
+    Config, ConfigProblem, DaemonConfig, FetchConfig, RateLimit, Secret, SinkConfig, SinkKind, SourceConfig,
     SourceKind, WatchlistConfig, DEFAULT_RETRY,
 };
 use crate::rules::Query;
@@ -299,6 +299,23 @@ fn duration(
     }
 }
 
+/// "5/2s": at most 5 deliveries in any 2 seconds; "1/s", "30/min", "100/h".
+fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    let explain = || {
+        format!("invalid rate limit {text:?}; write deliveries per time, like \"1/s\", \"5/2s\" or \"30/min\"")
+    };
+    let (count, per) = text.split_once('/').ok_or_else(explain)?;
+    let count: u32 = count.trim().parse().map_err(|_| explain())?;
+    let per = per.trim();
+    // "s" and "min" alone mean one of them
+    let per = if per.starts_with(|c: char| c.is_ascii_digit()) { per.to_string() } else { format!("1{per}") };
+    let per = humantime::parse_duration(&per).map_err(|_| explain())?;
+    if count == 0 || per.is_zero() {
+        return Err(explain());
+    }
+    Ok(RateLimit { count, per })
+}
+
 /// A size like "15MiB", "512KB" or "1000000" (bytes).
 fn parse_size(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
@@ -569,15 +586,19 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
                     None
                 }
             };
-            let secret = raw.secret.as_deref().and_then(|text| {
+            let mut secrets = Vec::new();
+            let texts = raw.secret.as_ref().map(|secret| secret.items()).unwrap_or_default();
+            let listed = matches!(raw.secret, Some(OneOrMany::Many(_)));
+            if listed && texts.is_empty() {
+                problems.add(format!("{path}.secret"), "is an empty list; leave it out to send unsigned");
+            }
+            for (index, text) in texts.iter().enumerate() {
+                let at = if listed { format!("{path}.secret[{index}]") } else { format!("{path}.secret") };
                 match crate::sink::webhook::signing_key(text) {
-                    Ok(_) => Some(Secret::new(text)),
-                    Err(message) => {
-                        problems.add(format!("{path}.secret"), message);
-                        None
-                    }
+                    Ok(_) => secrets.push(Secret::new(text)),
+                    Err(message) => problems.add(at, message),
                 }
-            });
+            }
             let timeout = duration(
                 raw.timeout.as_deref(),
                 Duration::from_secs(15),
@@ -587,7 +608,7 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
             );
             SinkKind::Webhook {
                 url: url?,
-                secret,
+                secrets,
                 timeout,
             }
         }
@@ -614,7 +635,19 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
             return None;
         }
     };
-    Some(SinkConfig { name, kind, retry })
+    let rate_limit = raw.rate_limit.as_deref().and_then(|text| match parse_rate_limit(text) {
+        Ok(limit) => Some(limit),
+        Err(message) => {
+            problems.add(format!("{path}.rate_limit"), message);
+            None
+        }
+    });
+    Some(SinkConfig {
+        name,
+        kind,
+        rate_limit,
+        retry,
+    })
 }
 
 fn watchlist_config(
@@ -845,6 +878,16 @@ mod tests {
             problems[0].starts_with("not valid TOML: TOML parse error at line 1"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn rate_limits() {
+        let limit = |count, seconds| Ok(RateLimit { count, per: Duration::from_secs(seconds) });
+        assert_eq!(parse_rate_limit("1/s"), limit(1, 1));
+        assert_eq!(parse_rate_limit("5/2s"), limit(5, 2));
+        assert_eq!(parse_rate_limit("30 / min"), limit(30, 60));
+        assert!(parse_rate_limit("fast").unwrap_err().contains("like \"1/s\""));
+        assert!(parse_rate_limit("0/s").is_err());
     }
 
     #[test]

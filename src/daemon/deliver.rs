@@ -5,6 +5,7 @@
 //! Each sink is driven separately (its own task in the daemon), so a slow or failing receiver
 //! only ever delays its own rows.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tracing::{debug, error, warn};
@@ -42,8 +43,26 @@ impl Pipeline {
         else {
             return Ok(report);
         };
+        if slot.gone.load(Ordering::SeqCst) {
+            return Ok(report);
+        }
         let due = self.store.due_deliveries(sink_name, now_millis(), BATCH)?;
         for delivery in due {
+            if slot.gone.load(Ordering::SeqCst) {
+                break;
+            }
+            if let Some(bucket) = &slot.bucket {
+                loop {
+                    let wait = match bucket.lock() {
+                        Ok(mut bucket) => bucket.take(std::time::Instant::now()).err(),
+                        Err(_) => None,
+                    };
+                    match wait {
+                        Some(wait) => tokio::time::sleep(wait).await,
+                        None => break,
+                    }
+                }
+            }
             report.attempted += 1;
             let outcome = slot
                 .sink
@@ -85,6 +104,14 @@ impl Pipeline {
                             error!(sink = sink_name, id = %delivery.alert_id, attempt, %error, "alert is now a dead letter");
                         }
                     }
+                }
+                Outcome::Gone { error } => {
+                    slot.gone.store(true, Ordering::SeqCst);
+                    // the alert stays queued and due: it goes out once the URL is fixed
+                    self.store.mark_retry(&delivery.alert_id, sink_name, now, &error)?;
+                    report.retrying += 1;
+                    self.metrics.delivery(sink_name, "gone");
+                    error!(sink = sink_name, id = %delivery.alert_id, %error, "sink disabled: its receiver is gone; alerts for it stay queued until the sink's url is fixed and wirewatch reloaded or restarted");
                 }
                 Outcome::Permanent { error } => {
                     self.store

@@ -53,6 +53,11 @@ struct SinkSlot {
     sink: Sink,
     /// Woken when new alerts for this sink are committed.
     wake: Notify,
+    /// Paces attempts when the sink has a rate limit.
+    bucket: Option<std::sync::Mutex<crate::sink::rate::Bucket>>,
+    /// Set when the receiver answered 410 Gone: no more attempts until a restart or reload
+    /// (its alerts stay queued, so fixing the URL delivers them).
+    gone: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +125,13 @@ impl Pipeline {
                     SinkSlot {
                         sink: Sink::build(sink, &client),
                         wake: Notify::new(),
+                        bucket: sink.rate_limit.map(|limit| {
+                            std::sync::Mutex::new(crate::sink::rate::Bucket::new(
+                                limit,
+                                std::time::Instant::now(),
+                            ))
+                        }),
+                        gone: std::sync::atomic::AtomicBool::new(false),
                     },
                 )
             })

@@ -8,7 +8,8 @@ use serde::Serialize;
 use std::fmt;
 
 use super::ast::{Field, DEFAULT_FIELDS};
-use super::matcher::{AtomKind, Compiled, Matcher, Scan, Span};
+use super::matcher::{AtomKind, Compiled, Matcher, Span};
+use super::scan::Scan;
 use super::{Document, Query};
 
 /// A tree mirroring the query: each node's truth and the reason for it.
@@ -152,7 +153,10 @@ fn atom_text(
             },
         ),
         AtomKind::Text { cased, .. } => {
-            let written = &atom.written;
+            let written = matcher
+                .written
+                .get(atom.written as usize)
+                .map_or("", |written| written.as_ref());
             let quoted = if cased.is_some() {
                 format!("'{written}'")
             } else if written.contains(char::is_whitespace) {

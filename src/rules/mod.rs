@@ -13,12 +13,16 @@
 //! names them in errors and alerts.
 
 mod ast;
+mod compile;
+mod evaluate;
 mod explain;
+mod lexer;
 mod matcher;
 mod normalize;
 mod parser;
 #[cfg(test)]
 mod reference;
+mod scan;
 mod snippet;
 #[cfg(test)]
 mod tests;

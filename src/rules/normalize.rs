@@ -82,28 +82,35 @@ enum Class {
 }
 
 /// Builds the canonical text incrementally.
+///
+/// `repr(C)` keeps `end_original`, written after every run of letters, away from the other
+/// offsets: adjacent, the compiler reads them as one 8-byte load when a word ends, which stalls
+/// on the fresh 4-byte store (a third of normalisation time, measured).
+#[repr(C)]
 struct Builder {
-    out: Normalized,
+    end_original: u32,
     fold_case: bool,
     in_word: bool,
     word_is_ideograph: bool,
     /// Whether the last base character belongs to a script whose diacritics we fold.
     folds_marks: bool,
+    out: Normalized,
     start_canon: u32,
     start_original: u32,
-    end_original: u32,
     position: u32,
 }
 
 impl Builder {
-    fn new(capacity: usize, fold_case: bool) -> Builder {
-        let mut canon = String::with_capacity(capacity + 2);
-        canon.push(' ');
+    /// A builder writing into `out`'s buffers (cleared), reserving for `capacity` bytes of text.
+    fn new(capacity: usize, fold_case: bool, mut out: Normalized) -> Builder {
+        out.canon.clear();
+        out.words.clear();
+        out.canon.reserve(capacity + 2);
+        // Words average about six bytes with their separator.
+        out.words.reserve(capacity / 4 + 4);
+        out.canon.push(' ');
         Builder {
-            out: Normalized {
-                canon,
-                words: Vec::with_capacity(capacity / 5),
-            },
+            out,
             fold_case,
             in_word: false,
             word_is_ideograph: false,
@@ -226,32 +233,51 @@ impl Builder {
     }
 
     fn feed_text(&mut self, text: &str, base: usize) {
-        for (index, character) in text.char_indices() {
+        let bytes = text.as_bytes();
+        let mut index = 0;
+        while let Some(&byte) = bytes.get(index) {
             let start = base + index;
-            if character.is_ascii() {
-                // Most text is ASCII: handle it without classification or decomposition.
-                if character.is_ascii_alphanumeric() {
-                    if !self.in_word || self.word_is_ideograph {
-                        self.start_word(start);
-                    }
-                    self.folds_marks = true;
-                    let letter = if self.fold_case {
-                        character.to_ascii_lowercase()
-                    } else {
-                        character
-                    };
-                    self.out.canon.push(letter);
-                    self.end_original = start as u32 + 1;
-                } else {
-                    self.end_word();
+            if byte.is_ascii_alphanumeric() {
+                // Most text is ASCII: copy each run of letters and digits in a tight loop (a
+                // call to copy a five-letter word costs more than the letters).
+                if !self.in_word || self.word_is_ideograph {
+                    self.start_word(start);
                 }
-            } else if matches!(character as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF) {
+                self.folds_marks = true;
+                let mut run = index;
+                while let Some(&letter) = bytes.get(run) {
+                    if !letter.is_ascii_alphanumeric() {
+                        break;
+                    }
+                    let letter = if self.fold_case {
+                        letter.to_ascii_lowercase()
+                    } else {
+                        letter
+                    };
+                    self.out.canon.push(char::from(letter));
+                    run += 1;
+                }
+                self.end_original = (base + run) as u32;
+                index = run;
+                continue;
+            }
+            if byte.is_ascii() {
+                self.end_word();
+                index += 1;
+                continue;
+            }
+            let Some(character) = text.get(index..).and_then(|rest| rest.chars().next()) else {
+                break;
+            };
+            let end = start + character.len_utf8();
+            index += character.len_utf8();
+            if matches!(character as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF) {
                 // Common CJK ideographs have no decomposition and no case.
                 self.start_word(start);
                 self.word_is_ideograph = true;
                 self.folds_marks = false;
                 self.out.canon.push(character);
-                self.end_original = (start + character.len_utf8()) as u32;
+                self.end_original = end as u32;
             } else if matches!(character as u32, 0xAC00..=0xD7A3) {
                 // Hangul syllables stay composed (as NFKC has them) instead of decomposing into
                 // jamo: same matching, a third of the work.
@@ -260,13 +286,12 @@ impl Builder {
                 }
                 self.folds_marks = false;
                 self.out.canon.push(character);
-                self.end_original = (start + character.len_utf8()) as u32;
+                self.end_original = end as u32;
             } else if ('\u{2000}'..='\u{206F}').contains(&character) {
                 // General punctuation (curly quotes, dashes, spaces) separates words and has no
                 // compatibility form that contains a letter.
                 self.end_word();
             } else {
-                let end = start + character.len_utf8();
                 decompose_compatible(character, |part| self.feed(part, start, end));
             }
         }
@@ -276,7 +301,12 @@ impl Builder {
 
 /// Normalises `text` (case-folded unless `fold_case` is false).
 pub(crate) fn normalize(text: &str, fold_case: bool) -> Normalized {
-    let mut builder = Builder::new(text.len(), fold_case);
+    normalize_into(text, fold_case, Normalized::default())
+}
+
+/// `normalize`, reusing the buffers of `out` (from an earlier article) to spare allocations.
+pub(crate) fn normalize_into(text: &str, fold_case: bool, out: Normalized) -> Normalized {
+    let mut builder = Builder::new(text.len(), fold_case, out);
     builder.feed_text(text, 0);
     builder.out
 }
@@ -287,8 +317,9 @@ pub(crate) fn normalize_segments(
     text: &str,
     segments: &[(usize, usize)],
     fold_case: bool,
+    out: Normalized,
 ) -> Normalized {
-    let mut builder = Builder::new(text.len(), fold_case);
+    let mut builder = Builder::new(text.len(), fold_case, out);
     for &(start, end) in segments {
         builder.segment_break();
         builder.feed_text(text.get(start..end).unwrap_or(""), start);
@@ -364,6 +395,8 @@ mod tests {
         check("CNN報道", &["cnn", "報", "道"]);
         check("مُحَمَّد القاهرة", &["محمد", "القاهرة"]);
         check("नमस्ते दुनिया", &["नमस्ते", "दुनिया"]);
+        // Korean is written with spaces: syllables stay whole words.
+        check("서울 특별시", &["서울", "특별시"]);
     }
 
     #[test]
@@ -378,7 +411,7 @@ mod tests {
     #[test]
     fn segments_do_not_form_phrases_across_breaks() {
         let text = "Ann Lee, Bob Ray";
-        let normalized = normalize_segments(text, &[(0, 7), (9, 16)], true);
+        let normalized = normalize_segments(text, &[(0, 7), (9, 16)], true, Normalized::default());
         assert_eq!(normalized.canon, " ann lee | bob ray ");
         assert_eq!(normalized.words[2].original_start, 9);
         assert_eq!(normalized.words[2].position, 2 + SEGMENT_GAP);

@@ -33,8 +33,8 @@ fn field_words(document: &Document, field: Field) -> FieldWords {
             segments.push((start, joined.len()));
         }
         (
-            normalize_segments(&joined, &segments, true),
-            normalize_segments(&joined, &segments, false),
+            normalize_segments(&joined, &segments, true, Normalized::default()),
+            normalize_segments(&joined, &segments, false, Normalized::default()),
         )
     } else {
         let text = match field {

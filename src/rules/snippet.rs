@@ -47,13 +47,11 @@ pub(crate) fn snippet(text: &str, start: usize, end: usize) -> String {
     if cut_before {
         out.push('…');
     }
-    let leading = collapse(&text[from..start]);
-    out.push_str(leading.trim_start());
+    push_collapsed(&mut out, &text[from..start], true, false);
     out.push_str("**");
-    out.push_str(collapse(&text[start..end]).trim());
+    push_collapsed(&mut out, &text[start..end], true, true);
     out.push_str("**");
-    let trailing = collapse(&text[end..to]);
-    out.push_str(trailing.trim_end());
+    push_collapsed(&mut out, &text[end..to], false, true);
     if cut_after {
         out.push('…');
     }
@@ -67,9 +65,11 @@ fn floor_boundary(text: &str, mut index: usize) -> usize {
     index
 }
 
-/// Replaces each run of whitespace by one space.
-fn collapse(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Appends `text` with each run of whitespace replaced by one space, and none at the start or
+/// the end when asked to trim there.
+fn push_collapsed(out: &mut String, text: &str, trim_start: bool, trim_end: bool) {
+    let text = if trim_start { text.trim_start() } else { text };
+    let text = if trim_end { text.trim_end() } else { text };
     let mut in_space = false;
     for character in text.chars() {
         if character.is_whitespace() {
@@ -82,7 +82,6 @@ fn collapse(text: &str) -> String {
             in_space = false;
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! need for one exists.
 
 pub mod log;
+pub mod rate;
 pub mod webhook;
 
 use std::time::Duration;
@@ -24,6 +25,8 @@ pub enum Outcome {
     },
     /// Trying again cannot help (other 4xx, redirects): the alert becomes a dead letter.
     Permanent { error: String },
+    /// The target is gone for good (410): stop delivering to it; the alert stays queued.
+    Gone { error: String },
 }
 
 /// A configured sink, ready to deliver.
@@ -38,12 +41,12 @@ impl Sink {
             SinkKind::Log => Sink::Log,
             SinkKind::Webhook {
                 url,
-                secret,
+                secrets,
                 timeout,
             } => Sink::Webhook(webhook::WebhookSink::new(
                 client.clone(),
                 url.clone(),
-                secret.clone(),
+                secrets,
                 *timeout,
             )),
         }

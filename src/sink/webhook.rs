@@ -18,7 +18,8 @@ use crate::config::Secret;
 pub struct WebhookSink {
     client: reqwest::Client,
     url: Url,
-    secret: Option<Secret>,
+    /// Decoded signing keys (validated at config load), newest first.
+    keys: Vec<Vec<u8>>,
     timeout: Duration,
 }
 
@@ -54,16 +55,16 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 impl WebhookSink {
-    pub fn new(
-        client: reqwest::Client,
-        url: Url,
-        secret: Option<Secret>,
-        timeout: Duration,
-    ) -> WebhookSink {
+    pub fn new(client: reqwest::Client, url: Url, secrets: &[Secret], timeout: Duration) -> WebhookSink {
+        // config validation already decoded every secret; one that fails here cannot occur
+        let keys = secrets
+            .iter()
+            .filter_map(|secret| signing_key(secret.expose()).ok())
+            .collect();
         WebhookSink {
             client,
             url,
-            secret,
+            keys,
             timeout,
         }
     }
@@ -78,20 +79,14 @@ impl WebhookSink {
             .header(CONTENT_TYPE, "application/json")
             .header("webhook-id", alert_id)
             .header("webhook-timestamp", timestamp.to_string());
-        if let Some(secret) = &self.secret {
-            match signing_key(secret.expose()) {
-                Ok(key) => {
-                    request = request.header(
-                        "webhook-signature",
-                        sign(&key, alert_id, timestamp, payload.as_bytes()),
-                    );
-                }
-                Err(error) => {
-                    return Outcome::Permanent {
-                        error: format!("secret: {error}"),
-                    }
-                }
-            }
+        if !self.keys.is_empty() {
+            // while rotating, receivers holding either secret can verify (space-separated list)
+            let signatures: Vec<String> = self
+                .keys
+                .iter()
+                .map(|key| sign(key, alert_id, timestamp, payload.as_bytes()))
+                .collect();
+            request = request.header("webhook-signature", signatures.join(" "));
         }
         let response = match request.body(payload.to_string()).send().await {
             Ok(response) => response,
@@ -114,7 +109,11 @@ impl WebhookSink {
         let retry_after = crate::fetch::retry_after(response.headers(), now);
         let code = status.as_u16();
         let error = format!("HTTP {status}");
-        if code == 408 || code == 429 || status.is_server_error() {
+        if code == 410 {
+            Outcome::Gone {
+                error: format!("{error}: the receiver says this webhook no longer exists"),
+            }
+        } else if code == 408 || code == 429 || status.is_server_error() {
             Outcome::Retry { error, retry_after }
         } else if status.is_redirection() {
             Outcome::Permanent {

@@ -1,0 +1,5 @@
+//! Tests of the rules module as a whole (unit tests of single files sit beside their code).
+
+mod grammar;
+mod matching;
+mod properties;
