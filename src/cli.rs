@@ -53,6 +53,25 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Test watchlists against articles: one JSON line per input with the matching watchlists
+    /// and their hits; --explain says which parts of each query were true or false.
+    Match {
+        /// A query to test (instead of a config's watchlists).
+        #[arg(long, short, conflicts_with = "config", required_unless_present = "config")]
+        query: Option<String>,
+        /// Test every watchlist of this config.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Add, per watchlist, the tree of sub-expressions with their truth and why.
+        #[arg(long)]
+        explain: bool,
+        /// The page URL of saved HTML files.
+        #[arg(long)]
+        url: Option<Url>,
+        /// http(s) URLs, saved pages, or saved records / alert payloads (.json).
+        #[arg(required = true)]
+        inputs: Vec<String>,
+    },
     /// See it work: the real pipeline against bundled feeds and pages on a local server, offline.
     Demo,
     /// Find the feed of a site: the URL itself, the feeds its page announces, or a common path.
@@ -113,6 +132,13 @@ pub fn main() -> ExitCode {
         Command::Once { config } => runtime.block_on(once(&config)),
         Command::Check { config } => check(&config),
         Command::Discover { url } => runtime.block_on(discover(&url)),
+        Command::Match {
+            query,
+            config,
+            explain,
+            url,
+            inputs,
+        } => runtime.block_on(match_command(query, config, explain, url, &inputs)),
         Command::Demo => runtime.block_on(async {
             match daemon::demo::run().await {
                 Ok(count) if count > 0 => ExitCode::SUCCESS,
@@ -351,6 +377,115 @@ async fn extract_command(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+async fn match_command(
+    query: Option<String>,
+    config: Option<PathBuf>,
+    explain: bool,
+    page_url: Option<Url>,
+    inputs: &[String],
+) -> ExitCode {
+    let watchlists: Vec<(String, crate::rules::Query)> = match (query, config) {
+        (Some(text), _) => match crate::rules::Query::parse(&text) {
+            Ok(query) => vec![("query".to_string(), query)],
+            Err(error) => {
+                eprintln!("--query: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        (None, Some(path)) => match load_config(&path) {
+            Ok(config) => config
+                .watchlists
+                .iter()
+                .map(|watchlist| (watchlist.name.clone(), watchlist.query.clone()))
+                .collect(),
+            Err(code) => return code,
+        },
+        (None, None) => {
+            eprintln!("give --query or --config");
+            return ExitCode::FAILURE;
+        }
+    };
+    let matcher = crate::rules::Matcher::new(watchlists.iter().map(|(_, query)| query.clone()).collect());
+    let fetcher = match command_line_fetcher() {
+        Ok(fetcher) => fetcher,
+        Err(code) => return code,
+    };
+    let mut failed = false;
+    for input in inputs {
+        let article = match load_article(&fetcher, input, page_url.as_ref()).await {
+            Ok(article) => article,
+            Err(message) => {
+                eprintln!("{input}: {message}");
+                failed = true;
+                continue;
+            }
+        };
+        let body = render::body(&article);
+        let document = crate::rules::Document {
+            title: &article.title,
+            body: &body,
+            url: &article.url,
+            source: article.site_name.as_deref().unwrap_or(""),
+            authors: &article.authors,
+            language: article.language.as_deref(),
+        };
+        let matches = matcher.matches(&document);
+        let name = |index: usize| watchlists.get(index).map_or("", |(name, _)| name.as_str());
+        let hits: Vec<serde_json::Value> = matches
+            .iter()
+            .flat_map(|found| {
+                found.hits.iter().map(move |hit| {
+                    serde_json::json!({
+                        "watchlist": name(found.watchlist), "term": hit.term, "field": hit.field,
+                        "start": hit.start, "end": hit.end, "snippet": hit.snippet,
+                    })
+                })
+            })
+            .collect();
+        let mut line = serde_json::json!({
+            "input": input,
+            "title": article.title,
+            "matched": !matches.is_empty(),
+            "watchlists": matches.iter().map(|found| name(found.watchlist)).collect::<Vec<_>>(),
+            "hits": hits,
+        });
+        if explain {
+            line["explain"] = watchlists
+                .iter()
+                .map(|(name, query)| {
+                    let explanation = crate::rules::explain(query, &document);
+                    serde_json::json!({ "watchlist": name, "tree": explanation, "text": explanation.to_string() })
+                })
+                .collect();
+        }
+        let mut handle = std::io::stdout().lock();
+        if writeln!(handle, "{line}").is_err() {
+            break;
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// An article from a URL, a saved page, or a saved record / alert payload (JSON).
+async fn load_article(fetcher: &Fetcher, input: &str, page_url: Option<&Url>) -> Result<crate::model::Article, String> {
+    if input.ends_with(".json") {
+        let text = std::fs::read_to_string(input).map_err(|error| format!("cannot read the file: {error}"))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|error| format!("not valid JSON: {error}"))?;
+        // an alert payload carries the record under "article"
+        let record = value.get("article").cloned().unwrap_or(value);
+        return serde_json::from_value(record)
+            .map_err(|error| format!("not an article record (see FORMAT.md): {error}"));
+    }
+    let (bytes, content_type, url) = load_page(fetcher, input, page_url).await?;
+    let html = extract::charset::decode_html(&bytes, content_type.as_deref());
+    Ok(extract::extract(&html, &url))
 }
 
 /// A fetcher for URLs typed on the command line: the operator chose them, so they are trusted
