@@ -83,6 +83,36 @@ pub fn payload_json(
     serde_json::to_string(&payload)
 }
 
+/// The payload `wirewatch alerts test` sends: a real payload shape around a clearly labelled
+/// sample article, with an id that can never collide with a real alert's.
+pub fn sample_payload(
+    sink: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(String, String), serde_json::Error> {
+    use crate::model::{Block, BlockKind};
+    let id = format!("msg_test_{}", now.timestamp_millis());
+    let text = format!("This is a test alert from wirewatch, sent by `wirewatch alerts test {sink}` to check that this sink receives and accepts alerts.");
+    let article = Article {
+        url: "https://example.org/wirewatch/test-alert".to_string(),
+        fetched_url: "https://example.org/wirewatch/test-alert".to_string(),
+        title: "wirewatch test alert".to_string(),
+        published: Some(now.fixed_offset()),
+        site_name: Some("wirewatch".to_string()),
+        language: Some("en".to_string()),
+        blocks: vec![Block::new(BlockKind::Paragraph, text)],
+        ..Article::default()
+    };
+    let hit = Hit {
+        term: "test".to_string(),
+        field: Field::Title,
+        start: 16,
+        end: 20,
+        snippet: "wirewatch **test** alert".to_string(),
+    };
+    let payload = payload_json(&id, "wirewatch-test", "wirewatch", now, &[hit], &article)?;
+    Ok((id, payload))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,7 +57,12 @@ enum Command {
     /// and their hits; --explain says which parts of each query were true or false.
     Match {
         /// A query to test (instead of a config's watchlists).
-        #[arg(long, short, conflicts_with = "config", required_unless_present = "config")]
+        #[arg(
+            long,
+            short,
+            conflicts_with = "config",
+            required_unless_present = "config"
+        )]
         query: Option<String>,
         /// Test every watchlist of this config.
         #[arg(long, short)]
@@ -71,6 +76,11 @@ enum Command {
         /// http(s) URLs, saved pages, or saved records / alert payloads (.json).
         #[arg(required = true)]
         inputs: Vec<String>,
+    },
+    /// Inspect and re-send alerts in the outbox, or test a sink.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
     },
     /// See it work: the real pipeline against bundled feeds and pages on a local server, offline.
     Demo,
@@ -93,6 +103,39 @@ enum Command {
         /// http(s) URLs or files.
         #[arg(required = true)]
         inputs: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCommand {
+    /// Alerts and their delivery per sink, newest first.
+    List {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Only dead letters (deliveries that will not be attempted again).
+        #[arg(long)]
+        dead: bool,
+        /// Only alerts created within this long ("2h", "3d") or since this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Queue alerts again (same ids, fresh retry schedule); a running daemon picks them up.
+    Replay {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Every dead letter.
+        #[arg(long, conflicts_with = "ids", required_unless_present = "ids")]
+        dead: bool,
+        /// Alert ids (msg_…).
+        ids: Vec<String>,
+    },
+    /// Send a sample alert to one sink now and report what it answered.
+    Test {
+        #[arg(long, short)]
+        config: PathBuf,
+        sink: String,
     },
 }
 
@@ -139,6 +182,7 @@ pub fn main() -> ExitCode {
             url,
             inputs,
         } => runtime.block_on(match_command(query, config, explain, url, &inputs)),
+        Command::Alerts { command } => runtime.block_on(alerts_command(command)),
         Command::Demo => runtime.block_on(async {
             match daemon::demo::run().await {
                 Ok(count) if count > 0 => ExitCode::SUCCESS,
@@ -407,7 +451,8 @@ async fn match_command(
             return ExitCode::FAILURE;
         }
     };
-    let matcher = crate::rules::Matcher::new(watchlists.iter().map(|(_, query)| query.clone()).collect());
+    let matcher =
+        crate::rules::Matcher::new(watchlists.iter().map(|(_, query)| query.clone()).collect());
     let fetcher = match command_line_fetcher() {
         Ok(fetcher) => fetcher,
         Err(code) => return code,
@@ -473,9 +518,14 @@ async fn match_command(
 }
 
 /// An article from a URL, a saved page, or a saved record / alert payload (JSON).
-async fn load_article(fetcher: &Fetcher, input: &str, page_url: Option<&Url>) -> Result<crate::model::Article, String> {
+async fn load_article(
+    fetcher: &Fetcher,
+    input: &str,
+    page_url: Option<&Url>,
+) -> Result<crate::model::Article, String> {
     if input.ends_with(".json") {
-        let text = std::fs::read_to_string(input).map_err(|error| format!("cannot read the file: {error}"))?;
+        let text = std::fs::read_to_string(input)
+            .map_err(|error| format!("cannot read the file: {error}"))?;
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|error| format!("not valid JSON: {error}"))?;
         // an alert payload carries the record under "article"
@@ -486,6 +536,172 @@ async fn load_article(fetcher: &Fetcher, input: &str, page_url: Option<&Url>) ->
     let (bytes, content_type, url) = load_page(fetcher, input, page_url).await?;
     let html = extract::charset::decode_html(&bytes, content_type.as_deref());
     Ok(extract::extract(&html, &url))
+}
+
+fn open_store(config: &Config) -> Result<crate::store::Store, ExitCode> {
+    let path = config.daemon.database_path();
+    if !path.exists() {
+        eprintln!(
+            "no state database at {} yet: wirewatch has not run with this config",
+            path.display()
+        );
+        return Err(ExitCode::FAILURE);
+    }
+    crate::store::Store::open(&path).map_err(|error| {
+        eprintln!("error: state database {}: {error}", path.display());
+        ExitCode::FAILURE
+    })
+}
+
+async fn alerts_command(command: AlertsCommand) -> ExitCode {
+    let now = chrono::Utc::now();
+    match command {
+        AlertsCommand::List {
+            config,
+            dead,
+            since,
+            limit,
+        } => {
+            let since = match since.as_deref().map(|text| parse_since(text, now)) {
+                None => 0,
+                Some(Ok(millis)) => millis,
+                Some(Err(message)) => {
+                    eprintln!("--since: {message}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let store = match load_config(&config).and_then(|config| open_store(&config)) {
+                Ok(store) => store,
+                Err(code) => return code,
+            };
+            let rows = match store.list_alerts(dead, since, limit) {
+                Ok(rows) => rows,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "{:<20}  {:<36}  {:<16}  {:<12}  {:<9}  {:>3}  TITLE / URL / LAST ERROR",
+                "CREATED", "ID", "WATCHLIST", "SINK", "STATE", "TRY"
+            );
+            for row in &rows {
+                let created = chrono::DateTime::from_timestamp_millis(row.created_at)
+                    .map(|time| time.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{created:<20}  {:<36}  {:<16}  {:<12}  {:<9}  {:>3}  {}",
+                    row.alert_id, row.watchlist, row.sink, row.state, row.attempts, row.title
+                );
+                let _ = writeln!(out, "{:>110}{}", "", row.article_url);
+                if let Some(error) = &row.last_error {
+                    let _ = writeln!(out, "{:>110}last error: {error}", "");
+                }
+            }
+            let _ = writeln!(out, "{} row{}", rows.len(), plural(rows.len()));
+            ExitCode::SUCCESS
+        }
+        AlertsCommand::Replay { config, dead, ids } => {
+            let store = match load_config(&config).and_then(|config| open_store(&config)) {
+                Ok(store) => store,
+                Err(code) => return code,
+            };
+            let now = now.timestamp_millis();
+            if dead {
+                return match store.requeue_dead(now) {
+                    Ok(count) => {
+                        println!(
+                            "{count} dead deliver{} queued again",
+                            if count == 1 { "y" } else { "ies" }
+                        );
+                        ExitCode::SUCCESS
+                    }
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
+            let mut failed = false;
+            for id in &ids {
+                match store.requeue_alert(id, now) {
+                    Ok(0) => {
+                        eprintln!("{id}: no such alert (see `wirewatch alerts list`)");
+                        failed = true;
+                    }
+                    Ok(count) => println!("{id}: queued again for {count} sink{}", plural(count)),
+                    Err(error) => {
+                        eprintln!("{id}: {error}");
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        AlertsCommand::Test { config, sink } => {
+            let config = match load_config(&config) {
+                Ok(config) => config,
+                Err(code) => return code,
+            };
+            let Some(sink_config) = config.sink(&sink) else {
+                let names: Vec<&str> = config.sinks.iter().map(|s| s.name.as_str()).collect();
+                eprintln!(
+                    "no sink named {sink:?}; defined sinks: {}",
+                    names.join(", ")
+                );
+                return ExitCode::FAILURE;
+            };
+            let client = match crate::sink::http_client(&config.fetch.user_agent) {
+                Ok(client) => client,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let (id, payload) = match crate::alert::sample_payload(&sink, now) {
+                Ok(sample) => sample,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match crate::sink::Sink::build(sink_config, &client)
+                .deliver(&id, &payload)
+                .await
+            {
+                crate::sink::Outcome::Delivered => {
+                    println!("{sink}: accepted test alert {id}");
+                    ExitCode::SUCCESS
+                }
+                crate::sink::Outcome::Retry { error, .. } => {
+                    eprintln!("{sink}: not accepted ({error}); wirewatch would retry this");
+                    ExitCode::FAILURE
+                }
+                crate::sink::Outcome::Permanent { error }
+                | crate::sink::Outcome::Gone { error } => {
+                    eprintln!("{sink}: refused ({error}); wirewatch would not retry this");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// `--since`: a duration back from now ("2h") or an RFC 3339 time.
+fn parse_since(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<i64, String> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.timestamp_millis());
+    }
+    let duration = crate::config::parse_duration(text)?;
+    let duration = chrono::Duration::from_std(duration).map_err(|error| error.to_string())?;
+    Ok((now - duration).timestamp_millis())
 }
 
 /// A fetcher for URLs typed on the command line: the operator chose them, so they are trusted

@@ -112,14 +112,32 @@ async fn demo_runs_offline_and_prints_the_alerts() {
 async fn match_explains_why_a_query_matches_or_not() {
     let seed = fixture("seed/moscow-times.html");
     let lemonde = fixture("pages/readability_lemonde-1.html");
-    let output = wirewatch(&["match", "--query", "Putin NEAR/5 China -sport", "--explain", &seed, &lemonde]).await;
+    let output = wirewatch(&[
+        "match",
+        "--query",
+        "Putin NEAR/5 China -sport",
+        "--explain",
+        &seed,
+        &lemonde,
+    ])
+    .await;
     assert!(output.status.success(), "{}", output.stderr);
-    let lines: Vec<serde_json::Value> = output.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = output
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["matched"], true);
     assert_eq!(lines[0]["hits"][0]["term"], "Putin");
-    assert_eq!(lines[0]["hits"][0]["snippet"], "**Putin** to Visit China in First Foreign Trip Since Re-Election");
-    assert!(lines[0]["explain"][0]["text"].as_str().unwrap().contains("NEAR/5"));
+    assert_eq!(
+        lines[0]["hits"][0]["snippet"],
+        "**Putin** to Visit China in First Foreign Trip Since Re-Election"
+    );
+    assert!(lines[0]["explain"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("NEAR/5"));
     assert_eq!(lines[1]["matched"], false);
     assert!(lines[1]["explain"][0]["tree"]["matched"] == false);
 
@@ -128,10 +146,24 @@ async fn match_explains_why_a_query_matches_or_not() {
     let record = wirewatch(&["extract", "--format", "json", &seed]).await;
     let record_path = folder.path().join("record.json");
     std::fs::write(&record_path, record.stdout).unwrap();
-    let output = wirewatch(&["match", "--query", "\"Xi Jinping\"", record_path.to_str().unwrap()]).await;
-    assert!(output.stdout.contains("\"matched\":true"), "{}", output.stdout);
+    let output = wirewatch(&[
+        "match",
+        "--query",
+        "\"Xi Jinping\"",
+        record_path.to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        output.stdout.contains("\"matched\":true"),
+        "{}",
+        output.stdout
+    );
 
     let output = wirewatch(&["match", "--query", "Putin AND", &seed]).await;
     assert_eq!(output.status.code(), Some(1));
-    assert!(output.stderr.starts_with("--query: column"), "{}", output.stderr);
+    assert!(
+        output.stderr.starts_with("--query: column"),
+        "{}",
+        output.stderr
+    );
 }

@@ -12,8 +12,8 @@ use url::Url;
 
 use super::raw::{OneOrMany, RawDaemon, RawFetch, RawSink, RawSource, RawWatchlist};
 use super::{
-    Config, ConfigProblem, DaemonConfig, FetchConfig, RateLimit, Secret, SinkConfig, SinkKind, SourceConfig,
-    SourceKind, WatchlistConfig, DEFAULT_RETRY,
+    Config, ConfigProblem, DaemonConfig, FetchConfig, RateLimit, Secret, SinkConfig, SinkKind,
+    SourceConfig, SourceKind, WatchlistConfig, DEFAULT_RETRY,
 };
 use crate::rules::Query;
 use crate::source::page::PageSelectors;
@@ -308,7 +308,11 @@ fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
     let count: u32 = count.trim().parse().map_err(|_| explain())?;
     let per = per.trim();
     // "s" and "min" alone mean one of them
-    let per = if per.starts_with(|c: char| c.is_ascii_digit()) { per.to_string() } else { format!("1{per}") };
+    let per = if per.starts_with(|c: char| c.is_ascii_digit()) {
+        per.to_string()
+    } else {
+        format!("1{per}")
+    };
     let per = humantime::parse_duration(&per).map_err(|_| explain())?;
     if count == 0 || per.is_zero() {
         return Err(explain());
@@ -587,13 +591,24 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
                 }
             };
             let mut secrets = Vec::new();
-            let texts = raw.secret.as_ref().map(|secret| secret.items()).unwrap_or_default();
+            let texts = raw
+                .secret
+                .as_ref()
+                .map(|secret| secret.items())
+                .unwrap_or_default();
             let listed = matches!(raw.secret, Some(OneOrMany::Many(_)));
             if listed && texts.is_empty() {
-                problems.add(format!("{path}.secret"), "is an empty list; leave it out to send unsigned");
+                problems.add(
+                    format!("{path}.secret"),
+                    "is an empty list; leave it out to send unsigned",
+                );
             }
             for (index, text) in texts.iter().enumerate() {
-                let at = if listed { format!("{path}.secret[{index}]") } else { format!("{path}.secret") };
+                let at = if listed {
+                    format!("{path}.secret[{index}]")
+                } else {
+                    format!("{path}.secret")
+                };
                 match crate::sink::webhook::signing_key(text) {
                     Ok(_) => secrets.push(Secret::new(text)),
                     Err(message) => problems.add(at, message),
@@ -635,13 +650,16 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
             return None;
         }
     };
-    let rate_limit = raw.rate_limit.as_deref().and_then(|text| match parse_rate_limit(text) {
-        Ok(limit) => Some(limit),
-        Err(message) => {
-            problems.add(format!("{path}.rate_limit"), message);
-            None
-        }
-    });
+    let rate_limit = raw
+        .rate_limit
+        .as_deref()
+        .and_then(|text| match parse_rate_limit(text) {
+            Ok(limit) => Some(limit),
+            Err(message) => {
+                problems.add(format!("{path}.rate_limit"), message);
+                None
+            }
+        });
     Some(SinkConfig {
         name,
         kind,
@@ -882,11 +900,18 @@ mod tests {
 
     #[test]
     fn rate_limits() {
-        let limit = |count, seconds| Ok(RateLimit { count, per: Duration::from_secs(seconds) });
+        let limit = |count, seconds| {
+            Ok(RateLimit {
+                count,
+                per: Duration::from_secs(seconds),
+            })
+        };
         assert_eq!(parse_rate_limit("1/s"), limit(1, 1));
         assert_eq!(parse_rate_limit("5/2s"), limit(5, 2));
         assert_eq!(parse_rate_limit("30 / min"), limit(30, 60));
-        assert!(parse_rate_limit("fast").unwrap_err().contains("like \"1/s\""));
+        assert!(parse_rate_limit("fast")
+            .unwrap_err()
+            .contains("like \"1/s\""));
         assert!(parse_rate_limit("0/s").is_err());
     }
 

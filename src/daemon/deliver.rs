@@ -108,7 +108,8 @@ impl Pipeline {
                 Outcome::Gone { error } => {
                     slot.gone.store(true, Ordering::SeqCst);
                     // the alert stays queued and due: it goes out once the URL is fixed
-                    self.store.mark_retry(&delivery.alert_id, sink_name, now, &error)?;
+                    self.store
+                        .mark_retry(&delivery.alert_id, sink_name, now, &error)?;
                     report.retrying += 1;
                     self.metrics.delivery(sink_name, "gone");
                     error!(sink = sink_name, id = %delivery.alert_id, %error, "sink disabled: its receiver is gone; alerts for it stay queued until the sink's url is fixed and wirewatch reloaded or restarted");

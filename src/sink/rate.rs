@@ -47,7 +47,13 @@ mod tests {
     #[test]
     fn bursts_then_paces() {
         let start = Instant::now();
-        let mut bucket = Bucket::new(RateLimit { count: 5, per: Duration::from_secs(2) }, start);
+        let mut bucket = Bucket::new(
+            RateLimit {
+                count: 5,
+                per: Duration::from_secs(2),
+            },
+            start,
+        );
         for _ in 0..5 {
             assert_eq!(bucket.take(start), Ok(()));
         }

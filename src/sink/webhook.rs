@@ -55,7 +55,12 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 impl WebhookSink {
-    pub fn new(client: reqwest::Client, url: Url, secrets: &[Secret], timeout: Duration) -> WebhookSink {
+    pub fn new(
+        client: reqwest::Client,
+        url: Url,
+        secrets: &[Secret],
+        timeout: Duration,
+    ) -> WebhookSink {
         // config validation already decoded every secret; one that fails here cannot occur
         let keys = secrets
             .iter()

@@ -61,7 +61,22 @@ pub struct DueDelivery {
     pub created_at: Millis,
 }
 
-/// One row of `alerts list`.
+/// One row of `alerts list`: an alert and its delivery to one sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRow {
+    pub alert_id: String,
+    pub watchlist: String,
+    pub source: String,
+    pub article_url: String,
+    pub title: String,
+    pub created_at: Millis,
+    pub sink: String,
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// A delivery row as the tests inspect it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRow {
     pub alert_id: String,
@@ -436,6 +451,61 @@ impl Store {
         )?;
         let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Alerts with their deliveries, newest first; only dead letters with `dead_only`.
+    pub fn list_alerts(
+        &self,
+        dead_only: bool,
+        since: Millis,
+        limit: usize,
+    ) -> Result<Vec<AlertRow>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(
+            "SELECT a.id, a.watchlist, a.source, a.article_url,
+                    COALESCE(json_extract(a.payload, '$.article.title'), ''), a.created_at,
+                    d.sink, d.state, d.attempts, d.last_error
+             FROM alerts a JOIN deliveries d ON d.alert_id = a.id
+             WHERE a.created_at >= ?1 AND (?2 = 0 OR d.state = 'dead')
+             ORDER BY a.created_at DESC, a.id, d.sink LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![since, dead_only as i64, limit as i64], |row| {
+            Ok(AlertRow {
+                alert_id: row.get(0)?,
+                watchlist: row.get(1)?,
+                source: row.get(2)?,
+                article_url: row.get(3)?,
+                title: row.get(4)?,
+                created_at: row.get(5)?,
+                sink: row.get(6)?,
+                state: row.get(7)?,
+                attempts: row.get(8)?,
+                last_error: row.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Queues an alert again for every sink it went to (whatever their state), with the same id
+    /// and a fresh retry schedule. Returns the rows re-queued (0: no such alert).
+    pub fn requeue_alert(&self, alert_id: &str, now: Millis) -> Result<usize, StoreError> {
+        let connection = self.lock()?;
+        Ok(connection.execute(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+                 delivered_at = NULL
+             WHERE alert_id = ?1",
+            params![alert_id, now],
+        )?)
+    }
+
+    /// Queues every dead letter again, with a fresh retry schedule.
+    pub fn requeue_dead(&self, now: Millis) -> Result<usize, StoreError> {
+        let connection = self.lock()?;
+        Ok(connection.execute(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?1
+             WHERE state = 'dead'",
+            params![now],
+        )?)
     }
 
     /// Every delivery row, newest alert first (for `alerts list` and tests).
