@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{wirewatch, Behaviour, FixtureServer, Receiver};
 
@@ -237,4 +237,151 @@ async fn a_hanging_sink_does_not_delay_a_healthy_one() {
     assert_eq!(hanging.all().len(), 1);
     daemon.start_kill().unwrap();
     daemon.wait().await.unwrap();
+}
+
+/// The receiver fails about 40 % of requests (503, or 429 with Retry-After) and the daemon is
+/// killed with SIGKILL at random moments, ten times, then left to finish: every alert arrives,
+/// each id means one alert only, and every signature verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flaky_receiver_and_repeated_kill_9_lose_nothing() {
+    let server = FixtureServer::start("e2e").await;
+    let receiver = Receiver::start().await;
+    receiver.set(Behaviour::Flaky);
+    let folder = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+[daemon]
+listen = "off"
+
+[fetch]
+allow_private_networks = true
+
+[sources.world]
+url = "{base}/feeds/world.rss"
+max_age = "none"
+
+[sources.nytimes]
+url = "{base}/feeds/nytimes.xml"
+fetch_article = false
+max_age = "none"
+
+[watchlists.broad]
+query = 'the OR le'
+
+[watchlists.africa]
+query = 'Tunisia OR Zimbabwe OR Sudan'
+
+[sinks.hook]
+kind = "webhook"
+url = "{hook}/flaky"
+secret = "{NEW_SECRET}"
+retry = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]
+"#,
+        base = server.base,
+        hook = receiver.url
+    );
+    let path = common::write_config(folder.path(), &text);
+    let spawn = || {
+        tokio::process::Command::new(common::binary())
+            .args(["run", "--config", path.to_str().unwrap()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut kills = 0;
+    for round in 0..10u64 {
+        let mut daemon = spawn();
+        // kill at a different moment each round: during polling, extraction, commit or delivery
+        let pause = 50 + (round * 137 + rand::random::<u64>() % 300) % 700;
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        daemon.start_kill().unwrap();
+        daemon.wait().await.unwrap();
+        kills += 1;
+    }
+    // the expected alerts: what one clean `once` on a fresh state produces
+    let reference_folder = tempfile::tempdir().unwrap();
+    let reference_receiver = Receiver::start().await;
+    let reference_path = common::write_config(
+        reference_folder.path(),
+        &text.replace(
+            &format!("{}/flaky", receiver.url),
+            &format!("{}/clean", reference_receiver.url),
+        ),
+    );
+    once(&reference_path).await;
+    let expected: std::collections::BTreeMap<String, (String, String)> = reference_receiver
+        .all()
+        .iter()
+        .map(|r| {
+            let json = r.json();
+            (
+                json["id"].as_str().unwrap().to_string(),
+                (
+                    json["watchlist"].as_str().unwrap().to_string(),
+                    json["article"]["url"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    assert!(
+        expected.len() > 30,
+        "the scenario needs volume: {}",
+        expected.len()
+    );
+
+    let mut daemon = spawn();
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let accepted = || -> std::collections::BTreeSet<String> {
+        receiver
+            .all()
+            .iter()
+            .filter(|r| r.status == 204)
+            .map(|r| r.headers["webhook-id"].clone())
+            .collect()
+    };
+    while Instant::now() < deadline && accepted().len() < expected.len() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    daemon.start_kill().unwrap();
+    daemon.wait().await.unwrap();
+
+    let requests = receiver.all();
+    let accepted = accepted();
+    let missing: Vec<&String> = expected
+        .keys()
+        .filter(|id| !accepted.contains(*id))
+        .collect();
+    assert!(missing.is_empty(), "lost after {kills} kills: {missing:?}");
+    let key = wirewatch::sink::webhook::signing_key(NEW_SECRET).unwrap();
+    let mut meaning = std::collections::BTreeMap::new();
+    for request in &requests {
+        let json = request.json();
+        let id = request.headers["webhook-id"].clone();
+        let pair = (
+            json["watchlist"].as_str().unwrap().to_string(),
+            json["article"]["url"].as_str().unwrap().to_string(),
+        );
+        assert_eq!(
+            expected.get(&id),
+            Some(&pair),
+            "{id} is not the alert it should be"
+        );
+        assert_eq!(
+            meaning.entry(id.clone()).or_insert_with(|| pair.clone()),
+            &pair,
+            "{id} names two alerts"
+        );
+        let timestamp: i64 = request.headers["webhook-timestamp"].parse().unwrap();
+        assert_eq!(
+            request.headers["webhook-signature"],
+            wirewatch::sink::webhook::sign(&key, &id, timestamp, request.body.as_bytes())
+        );
+    }
+    let duplicates = requests.iter().filter(|r| r.status == 204).count() - accepted.len();
+    eprintln!(
+        "reliability: {} alerts, {kills} kills, {} requests ({} accepted, {duplicates} accepted duplicates), 0 lost",
+        expected.len(),
+        requests.len(),
+        accepted.len()
+    );
 }

@@ -125,11 +125,16 @@ pub enum Behaviour {
     Hang,
     /// Answer with this status.
     Fail(u16),
+    /// Like a struggling real receiver: about 30 % 503, 10 % 429 with `Retry-After: 1`, the rest
+    /// accepted.
+    Flaky,
 }
 
 #[derive(Debug, Clone)]
 pub struct Received {
     pub path: String,
+    /// The status the receiver answered (an open request counts as 0).
+    pub status: u16,
     pub headers: BTreeMap<String, String>,
     pub body: String,
 }
@@ -192,18 +197,39 @@ async fn hook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    received.lock().unwrap().push(Received {
-        path: name,
-        headers: headers
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
-            .collect(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
+    let index = {
+        let mut all = received.lock().unwrap();
+        all.push(Received {
+            path: name,
+            status: 0,
+            headers: headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
+                .collect(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        all.len() - 1
+    };
     let current = *behaviour.lock().unwrap();
+    let response = answer(current).await;
+    received.lock().unwrap()[index].status = response.status().as_u16();
+    response
+}
+
+async fn answer(current: Behaviour) -> Response {
     match current {
         Behaviour::Accept => StatusCode::NO_CONTENT.into_response(),
         Behaviour::Fail(status) => StatusCode::from_u16(status).unwrap().into_response(),
+        Behaviour::Flaky => {
+            let roll: f64 = rand::random();
+            if roll < 0.3 {
+                StatusCode::SERVICE_UNAVAILABLE.into_response()
+            } else if roll < 0.4 {
+                (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response()
+            } else {
+                StatusCode::NO_CONTENT.into_response()
+            }
+        }
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::NO_CONTENT.into_response()
