@@ -385,3 +385,107 @@ retry = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]
         accepted.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ntfy_sink_publishes_the_alert_as_a_push_message() {
+    let server = FixtureServer::start("e2e").await;
+    let ntfy = Receiver::start().await;
+    let ntfy_server = ntfy.url.trim_end_matches("/hooks").to_string();
+    let folder = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+[daemon]
+listen = "off"
+
+[fetch]
+allow_private_networks = true
+
+[sources.world]
+url = "{base}/feeds/world.rss"
+max_age = "none"
+
+[watchlists.russia-china]
+query = '(Putin OR Kremlin) AND (China OR "Xi Jinping")'
+
+[sinks.phone]
+kind = "ntfy"
+url = "{ntfy_server}/wirewatch-alerts"
+rate_limit = "none"
+"#,
+        base = server.base
+    );
+    let path = common::write_config(folder.path(), &text);
+    let output = once(&path).await;
+    assert!(output.stderr.contains("1 delivered"), "{}", output.stderr);
+    let request = &ntfy.all()[0];
+    let json = request.json();
+    assert_eq!(json["topic"], "wirewatch-alerts");
+    assert!(
+        json["title"]
+            .as_str()
+            .unwrap()
+            .contains("Putin to Visit China"),
+        "{json}"
+    );
+    assert!(
+        json["message"].as_str().unwrap().contains("Putin"),
+        "{json}"
+    );
+    assert_eq!(
+        json["click"],
+        "https://www.themoscowtimes.com/2024/05/14/putin-to-visit-china-in-first-foreign-trip-since-re-election-a85112"
+    );
+    assert!(
+        json.to_string().len() < 4096 + 1024,
+        "ntfy message within limits"
+    );
+}
+
+#[tokio::test]
+async fn chat_sink_config_errors_name_the_key_and_the_expected_form() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = common::write_config(
+        folder.path(),
+        r#"
+[sinks.team]
+kind = "slack"
+url = "https://example.org/not-slack"
+
+[sinks.bad-template]
+url = "discord://123/abc"
+template = "{{ title"
+
+[sinks.mail]
+kind = "email"
+url = "mailto://me:pw@smtp.example.org?to=you@example.org"
+"#,
+    );
+    let output = wirewatch(&["check", "--config", path.to_str().unwrap()]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        output
+            .stderr
+            .contains("sinks.team.url: this https:// URL does not fit target kind `slack`"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("hooks.slack.com"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output
+            .stderr
+            .contains("sinks.bad-template.template: template line 1"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output
+            .stderr
+            .contains("sinks.mail.kind: email delivery is not available"),
+        "{}",
+        output.stderr
+    );
+}

@@ -135,6 +135,13 @@ pub enum SinkKind {
         timeout: Duration,
     },
     Log,
+    /// Slack, Discord, Teams, ntfy or Telegram: the service's own message format.
+    Chat {
+        target: crate::sink::format::TargetUrl,
+        /// Replaces the default message text (minijinja over the alert payload).
+        template: Option<String>,
+        timeout: Duration,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

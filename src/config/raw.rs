@@ -59,7 +59,8 @@ pub struct RawWatchlist {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSink {
-    pub kind: String,
+    pub kind: Option<String>,
+    pub template: Option<String>,
     pub url: Option<String>,
     pub secret: Option<OneOrMany>,
     pub rate_limit: Option<String>,

@@ -299,6 +299,45 @@ fn duration(
     }
 }
 
+fn kind_of(target: &crate::sink::format::TargetUrl) -> &'static str {
+    use crate::sink::format::TargetUrl;
+    match target {
+        TargetUrl::Json { .. } => "webhook",
+        TargetUrl::Slack { .. } => "slack",
+        TargetUrl::Discord { .. } => "discord",
+        TargetUrl::Teams { .. } => "teams",
+        TargetUrl::Ntfy { .. } => "ntfy",
+        TargetUrl::Telegram { .. } => "telegram",
+        TargetUrl::Email(_) => "email",
+    }
+}
+
+/// The pace each service documents (or enforces) for one webhook / bot / topic.
+fn default_rate_limit(kind: &SinkKind) -> Option<RateLimit> {
+    use crate::sink::format::TargetUrl;
+    let limit = |count, seconds| {
+        Some(RateLimit {
+            count,
+            per: Duration::from_secs(seconds),
+        })
+    };
+    match kind {
+        SinkKind::Chat { target, .. } => match target {
+            // Slack: about one message per second per incoming webhook
+            TargetUrl::Slack { .. } => limit(1, 1),
+            // Discord: 5 requests per 2 seconds per webhook
+            TargetUrl::Discord { .. } => limit(5, 2),
+            // Telegram: 20 messages per minute to one group
+            TargetUrl::Telegram { .. } => limit(20, 60),
+            // Teams workflows and ntfy.sh throttle bursts: stay gentle
+            TargetUrl::Teams { .. } => limit(4, 1),
+            TargetUrl::Ntfy { .. } => limit(1, 1),
+            TargetUrl::Json { .. } | TargetUrl::Email(_) => None,
+        },
+        SinkKind::Webhook { .. } | SinkKind::Log => None,
+    }
+}
+
 /// "5/2s": at most 5 deliveries in any 2 seconds; "1/s", "30/min", "100/h".
 fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
     let explain = || {
@@ -578,7 +617,69 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
             Err(message) => problems.add(format!("{path}.retry[{index}]"), message),
         }
     }
-    let kind = match raw.kind.as_str() {
+    // `kind` may be left out when the url names the service (slack://…, tgram://…)
+    let inferred = raw.url.as_deref().and_then(|url| {
+        crate::sink::format::parse_target_url(url)
+            .ok()
+            .map(|target| kind_of(&target).to_string())
+    });
+    let Some(kind_name) = raw.kind.clone().or(inferred) else {
+        problems.add(
+            format!("{path}.kind"),
+            "missing: one of \"webhook\", \"log\", \"slack\", \"discord\", \"teams\", \"ntfy\", \"telegram\" (or a service URL like slack://… that names it)",
+        );
+        return None;
+    };
+    let timeout = duration(
+        raw.timeout.as_deref(),
+        Duration::from_secs(15),
+        Duration::from_millis(100),
+        &format!("{path}.timeout"),
+        problems,
+    );
+    if let Some(template) = &raw.template {
+        if let Err(error) = crate::sink::format::check_template(template) {
+            problems.add(format!("{path}.template"), error.to_string());
+        }
+    }
+    let kind = match kind_name.as_str() {
+        "slack" | "discord" | "teams" | "ntfy" | "telegram" => {
+            let target_kind: crate::sink::format::TargetKind = match kind_name.parse() {
+                Ok(kind) => kind,
+                Err(error) => {
+                    problems.add(format!("{path}.kind"), error.to_string());
+                    return None;
+                }
+            };
+            let Some(url) = raw.url.as_deref() else {
+                problems.add(format!("{path}.url"), format!("missing: a {kind_name} sink needs the service's webhook URL (or its {kind_name}:// form)"));
+                return None;
+            };
+            if raw.secret.is_some() {
+                problems.add(
+                    format!("{path}.secret"),
+                    "only webhook sinks are signed; chat services authenticate by their URL",
+                );
+            }
+            match crate::sink::format::parse_target(target_kind, url) {
+                Ok(target) => SinkKind::Chat {
+                    target,
+                    template: raw.template.clone(),
+                    timeout,
+                },
+                Err(error) => {
+                    problems.add(format!("{path}.url"), error.to_string());
+                    return None;
+                }
+            }
+        }
+        "email" => {
+            problems.add(
+                format!("{path}.kind"),
+                "email delivery is not available in this version; use a webhook, chat or ntfy sink",
+            );
+            return None;
+        }
         "webhook" => {
             let url = match raw.url.as_deref() {
                 Some(text) => http_url(text, &format!("{path}.url"), problems),
@@ -614,13 +715,9 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
                     Err(message) => problems.add(at, message),
                 }
             }
-            let timeout = duration(
-                raw.timeout.as_deref(),
-                Duration::from_secs(15),
-                Duration::from_millis(100),
-                &format!("{path}.timeout"),
-                problems,
-            );
+            if raw.template.is_some() {
+                problems.add(format!("{path}.template"), "the generic webhook sends the versioned alert payload as it is; templates are for chat sinks");
+            }
             SinkKind::Webhook {
                 url: url?,
                 secrets,
@@ -632,6 +729,7 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
                 ("url", raw.url.is_some()),
                 ("secret", raw.secret.is_some()),
                 ("timeout", raw.timeout.is_some()),
+                ("template", raw.template.is_some()),
             ] {
                 if present {
                     problems.add(
@@ -645,21 +743,22 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
         other => {
             problems.add(
                 format!("{path}.kind"),
-                format!("unknown sink kind {other:?}, expected \"webhook\" or \"log\""),
+                format!("unknown sink kind {other:?}, expected one of \"webhook\", \"log\", \"slack\", \"discord\", \"teams\", \"ntfy\", \"telegram\""),
             );
             return None;
         }
     };
-    let rate_limit = raw
-        .rate_limit
-        .as_deref()
-        .and_then(|text| match parse_rate_limit(text) {
+    let rate_limit = match raw.rate_limit.as_deref() {
+        Some("none") => None,
+        Some(text) => match parse_rate_limit(text) {
             Ok(limit) => Some(limit),
             Err(message) => {
                 problems.add(format!("{path}.rate_limit"), message);
                 None
             }
-        });
+        },
+        None => default_rate_limit(&kind),
+    };
     Some(SinkConfig {
         name,
         kind,

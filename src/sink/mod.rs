@@ -5,6 +5,8 @@
 //! Sinks are a closed enum (one variant and one file per kind): no plug-in system until a real
 //! need for one exists.
 
+pub mod chat;
+pub mod format;
 pub mod log;
 pub mod rate;
 pub mod webhook;
@@ -33,12 +35,23 @@ pub enum Outcome {
 pub enum Sink {
     Log,
     Webhook(webhook::WebhookSink),
+    Chat(chat::ChatSink),
 }
 
 impl Sink {
     pub fn build(config: &SinkConfig, client: &reqwest::Client) -> Sink {
         match &config.kind {
             SinkKind::Log => Sink::Log,
+            SinkKind::Chat {
+                target,
+                template,
+                timeout,
+            } => Sink::Chat(chat::ChatSink::new(
+                client.clone(),
+                target.clone(),
+                template.clone(),
+                *timeout,
+            )),
             SinkKind::Webhook {
                 url,
                 secrets,
@@ -57,6 +70,7 @@ impl Sink {
         match self {
             Sink::Log => log::deliver(alert_id, payload),
             Sink::Webhook(webhook) => webhook.deliver(alert_id, payload).await,
+            Sink::Chat(chat) => chat.deliver(payload).await,
         }
     }
 }

@@ -93,40 +93,51 @@ impl WebhookSink {
                 .collect();
             request = request.header("webhook-signature", signatures.join(" "));
         }
-        let response = match request.body(payload.to_string()).send().await {
-            Ok(response) => response,
-            Err(error) => {
-                let kind = if error.is_timeout() {
-                    "timed out"
-                } else {
-                    "network error"
-                };
-                return Outcome::Retry {
-                    error: format!("{kind}: {}", crate::fetch::error_chain(&error)),
-                    retry_after: None,
-                };
-            }
-        };
-        let status = response.status();
-        if status.is_success() {
-            return Outcome::Delivered;
+        match request.body(payload.to_string()).send().await {
+            Ok(response) => status_outcome(&response, now),
+            Err(error) => network_outcome(&error),
         }
-        let retry_after = crate::fetch::retry_after(response.headers(), now);
-        let code = status.as_u16();
-        let error = format!("HTTP {status}");
-        if code == 410 {
-            Outcome::Gone {
-                error: format!("{error}: the receiver says this webhook no longer exists"),
-            }
-        } else if code == 408 || code == 429 || status.is_server_error() {
-            Outcome::Retry { error, retry_after }
-        } else if status.is_redirection() {
-            Outcome::Permanent {
-                error: format!("{error}: the webhook URL redirects; configure the final URL"),
-            }
-        } else {
-            Outcome::Permanent { error }
+    }
+}
+
+/// A request that got no answer: always worth another try.
+pub(super) fn network_outcome(error: &reqwest::Error) -> Outcome {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else {
+        "network error"
+    };
+    Outcome::Retry {
+        error: format!("{kind}: {}", crate::fetch::error_chain(error)),
+        retry_after: None,
+    }
+}
+
+/// What a receiver's status means: 2xx accepted; 408, 429, 5xx retried (with its Retry-After);
+/// 410 gone; redirects and other 4xx permanent.
+pub(super) fn status_outcome(
+    response: &reqwest::Response,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Outcome {
+    let status = response.status();
+    if status.is_success() {
+        return Outcome::Delivered;
+    }
+    let retry_after = crate::fetch::retry_after(response.headers(), now);
+    let code = status.as_u16();
+    let error = format!("HTTP {status}");
+    if code == 410 {
+        Outcome::Gone {
+            error: format!("{error}: the receiver says this webhook no longer exists"),
         }
+    } else if code == 408 || code == 429 || status.is_server_error() {
+        Outcome::Retry { error, retry_after }
+    } else if status.is_redirection() {
+        Outcome::Permanent {
+            error: format!("{error}: the webhook URL redirects; configure the final URL"),
+        }
+    } else {
+        Outcome::Permanent { error }
     }
 }
 

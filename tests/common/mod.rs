@@ -160,6 +160,7 @@ impl Receiver {
         let state = (received.clone(), behaviour.clone());
         let router = Router::new()
             .route("/hooks/:name", post(hook))
+            .route("/", post(hook_root))
             .with_state(state);
         let address = serve(router).await;
         Receiver {
@@ -214,6 +215,11 @@ async fn hook(
     let response = answer(current).await;
     received.lock().unwrap()[index].status = response.status().as_u16();
     response
+}
+
+/// ntfy publishes JSON to the server root.
+async fn hook_root(state: State<ReceiverState>, headers: HeaderMap, body: Bytes) -> Response {
+    hook(state, UrlPath(String::new()), headers, body).await
 }
 
 async fn answer(current: Behaviour) -> Response {

@@ -1,0 +1,172 @@
+//! Chat and push targets — Slack, Discord, Microsoft Teams (Workflows), ntfy, Telegram: each
+//! alert becomes the service's own message (built by `sink::format`, within its size limits)
+//! POSTed as JSON, with the same outcome rules as the generic webhook (2xx accepted; 408, 429,
+//! 5xx and network errors retried, honouring Retry-After; 410 disables; other 4xx permanent).
+//!
+//! A user template, when configured, replaces the default message text. Email (SMTP) is not
+//! delivered by this module.
+
+use std::time::Duration;
+
+use reqwest::header::CONTENT_TYPE;
+
+use super::format::{self, AlertView, NtfyAuth, TargetUrl};
+use super::webhook::{network_outcome, status_outcome};
+use super::Outcome;
+
+pub struct ChatSink {
+    client: reqwest::Client,
+    target: TargetUrl,
+    template: Option<String>,
+    timeout: Duration,
+}
+
+/// One HTTP request a delivery needs (Telegram sends one per chat).
+struct Request {
+    url: String,
+    body: serde_json::Value,
+    auth: Option<String>,
+}
+
+impl ChatSink {
+    pub fn new(
+        client: reqwest::Client,
+        target: TargetUrl,
+        template: Option<String>,
+        timeout: Duration,
+    ) -> ChatSink {
+        ChatSink {
+            client,
+            target,
+            template,
+            timeout,
+        }
+    }
+
+    fn requests(&self, payload: &str) -> Result<Vec<Request>, String> {
+        let alert = AlertView::from_payload(payload).map_err(|error| error.to_string())?;
+        let custom = match &self.template {
+            Some(template) => {
+                let value: serde_json::Value =
+                    serde_json::from_str(payload).map_err(|error| error.to_string())?;
+                Some(format::render_template(template, &value).map_err(|error| error.to_string())?)
+            }
+            None => None,
+        };
+        let plain = |url: &str, body: serde_json::Value| Request {
+            url: url.to_string(),
+            body,
+            auth: None,
+        };
+        Ok(match &self.target {
+            TargetUrl::Slack { webhook_url, .. } => vec![plain(
+                webhook_url.expose(),
+                match custom {
+                    Some(text) => serde_json::json!({ "text": text }),
+                    None => format::slack(&alert),
+                },
+            )],
+            TargetUrl::Discord { webhook_url } => vec![plain(
+                webhook_url.expose(),
+                match custom {
+                    Some(text) => {
+                        serde_json::json!({ "content": text, "allowed_mentions": { "parse": [] } })
+                    }
+                    None => format::discord(&alert),
+                },
+            )],
+            TargetUrl::Teams { webhook_url } => vec![plain(
+                webhook_url.expose(),
+                match custom {
+                    Some(text) => serde_json::json!({
+                        "type": "message",
+                        "attachments": [{ "contentType": "application/vnd.microsoft.card.adaptive", "content": {
+                            "type": "AdaptiveCard", "version": "1.4",
+                            "body": [{ "type": "TextBlock", "text": text, "wrap": true }] } }]
+                    }),
+                    None => format::teams(&alert),
+                },
+            )],
+            TargetUrl::Ntfy {
+                server,
+                topics,
+                auth,
+            } => {
+                let auth = match auth {
+                    NtfyAuth::None => None,
+                    NtfyAuth::Token(token) => Some(format!("Bearer {}", token.expose())),
+                    NtfyAuth::Basic { user, password } => {
+                        use base64::Engine;
+                        let encoded = base64::engine::general_purpose::STANDARD
+                            .encode(format!("{user}:{}", password.expose()));
+                        Some(format!("Basic {encoded}"))
+                    }
+                };
+                topics
+                    .iter()
+                    .map(|topic| {
+                        let mut body = format::ntfy_json(&alert, topic);
+                        if let Some(text) = &custom {
+                            body["message"] = serde_json::Value::String(text.clone());
+                        }
+                        Request {
+                            url: format!("{server}/"),
+                            body,
+                            auth: auth.clone(),
+                        }
+                    })
+                    .collect()
+            }
+            TargetUrl::Telegram {
+                bot_token,
+                chat_ids,
+                thread_id,
+            } => {
+                let url = format::telegram_api_url(bot_token, "sendMessage");
+                chat_ids
+                    .iter()
+                    .map(|chat| {
+                        let mut body = match &custom {
+                            Some(text) => serde_json::json!({ "chat_id": chat, "text": text }),
+                            None => format::telegram(&alert, chat),
+                        };
+                        if let Some(thread) = thread_id {
+                            body["message_thread_id"] = serde_json::json!(thread);
+                        }
+                        plain(url.expose(), body)
+                    })
+                    .collect()
+            }
+            TargetUrl::Json { .. } | TargetUrl::Email(_) => {
+                return Err("this target is not a chat service".to_string())
+            }
+        })
+    }
+
+    pub async fn deliver(&self, payload: &str) -> Outcome {
+        let requests = match self.requests(payload) {
+            Ok(requests) => requests,
+            Err(error) => return Outcome::Permanent { error },
+        };
+        for request in requests {
+            let mut builder = self
+                .client
+                .post(&request.url)
+                .timeout(self.timeout)
+                .header(CONTENT_TYPE, "application/json")
+                .body(request.body.to_string());
+            if let Some(auth) = &request.auth {
+                builder = builder.header(reqwest::header::AUTHORIZATION, auth);
+            }
+            let outcome = match builder.send().await {
+                // the URL holds the service's secret token: never show it in errors
+                Err(error) => network_outcome(&error.without_url()),
+                Ok(response) => status_outcome(&response, chrono::Utc::now()),
+            };
+            if outcome != Outcome::Delivered {
+                return outcome;
+            }
+        }
+        Outcome::Delivered
+    }
+}

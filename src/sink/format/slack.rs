@@ -1,0 +1,157 @@
+//! Slack incoming-webhook messages: Block Kit blocks (title link, source line, one section per
+//! matched term with its highlighted snippet, the lead paragraph, an "Open article" button) and
+//! a fallback `text` for notifications and clients without blocks.
+//!
+//! Limits, from Slack's Block Kit reference (api.slack.com/reference/block-kit/blocks and
+//! /block-elements): at most 50 blocks per message; section and context `mrkdwn` text at most
+//! 3000 characters; button text 75 and button URL 3000 characters. The top-level `text` is kept
+//! under 3000 characters too (Slack truncates it far later, at 40 000, but notifications show
+//! only the start). Characters are counted in UTF-16 units, never fewer than Slack's count.
+//! Slack mrkdwn has no escape for `*`, `_` or `~`: only `&`, `<`, `>` are escaped, so stray
+//! asterisks in article text may still italicise or bolden; it never leaks links or mentions.
+//! It deliberately does not use the Web API (`chat.postMessage`), threads or bot tokens.
+
+use serde_json::{json, Value};
+
+use super::text::{self, utf16_len, Span};
+use super::{and_more, AlertView};
+
+/// Slack: maximum characters of a section or context text object.
+const SECTION_TEXT: usize = 3000;
+/// Slack: maximum blocks per message.
+const MAX_BLOCKS: usize = 50;
+/// Slack: maximum characters of a button URL.
+const BUTTON_URL: usize = 3000;
+/// Our own cap on the fallback `text`.
+const FALLBACK_TEXT: usize = 3000;
+/// Matches shown in one alert: more would bury the article under its own hits.
+const MAX_MATCHES: usize = 10;
+/// Our own cap on the title and the lead paragraph, for a readable message.
+const TITLE_CHARS: usize = 500;
+const LEAD_CHARS: usize = 600;
+
+/// Slack mrkdwn of `spans`: escaped, bold runs as `*bold*`.
+fn mrkdwn(spans: &[Span]) -> String {
+    text::render(spans, text::escape_slack, "*", "*")
+}
+
+/// `prefix` followed by as much of `spans` as fits in `max` characters of mrkdwn.
+fn fitted(prefix: &str, spans: &[Span], max: usize) -> String {
+    let budget = max.saturating_sub(utf16_len(prefix));
+    let kept = text::fit(spans, |candidate| utf16_len(&mrkdwn(candidate)) <= budget);
+    format!("{prefix}{}", mrkdwn(&kept))
+}
+
+fn section(mrkdwn_text: String) -> Value {
+    json!({ "type": "section", "text": { "type": "mrkdwn", "text": mrkdwn_text } })
+}
+
+fn context(mrkdwn_text: String) -> Value {
+    json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": mrkdwn_text } ] })
+}
+
+/// `*<url|title>*`, the title cut so the whole link fits `max` characters.
+fn title_link(alert: &AlertView, max: usize) -> String {
+    let url = text::escape_slack(&text::slack_link_url(&alert.url));
+    let title = text::truncate(&alert.title, TITLE_CHARS);
+    // The URL is never cut (a cut URL is a wrong URL): a pathological one makes a bare title.
+    let wrapper = utf16_len(&url) + 5;
+    if wrapper + 1 > max {
+        return fitted("", &[Span::bold(title)], max);
+    }
+    let label = fitted("", &[Span::plain(title)], max - wrapper);
+    format!("*<{url}|{label}>*")
+}
+
+fn match_text(found: &super::MatchView) -> String {
+    let label = format!(
+        "*{}* · {}\n>",
+        text::escape_slack(&text::truncate(&found.term, 200)),
+        text::escape_slack(&found.field)
+    );
+    fitted(&label, &found.snippet, SECTION_TEXT)
+}
+
+fn button(url: &str) -> Option<Value> {
+    (utf16_len(url) <= BUTTON_URL).then(|| {
+        json!({
+            "type": "actions",
+            "elements": [ {
+                "type": "button",
+                "text": { "type": "plain_text", "text": "Open article" },
+                "url": url,
+            } ]
+        })
+    })
+}
+
+fn fallback(alert: &AlertView) -> String {
+    let line = format!("{} — {} {}", alert.title, alert.meta_line(), alert.url);
+    fitted("", &[Span::plain(line)], FALLBACK_TEXT)
+}
+
+/// The incoming-webhook body for one alert.
+pub fn slack(alert: &AlertView) -> Value {
+    let mut blocks = vec![
+        section(title_link(alert, SECTION_TEXT)),
+        context(fitted("", &[Span::plain(alert.meta_line())], SECTION_TEXT)),
+    ];
+    // Reserve room for the "more" line, the lead and the button within the block limit.
+    let shown = alert.matches.len().min(MAX_MATCHES).min(MAX_BLOCKS - 5);
+    for found in &alert.matches[..shown] {
+        blocks.push(section(match_text(found)));
+    }
+    if alert.matches.len() > shown {
+        blocks.push(context(and_more(
+            alert.matches.len() - shown,
+            "match",
+            "matches",
+        )));
+    }
+    if let Some(lead) = alert.lead.first() {
+        let lead = text::truncate(lead, LEAD_CHARS);
+        blocks.push(section(fitted("", &[Span::plain(lead)], SECTION_TEXT)));
+    }
+    blocks.extend(button(&alert.url));
+    json!({ "text": fallback(alert), "blocks": blocks, "unfurl_links": false })
+}
+
+/// One message for several alerts: a section per alert (title link, source line, first
+/// snippet), within the 50-block limit, ending with "and N more alerts" when cut.
+pub fn slack_digest(alerts: &[AlertView]) -> Value {
+    let count = alerts.len();
+    let heading = format!(
+        "*wirewatch: {count} new alert{}*",
+        if count == 1 { "" } else { "s" }
+    );
+    let mut blocks = vec![section(heading.clone())];
+    // One block for the heading and one for the "more" line.
+    let shown = count.min(MAX_BLOCKS - 2);
+    for alert in &alerts[..shown] {
+        let mut head = title_link(alert, SECTION_TEXT / 3);
+        head.push('\n');
+        head.push_str(&fitted(
+            "",
+            &[Span::plain(alert.meta_line())],
+            SECTION_TEXT / 3,
+        ));
+        let body = match alert.matches.first() {
+            Some(found) => {
+                head.push_str("\n>");
+                fitted(&head, &found.snippet, SECTION_TEXT)
+            }
+            None => head,
+        };
+        blocks.push(section(body));
+    }
+    if count > shown {
+        blocks.push(context(and_more(count - shown, "alert", "alerts")));
+    }
+    let titles: Vec<&str> = alerts.iter().map(|alert| alert.title.as_str()).collect();
+    let fallback = format!("{count} new alerts: {}", titles.join(" · "));
+    json!({
+        "text": fitted("", &[Span::plain(fallback)], FALLBACK_TEXT),
+        "blocks": blocks,
+        "unfurl_links": false,
+    })
+}
