@@ -192,6 +192,7 @@ impl Pipeline {
             article.url = article_url.clone();
         }
         let body = render::body(&article);
+        let fingerprint = crate::similarity::fingerprint(&body);
         let document = Document {
             title: &article.title,
             body: &body,
@@ -225,6 +226,8 @@ impl Pipeline {
             ) {
                 Ok(payload) => alerts.push(NewAlert {
                     id,
+                    fingerprint,
+                    title: article.title.clone(),
                     watchlist: watchlist.name.clone(),
                     article_url: article_url.clone(),
                     source: source.name.clone(),

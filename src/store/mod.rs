@@ -43,6 +43,10 @@ pub struct Validators {
 #[derive(Debug, Clone)]
 pub struct NewAlert {
     pub id: String,
+    /// SimHash of the article body (`similarity::fingerprint`); `None` for short bodies.
+    pub fingerprint: Option<u64>,
+    /// The article's title, recorded with the first alert when this is a near-duplicate.
+    pub title: String,
     pub watchlist: String,
     pub article_url: String,
     pub source: String,
@@ -150,6 +154,39 @@ CREATE TABLE IF NOT EXISTS deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (sink, state, next_attempt_at);
 ";
 
+/// Near-duplicate bookkeeping: one fingerprint per alert (with its eight 8-bit bands indexed,
+/// see `similarity::bands`), and every other place a story was seen.
+const STORY_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS alert_fingerprints (
+    alert_id TEXT PRIMARY KEY REFERENCES alerts(id),
+    watchlist TEXT NOT NULL,
+    fingerprint INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    b0 INTEGER NOT NULL, b1 INTEGER NOT NULL, b2 INTEGER NOT NULL, b3 INTEGER NOT NULL,
+    b4 INTEGER NOT NULL, b5 INTEGER NOT NULL, b6 INTEGER NOT NULL, b7 INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fingerprint_b0 ON alert_fingerprints (watchlist, b0);
+CREATE INDEX IF NOT EXISTS fingerprint_b1 ON alert_fingerprints (watchlist, b1);
+CREATE INDEX IF NOT EXISTS fingerprint_b2 ON alert_fingerprints (watchlist, b2);
+CREATE INDEX IF NOT EXISTS fingerprint_b3 ON alert_fingerprints (watchlist, b3);
+CREATE INDEX IF NOT EXISTS fingerprint_b4 ON alert_fingerprints (watchlist, b4);
+CREATE INDEX IF NOT EXISTS fingerprint_b5 ON alert_fingerprints (watchlist, b5);
+CREATE INDEX IF NOT EXISTS fingerprint_b6 ON alert_fingerprints (watchlist, b6);
+CREATE INDEX IF NOT EXISTS fingerprint_b7 ON alert_fingerprints (watchlist, b7);
+CREATE TABLE IF NOT EXISTS story_links (
+    alert_id TEXT NOT NULL REFERENCES alerts(id),
+    url TEXT NOT NULL,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (alert_id, url)
+);
+";
+
+/// How far back a story counts as already alerted (a wire story resurfacing a month later is
+/// news again).
+pub const STORY_WINDOW: Millis = 7 * 24 * 3600 * 1000;
+
 impl Store {
     /// Opens (creating if needed) the database file and its folder.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -182,6 +219,8 @@ impl Store {
             connection.execute_batch(SCHEMA)?;
             connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
+        // idempotent additions, whatever the version: safe on old and new databases alike
+        connection.execute_batch(STORY_SCHEMA)?;
         Ok(Store {
             connection: Mutex::new(connection),
         })
@@ -300,7 +339,11 @@ impl Store {
 
     /// Marks the entry seen and creates its alerts with one outbox row per sink — atomically.
     /// An alert whose (watchlist, article) pair exists already is skipped: at most one alert per
-    /// watchlist and article, ever. Returns the ids of the alerts actually created.
+    /// watchlist and article, ever. An alert whose body is a near-duplicate of one this watchlist
+    /// raised within [`STORY_WINDOW`] is not created either: the article is linked to the first
+    /// alert instead, and listed in its payload's `also_seen` while no attempt was made yet.
+    /// Checking inside the transaction makes concurrent polls see each other's stories.
+    /// Returns the ids of the alerts actually created.
     pub fn commit_entry(
         &self,
         source: &str,
@@ -317,6 +360,16 @@ impl Store {
         )?;
         let mut created = Vec::new();
         for alert in alerts {
+            if let Some(fingerprint) = alert.fingerprint {
+                if let Some(first) =
+                    near_duplicate_of(&transaction, &alert.watchlist, fingerprint, now)?
+                {
+                    if first != alert.id {
+                        link_story(&transaction, &first, alert)?;
+                    }
+                    continue;
+                }
+            }
             let inserted = transaction.execute(
                 "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -338,10 +391,42 @@ impl Store {
                     params![alert.id, sink, now],
                 )?;
             }
+            if let Some(fingerprint) = alert.fingerprint {
+                let [b0, b1, b2, b3, b4, b5, b6, b7] = crate::similarity::bands(fingerprint);
+                transaction.execute(
+                    "INSERT OR IGNORE INTO alert_fingerprints
+                     (alert_id, watchlist, fingerprint, created_at, b0, b1, b2, b3, b4, b5, b6, b7)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        alert.id,
+                        alert.watchlist,
+                        fingerprint as i64,
+                        now,
+                        b0,
+                        b1,
+                        b2,
+                        b3,
+                        b4,
+                        b5,
+                        b6,
+                        b7
+                    ],
+                )?;
+            }
             created.push(alert.id.clone());
         }
         transaction.commit()?;
         Ok(created)
+    }
+
+    /// Where else the story of this alert was seen (near-duplicates from other outlets).
+    pub fn story_links(&self, alert_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(
+            "SELECT source, url FROM story_links WHERE alert_id = ?1 ORDER BY seen_at, url",
+        )?;
+        let rows = statement.query_map(params![alert_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Pending deliveries of one sink whose attempt is due, oldest first.
@@ -538,6 +623,8 @@ mod tests {
     fn alert(id: &str, watchlist: &str, url: &str, sinks: &[&str]) -> NewAlert {
         NewAlert {
             id: id.to_string(),
+            fingerprint: None,
+            title: format!("title of {id}"),
             watchlist: watchlist.to_string(),
             article_url: url.to_string(),
             source: "s".to_string(),
@@ -573,6 +660,97 @@ mod tests {
         assert!(created.is_empty());
         assert!(store.is_seen("t", "e9").unwrap());
         assert_eq!(store.outbox_counts().unwrap().pending, 2);
+    }
+
+    #[test]
+    fn near_duplicate_stories_alert_once_per_watchlist() {
+        let store = Store::open_in_memory().unwrap();
+        let story = 0x0123_4567_89ab_cdefu64;
+        let with = |id: &str, watchlist: &str, url: &str, fingerprint: u64| NewAlert {
+            fingerprint: Some(fingerprint),
+            ..alert(id, watchlist, url, &["hook"])
+        };
+        let created = store
+            .commit_entry(
+                "afp",
+                "1",
+                None,
+                &[with("a1", "w", "https://a/1", story)],
+                1_000,
+            )
+            .unwrap();
+        assert_eq!(created, vec!["a1"]);
+        // the same story elsewhere, 3 bits off: linked, not alerted, listed in the payload
+        let created = store
+            .commit_entry(
+                "reuters",
+                "2",
+                None,
+                &[with("a2", "w", "https://b/2", story ^ 0b1011)],
+                2_000,
+            )
+            .unwrap();
+        assert!(created.is_empty());
+        assert_eq!(
+            store.story_links("a1").unwrap(),
+            vec![("s".to_string(), "https://b/2".to_string())]
+        );
+        let payload = &store.due_deliveries("hook", 3_000, 10).unwrap()[0].payload;
+        let json: serde_json::Value = serde_json::from_str(payload).unwrap();
+        assert_eq!(json["also_seen"][0]["url"], "https://b/2");
+        // another watchlist still gets its own alert; a different story does too
+        let created = store
+            .commit_entry(
+                "reuters",
+                "2",
+                None,
+                &[with("a3", "v", "https://b/2", story ^ 0b1011)],
+                2_000,
+            )
+            .unwrap();
+        assert_eq!(created, vec!["a3"]);
+        let created = store
+            .commit_entry(
+                "afp",
+                "3",
+                None,
+                &[with("a4", "w", "https://a/3", !story)],
+                2_500,
+            )
+            .unwrap();
+        assert_eq!(created, vec!["a4"]);
+        // once an attempt was made, the payload no longer changes, but the link is kept
+        store.mark_retry("a1", "hook", 9_000, "503").unwrap();
+        store
+            .commit_entry(
+                "bbc",
+                "4",
+                None,
+                &[with("a5", "w", "https://c/4", story ^ 1)],
+                3_000,
+            )
+            .unwrap();
+        let links = store.story_links("a1").unwrap();
+        assert_eq!(links.len(), 2);
+        let due = store.due_deliveries("hook", 9_000, 10).unwrap();
+        let first = due
+            .iter()
+            .find(|delivery| delivery.alert_id == "a1")
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&first.payload).unwrap();
+        assert_eq!(json["also_seen"].as_array().unwrap().len(), 1);
+        // outside the story window, the story alerts again
+        let later = 3_000 + STORY_WINDOW + 1;
+        let created = store
+            .commit_entry(
+                "afp",
+                "5",
+                None,
+                &[with("a6", "w", "https://a/5", story)],
+                later,
+            )
+            .unwrap();
+        assert_eq!(created, vec!["a6"]);
     }
 
     #[test]
@@ -617,4 +795,68 @@ mod tests {
         store.record_poll_success("s", None, 4).unwrap();
         assert_eq!(store.validators("s").unwrap(), validators);
     }
+}
+
+/// The first alert of `watchlist` within the story window whose fingerprint is near this one.
+fn near_duplicate_of(
+    transaction: &rusqlite::Transaction<'_>,
+    watchlist: &str,
+    fingerprint: u64,
+    now: Millis,
+) -> Result<Option<String>, rusqlite::Error> {
+    let [b0, b1, b2, b3, b4, b5, b6, b7] = crate::similarity::bands(fingerprint);
+    let mut statement = transaction.prepare_cached(
+        "SELECT alert_id, fingerprint FROM alert_fingerprints
+         WHERE watchlist = ?1 AND created_at >= ?2
+           AND (b0 = ?3 OR b1 = ?4 OR b2 = ?5 OR b3 = ?6 OR b4 = ?7 OR b5 = ?8 OR b6 = ?9 OR b7 = ?10)
+         ORDER BY created_at, alert_id",
+    )?;
+    let candidates = statement.query_map(
+        params![
+            watchlist,
+            now - STORY_WINDOW,
+            b0,
+            b1,
+            b2,
+            b3,
+            b4,
+            b5,
+            b6,
+            b7
+        ],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+    )?;
+    for candidate in candidates {
+        let (alert_id, other) = candidate?;
+        if crate::similarity::is_near_duplicate(fingerprint, other as u64) {
+            return Ok(Some(alert_id));
+        }
+    }
+    Ok(None)
+}
+
+/// Records that `alert`'s article is the story of `first`, and lists it in `first`'s payload
+/// while no delivery attempt has been made (every attempt must send the same bytes).
+fn link_story(
+    transaction: &rusqlite::Transaction<'_>,
+    first: &str,
+    alert: &NewAlert,
+) -> Result<(), rusqlite::Error> {
+    let inserted = transaction.execute(
+        "INSERT OR IGNORE INTO story_links (alert_id, url, source, title, seen_at)
+         VALUES (?1, ?2, ?3, ?4, strftime('%s','now') * 1000)",
+        params![first, alert.article_url, alert.source, alert.title],
+    )?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let link = serde_json::json!({ "url": alert.article_url, "source": alert.source, "title": alert.title }).to_string();
+    transaction.execute(
+        "UPDATE alerts SET payload = json_set(payload, '$.also_seen',
+             json_insert(COALESCE(json_extract(payload, '$.also_seen'), json('[]')), '$[#]', json(?2)))
+         WHERE id = ?1 AND NOT EXISTS (
+             SELECT 1 FROM deliveries WHERE alert_id = ?1 AND (state != 'pending' OR attempts > 0))",
+        params![first, link],
+    )?;
+    Ok(())
 }
