@@ -94,6 +94,19 @@ fn deeply_nested_divs_do_not_overflow() {
 }
 
 #[test]
+fn many_deep_subtrees_stay_linear() {
+    let mut html = String::from("<html><body>");
+    for _ in 0..300 {
+        html.push_str(&"<div>".repeat(400));
+        html.push_str("<p>Deep text, with a comma, and enough words to count as a paragraph.</p>");
+        html.push_str(&"</div>".repeat(400));
+    }
+    let started = Instant::now();
+    run(&html);
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
 fn deeply_nested_inline_elements_do_not_overflow() {
     let depth = 50_000;
     let html = format!(
@@ -106,11 +119,15 @@ fn deeply_nested_inline_elements_do_not_overflow() {
 
 #[test]
 fn five_mib_page_is_fast() {
-    let paragraph = "<p>Officials said on Tuesday that the talks, which lasted several hours, \
-        ended without agreement on <a href=\"/x\">the main issues</a>, according to people familiar.</p>\n";
     let mut html = String::from("<html><head><title>Big page</title></head><body><article>");
+    let mut n = 0;
     while html.len() < 5 * 1024 * 1024 {
-        html.push_str(paragraph);
+        n += 1;
+        // Numbered so that no paragraph is a verbatim duplicate of another.
+        html.push_str(&format!(
+            "<p>Officials said on Tuesday that talks round {n}, which lasted several hours, ended \
+             without agreement on <a href=\"/x\">the main issues</a>, according to people familiar.</p>\n"
+        ));
         html.push_str("<div class=\"share\"><a href=\"/s\">Share</a></div>\n");
     }
     html.push_str("</article></body></html>");

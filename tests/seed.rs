@@ -16,7 +16,7 @@ fn normalise(text: &str) -> String {
             out.push("");
         }
         blank = false;
-        out.push(line.trim_end());
+        out.push(line);
     }
     out.join("\n")
 }

@@ -47,8 +47,6 @@ const BLOCK_TAGS: &[&str] = &[
     "tbody",
     "tfoot",
     "tr",
-    "td",
-    "th",
     "dl",
     "dt",
     "dd",
@@ -120,7 +118,11 @@ impl Builder<'_, '_, '_> {
                 bold: Vec::new(),
             },
         );
-        let trimmed = run.text.trim_end().len();
+        // Trailing whitespace, and the " |" an empty last table cell leaves.
+        let trimmed = run
+            .text
+            .trim_end_matches(|c: char| c.is_whitespace() || c == '|')
+            .len();
         run.text.truncate(trimmed);
         if run.text.is_empty() {
             return;
@@ -283,7 +285,7 @@ pub fn build(analysis: &Analysis, roots: &[usize], base: &Url, skip_junk: bool) 
                 j += 1;
                 continue;
             }
-            if SKIPPED_TAGS.contains(&tag) {
+            if SKIPPED_TAGS.contains(&tag) || (skip_junk && j != root && analysis.is_image_box(j)) {
                 j = dom.nodes[j].end;
                 continue;
             }
@@ -307,11 +309,18 @@ pub fn build(analysis: &Analysis, roots: &[usize], base: &Url, skip_junk: bool) 
                         generation: builder.generation,
                     },
                 ));
+            } else if tag == "td" || tag == "th" {
+                // A table row reads as one line: "cell | cell | cell". Layout tables still split
+                // into paragraphs, because their cells hold block elements.
+                if !builder.run.text.is_empty() {
+                    builder.push_text(" | ");
+                }
             } else if BLOCK_TAGS.contains(&tag) {
                 builder.flush();
                 // A container holding most of the body is the body, whatever its class says
                 // ("widget-container" wrappers of page builders).
-                let dominant = analysis.text_len[j] * 2 > analysis.text_len[root];
+                let dominant =
+                    u64::from(analysis.text_len[j]) * 2 > u64::from(analysis.text_len[root]);
                 if skip_junk && j != root && !dominant && analysis.is_junk_container(j) {
                     j = subtree_end;
                     continue;
@@ -333,13 +342,17 @@ pub fn build(analysis: &Analysis, roots: &[usize], base: &Url, skip_junk: bool) 
         builder.flush();
     }
     let mut blocks = builder.blocks;
-    postprocess(&mut blocks);
+    postprocess(&mut blocks, skip_junk);
     blocks
 }
 
 struct Boilerplate {
     phrase: Regex,
     related_prefix: Regex,
+    promo: Regex,
+    dateline: Regex,
+    stamp: Regex,
+    date_only: Regex,
 }
 
 fn boilerplate() -> Option<&'static Boilerplate> {
@@ -347,11 +360,29 @@ fn boilerplate() -> Option<&'static Boilerplate> {
     B.get_or_init(|| {
         Some(Boilerplate {
             phrase: Regex::new(
-                r"(?i)^(?:advertisement|advertising|anzeige|publicité|publicidad|реклама|sponsored|share|share this( article| story)?|share on (?:facebook|twitter|x)|tweet|email|print|comments?|continue reading( below)?|story continues below( advertisement)?|article continues below|skip (?:to content|advertisement)|read more|loading\.*)[.:!]?$",
+                r"(?i)^(?:tags?|categories|category|topics|schlagworte|schlagwörter|etiquetas|mots-clés|themen|advertisement|advertising|advert|ads?|anzeige|werbung|publicité|publicidad|реклама|sponsored(?: content)?|this slideshow requires javascript|like this (?:story|article)\? share it with a friend!?|share|share this( article| story)?|share on (?:facebook|twitter|x)|tweet|email|print|comments?|continue reading( below)?|story continues below( advertisement)?|article continues below|skip (?:to content|advertisement)|read more|loading\.*)[.:!]?$",
             )
             .ok()?,
             related_prefix: Regex::new(
-                r"(?i)^(?:related(?: article| story| stories| content| coverage| news)?|read more|read also|also read|see also|more on this|more|recommended|читайте также|по теме|lesen sie auch|mehr zum thema|à lire aussi|lire aussi|leer más|ver también)\s*[:：|\-–—]\s*",
+                r"(?i)^(?:related(?: articles?| story| stories| content| coverage| news)?|read more|read also|also read|see also|more on this(?: story| topic)?|more|recommended|читайте также|по теме|lesen sie auch|mehr zum thema|à lire aussi|lire aussi|voir aussi|leer más|lee también|ver también|leggi anche|veja também|leia também)\s*[:：|\-–—]\s*",
+            )
+            .ok()?,
+            promo: Regex::new(
+                r"(?i)\b(?:newsletters?|subscribe (?:to|now|here|for)|sign up (?:for|to|here)|follow us|follow @|click here (?:to|for)|download (?:our|the) app|all rights reserved|have a tip\?|send us a tip|(?:to )?post a comment|leave a (?:comment|reply)|comments are (?:closed|moderated|subject)|never miss an? (?:update|story)|get (?:the latest )?updates in your)\b",
+            )
+            .ok()?,
+            // A line that is only a date (and time): "Monday 29 Dec 2014", "May 14, 2024 1:05 PM".
+            date_only: Regex::new(
+                r"(?i)^(?:(?:mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(?:day)?\.?,?\s+)?(?:\d{1,2}(?:st|nd|rd|th)?\.?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,4}[./-]\d{1,2}[./-]\d{1,4})(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s+[a-z]{2,4})?)?$",
+            )
+            .ok()?,
+            stamp: Regex::new(
+                r"(?i)^(?:published|updated|last updated|posted|first published|veröffentlicht|aktualisiert|publié|mis à jour)\b.*\d|(?:^|[-|•·]\s*)(?:posted by|publicado por|publicada por|publié par|veröffentlicht von|pubblicato da)\b",
+            )
+            .ok()?,
+            // "By Jane Roe - 11/18/19 11:04 PM EST", "Updated at 1:23 p.m.", "22 de janeiro de 2018 às 0:13"
+            dateline: Regex::new(
+                r"(?i)^(?:by\s|updated\b|published\b|posted\b|last updated\b)|\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b",
             )
             .ok()?,
         })
@@ -360,11 +391,50 @@ fn boilerplate() -> Option<&'static Boilerplate> {
 }
 
 /// Drops boilerplate lines and turns "Read more: <link>" paragraphs into related blocks.
-fn postprocess(blocks: &mut Vec<Block>) {
+fn postprocess(blocks: &mut Vec<Block>, page: bool) {
     let Some(b) = boilerplate() else {
         return;
     };
-    blocks.retain(|block| !b.phrase.is_match(block.text.trim()));
+    blocks.retain(|block| {
+        // Separator lines ("___", "* * *"), boilerplate phrases, and "Read also" labels whose
+        // links were removed with their list.
+        let text = block.text.trim();
+        let label = format!("{}:", text.trim_end_matches([':', '：']));
+        let separator = !text.chars().any(char::is_alphanumeric);
+        // WordPress feeds end every entry with this line.
+        let feed_footer = text.starts_with("The post ") && text.contains(" appeared first on ");
+        let orphan_label = block.links.is_empty()
+            && b.related_prefix
+                .find(&label)
+                .is_some_and(|m| m.end() == label.len());
+        !(separator || feed_footer || orphan_label || b.phrase.is_match(text))
+    });
+    if page {
+        blocks.retain(|block| !is_furniture_text(block, b));
+        // A paragraph repeated verbatim is a responsive duplicate (one copy per screen size).
+        let mut seen = std::collections::HashSet::new();
+        blocks.retain(|block| {
+            // Same words pointing elsewhere (two tweets' "— Name (@handle) date") are not copies.
+            let hrefs: Vec<&str> = block.links.iter().map(|l| l.href.as_str()).collect();
+            block.text.len() < 40 || seen.insert((block.text.clone(), hrefs.join(" ")))
+        });
+        // Leading date/byline lines of the article header.
+        while blocks.len() > 1
+            && blocks[0].kind == BlockKind::Paragraph
+            && blocks[0].text.chars().count() < 100
+            && b.dateline.is_match(&blocks[0].text)
+        {
+            blocks.remove(0);
+        }
+        // Trailing labels ("Tags", "Share") whose content was removed.
+        while blocks.last().is_some_and(|block| {
+            matches!(block.kind, BlockKind::Paragraph | BlockKind::Heading)
+                && block.text.chars().count() < 30
+                && !ends_sentence(&block.text)
+        }) {
+            blocks.pop();
+        }
+    }
     for block in blocks.iter_mut() {
         if block.kind == BlockKind::Related || block.links.len() != 1 {
             continue;
@@ -381,10 +451,43 @@ fn postprocess(blocks: &mut Vec<Block>) {
         }
     }
     // Headings with nothing after them introduce removed furniture ("More stories").
-    while blocks
-        .last()
-        .is_some_and(|b| b.kind == BlockKind::Heading || b.text.ends_with(':'))
+    while page
+        && blocks
+            .last()
+            .is_some_and(|b| b.kind == BlockKind::Heading || b.text.ends_with(':'))
     {
         blocks.pop();
     }
+}
+
+fn ends_sentence(text: &str) -> bool {
+    let t = text.trim_end_matches(|c: char| c.is_whitespace() || "\"'”’)»".contains(c));
+    t.ends_with(['.', '!', '?', '。', '！', '？', '…'])
+}
+
+/// Navigation, tag lists, promos and legal lines that survived structural cleaning.
+fn is_furniture_text(block: &Block, b: &Boilerplate) -> bool {
+    if block.kind == BlockKind::Related {
+        return false;
+    }
+    let text = block.text.trim();
+    let chars = text.chars().count();
+    let link_chars: usize = block.links.iter().map(|l| l.text.chars().count()).sum();
+    // Mostly links: breadcrumbs, tag and category lists, "more stories".
+    if link_chars * 10 >= chars * 7 && (chars < 120 || block.links.len() >= 3) {
+        return true;
+    }
+    if chars < 250 && (b.promo.is_match(text) || text.contains('©')) {
+        return true;
+    }
+    // Publication stamps left in the body ("Published Monday, November 18, 2019 8:22AM EST",
+    // "05/10/2018 - Publicado por: Clarissa Borba - Categoria: Saúde").
+    if chars < 160 && b.stamp.is_match(text) {
+        return true;
+    }
+    if chars < 60 && b.date_only.is_match(text) {
+        return true;
+    }
+    // Unexpanded CMS shortcodes ("[button link=…]Send us …[/button]").
+    text.starts_with('[') && text.contains("[/")
 }

@@ -3,10 +3,12 @@
 //! the page, then statistical detection (chardetng). Decoding never fails: invalid sequences become
 //! U+FFFD.
 //!
-//! One deliberate departure from browsers: when a *declared* legacy encoding disagrees with bytes
-//! that are valid UTF-8 and contain multi-byte sequences, the bytes win. Such pages are common
-//! (templates copied between sites, lossy re-saves) and valid multi-byte UTF-8 almost never occurs by
-//! chance in real legacy-encoded text, so trusting the bytes avoids mojibake at no real risk.
+//! Two deliberate departures from browsers, both where the bytes contradict a declaration:
+//! - a declared legacy encoding with bytes that are valid UTF-8 and contain multi-byte sequences
+//!   decodes as UTF-8 (templates copied between sites, lossy re-saves; valid multi-byte UTF-8
+//!   almost never occurs by chance in legacy-encoded text);
+//! - an HTTP `charset=utf-8` with bytes that are not UTF-8 yields to the page's `<meta>` or to
+//!   detection (servers configured with a blanket UTF-8 charset in front of legacy pages).
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use regex::bytes::Regex;
@@ -23,9 +25,16 @@ pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
         let (text, _) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
         return text.into_owned();
     }
-    let declared = content_type
-        .and_then(charset_from_content_type)
-        .or_else(|| meta_charset(&bytes[..bytes.len().min(META_SCAN_BYTES)]));
+    let head = &bytes[..bytes.len().min(META_SCAN_BYTES)];
+    let declared = match content_type.and_then(charset_from_content_type) {
+        // Servers often send a blanket "charset=utf-8" for legacy pages; bytes that are not
+        // UTF-8 prove the header wrong, so let the page's own declaration (or detection) decide.
+        Some(encoding) if encoding == UTF_8 && std::str::from_utf8(bytes).is_err() => {
+            Some(meta_charset(head).unwrap_or_else(|| detect(bytes)))
+        }
+        Some(encoding) => Some(encoding),
+        None => meta_charset(head),
+    };
     let encoding = match declared {
         Some(encoding) if encoding != UTF_8 && is_multibyte_utf8(bytes) => UTF_8,
         Some(encoding) => encoding,
@@ -201,6 +210,15 @@ mod tests {
     }
 
     #[test]
+    fn wrong_utf8_header_yields_to_meta_or_detection() {
+        let html = page(r#"<meta charset="windows-1251">"#, RUSSIAN);
+        let bytes = encode(encoding_rs::WINDOWS_1251, &html);
+        check(&bytes, Some("text/html; charset=utf-8"), RUSSIAN);
+        let undeclared = encode(encoding_rs::WINDOWS_1251, &page("", RUSSIAN));
+        check(&undeclared, Some("text/html; charset=UTF-8"), RUSSIAN);
+    }
+
+    #[test]
     fn boms_win() {
         let html = page(r#"<meta charset="iso-8859-1">"#, GERMAN);
         let mut utf8 = b"\xEF\xBB\xBF".to_vec();
@@ -235,7 +253,10 @@ mod tests {
 
     #[test]
     fn invalid_bytes_become_replacement_characters() {
-        let text = decode_html(b"<p>ok \xFF\xFE\xFD</p>", Some("text/html; charset=utf-8"));
+        let text = decode_html(
+            b"<meta charset=\"utf-8\"><p>ok \xFF\xFE\xFD</p>",
+            Some("text/html; charset=utf-8"),
+        );
         assert!(text.contains('\u{FFFD}'));
         assert!(text.contains("ok"));
         assert_eq!(decode_html(b"", None), "");

@@ -1,10 +1,12 @@
-//! Main-content detection: which part of the page is the article body.
+//! Page analysis for main-content detection: what is furniture, and how much text sits where.
 //!
-//! The approach is Readability's, reworked for a flat pre-order DOM: boilerplate is pruned by tag,
-//! visibility and class/id hints; every paragraph-like element adds a score to its ancestors (more
-//! for longer text and more commas); scores are weighted by class/id hints and discounted by link
-//! density; the best candidate, its better-scoring ancestor and its strong siblings form the body.
-//! No site-specific rules: every signal is a property any article page has.
+//! Pass 1 prunes by tag, visibility and ARIA role; pass 2 by class/id hints (Readability's
+//! "unlikely candidates"), except wrappers holding most of the page's prose, embedded posts, and
+//! single-link related boxes (kept as such). Per-node aggregates (text and link length, commas,
+//! prose, paragraphs, list items, images, linked headings) are then computed in one bottom-up
+//! sweep, so the scoring (`scoring`) and Readability's conditional cleaning
+//! ([`Analysis::is_junk_container`]) are O(1) per node. No site-specific rules: every signal is a
+//! property any article page has.
 
 use super::dom::{Dom, Kind};
 use regex::Regex;
@@ -40,6 +42,10 @@ struct Patterns {
     related: Regex,
     hidden_style: Regex,
     hidden_class: Regex,
+    embed: Regex,
+    responsive: Regex,
+    image_box: Regex,
+    never_prose: Regex,
 }
 
 fn patterns() -> Option<&'static Patterns> {
@@ -66,9 +72,20 @@ fn patterns() -> Option<&'static Patterns> {
                 .ok()?,
                 hidden_style: Regex::new(r"(?i)display\s*:\s*none|visibility\s*:\s*hidden").ok()?,
                 hidden_class: Regex::new(
-                    r"(?i)(?:^|\s)(?:hidden|hide|is-hidden|sr-only|visually-hidden|visuallyhidden|screen-reader-text|screenreader-only|u-hidden|d-none|invisible)(?:\s|$)",
+                    r"(?i)(?:^|\s)(?:hidden|hide|is-hidden|sr-only|visually-hidden|visuallyhidden|screen-reader-text|screenreader-only|u-hidden|d-none|invisible)(?:\s|$)|tooltip|popover|hovercard|rollover",
                 )
                 .ok()?,
+                never_prose: Regex::new(
+                    r"(?i)comment|foot|copyright|legal|disclaimer|sponsor|promo|newsletter|subscri|related|share|social|sidebar|contribut|donat|membership|paywall|outbrain|taboola|signup|author|\bbio|byline",
+                )
+                .ok()?,
+                image_box: Regex::new(
+                    r"(?i)image|img|photo|picture|figure|media|caption|gallery|thumbnail",
+                )
+                .ok()?,
+                responsive: Regex::new(r"(?i)\b(?:hidden|visible)-(?:xs|sm|md|lg|xl)\b").ok()?,
+                embed: Regex::new(r"(?i)tweet|twitter|instagram|tiktok|bluesky|threads|facebook|embed")
+                    .ok()?,
             })
         })
         .as_ref()
@@ -86,6 +103,17 @@ pub struct Analysis<'d, 'a> {
     /// Part of `text_len` inside `<a>` elements.
     pub link_len: Vec<u32>,
     pub commas: Vec<u32>,
+    /// `<p>` and `<li>` elements below the node (not counting itself), and the text of its
+    /// outermost lists: the counts Readability's conditional cleaning looks at.
+    pub paragraphs: Vec<u32>,
+    pub list_items: Vec<u32>,
+    pub list_text: Vec<u32>,
+    /// `<img>` elements below the node.
+    pub images: Vec<u32>,
+    /// Teaser titles below the node: headings that are links (`<a><h3>…` / `<h3><a>…`).
+    pub linked_headings: Vec<u32>,
+    /// The subtree holds an embedded post (tweet, Instagram…): quoted content, not furniture.
+    pub embed: Vec<bool>,
     /// Text of prose paragraphs (`<p>` of 80+ chars, few links) in the subtree.
     pub prose_len: Vec<u32>,
 }
@@ -122,6 +150,12 @@ impl<'d, 'a> Analysis<'d, 'a> {
             link_len: vec![0; n],
             commas: vec![0; n],
             prose_len: vec![0; n],
+            embed: vec![false; n],
+            paragraphs: vec![0; n],
+            list_items: vec![0; n],
+            list_text: vec![0; n],
+            images: vec![0; n],
+            linked_headings: vec![0; n],
         };
         let Some(p) = patterns() else {
             return analysis;
@@ -140,7 +174,11 @@ impl<'d, 'a> Analysis<'d, 'a> {
                     || e.attr("aria-hidden") == Some("true")
                     || e.attr("style").is_some_and(|s| p.hidden_style.is_match(s))
                     || e.attr("class").is_some_and(|c| p.hidden_class.is_match(c));
-                if REMOVED_TAGS.contains(&tag) || hidden || REMOVED_ROLES.contains(&role.as_str()) {
+                // `<aside>`s and `<footer>`s are judged in pass 2: a related box inside the body
+                // becomes a related block, and a page that (mis)uses them for its article (a
+                // transcript in a `<footer>`) keeps them.
+                let removed_tag = REMOVED_TAGS.contains(&tag) && !matches!(tag, "aside" | "footer");
+                if removed_tag || hidden || REMOVED_ROLES.contains(&role.as_str()) {
                     analysis.dead[i] = true;
                 }
             }
@@ -160,6 +198,21 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 link_count[parent] += link_count[i];
             }
         }
+        for i in (0..n).rev() {
+            if analysis.dead[i] {
+                continue;
+            }
+            if dom.tag(i) == "blockquote"
+                && dom.attr(i, "class").is_some_and(|c| p.embed.is_match(c))
+            {
+                analysis.embed[i] = true;
+            }
+            let parent = dom.nodes[i].parent;
+            if analysis.embed[i] && parent != super::dom::NO_PARENT {
+                analysis.embed[parent] = true;
+            }
+        }
+        let total_prose = analysis.prose_len.first().copied().unwrap_or(0);
         // Pass 2: unlikely candidates by class/id; related boxes survive as such.
         let mut i = 0;
         while i < n {
@@ -173,7 +226,11 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 continue;
             }
             let class_id = dom.class_id(i);
-            if class_id.is_empty() {
+            // A "sidebar"/"header" layout wrapper (or `<aside>`) that holds most of the page's
+            // prose is the page, not furniture.
+            let holds_prose = u64::from(analysis.prose_len[i]) * 2 > u64::from(total_prose);
+            let semantic_furniture = matches!(tag, "aside" | "footer");
+            if class_id.is_empty() && (!semantic_furniture || holds_prose) {
                 i += 1;
                 continue;
             }
@@ -186,8 +243,17 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 i = dom.nodes[i].end;
                 continue;
             }
+            // A site footer ("site-footer", "footer") stays furniture whatever it holds.
+            let site_footer = tag == "footer" && p.unlikely.is_match(&class_id);
+            if semantic_furniture && (!holds_prose || site_footer) {
+                analysis.dead[i] = true;
+                i = dom.nodes[i].end;
+                continue;
+            }
             if p.unlikely.is_match(&class_id)
                 && !p.maybe.is_match(&class_id)
+                && !analysis.embed[i]
+                && !holds_prose
                 && !has_ancestor_tag(dom, i, &["table", "code", "pre"])
             {
                 analysis.dead[i] = true;
@@ -208,6 +274,11 @@ impl<'d, 'a> Analysis<'d, 'a> {
         self.link_len.iter_mut().for_each(|v| *v = 0);
         self.commas.iter_mut().for_each(|v| *v = 0);
         self.prose_len.iter_mut().for_each(|v| *v = 0);
+        self.paragraphs.iter_mut().for_each(|v| *v = 0);
+        self.list_items.iter_mut().for_each(|v| *v = 0);
+        self.list_text.iter_mut().for_each(|v| *v = 0);
+        self.images.iter_mut().for_each(|v| *v = 0);
+        self.linked_headings.iter_mut().for_each(|v| *v = 0);
         for i in (0..n).rev() {
             if self.dead[i] {
                 continue;
@@ -220,7 +291,8 @@ impl<'d, 'a> Analysis<'d, 'a> {
             match dom.tag(i) {
                 "a" => self.link_len[i] = self.text_len[i],
                 "p" | "pre" | "blockquote"
-                    if self.text_len[i] >= 80 && self.link_len[i] * 4 < self.text_len[i] =>
+                    if self.text_len[i] >= 80
+                        && u64::from(self.link_len[i]) * 4 < u64::from(self.text_len[i]) =>
                 {
                     self.prose_len[i] = self.text_len[i];
                 }
@@ -229,6 +301,21 @@ impl<'d, 'a> Analysis<'d, 'a> {
             let parent = dom.nodes[i].parent;
             if parent != super::dom::NO_PARENT {
                 self.prose_len[parent] += self.prose_len[i];
+                let tag = dom.tag(i);
+                self.paragraphs[parent] += self.paragraphs[i] + u32::from(tag == "p");
+                self.list_items[parent] += self.list_items[i] + u32::from(tag == "li");
+                self.images[parent] += self.images[i] + u32::from(tag == "img");
+                let is_heading = matches!(tag, "h2" | "h3" | "h4" | "h5" | "h6");
+                let linked_heading = is_heading
+                    && self.text_len[i] > 0
+                    && (u64::from(self.link_len[i]) * 10 >= u64::from(self.text_len[i]) * 8
+                        || dom.ancestors(i).take(3).any(|a| dom.tag(a) == "a"));
+                self.linked_headings[parent] += self.linked_headings[i] + u32::from(linked_heading);
+                self.list_text[parent] += if matches!(tag, "ul" | "ol") {
+                    self.text_len[i]
+                } else {
+                    self.list_text[i]
+                };
                 self.text_len[parent] += self.text_len[i];
                 self.link_len[parent] += self.link_len[i];
                 self.commas[parent] += self.commas[i];
@@ -258,6 +345,15 @@ impl<'d, 'a> Analysis<'d, 'a> {
             if value.is_empty() {
                 continue;
             }
+            // Responsive utility classes ("hidden-xs", "visible-lg") hide nothing on a desktop
+            // page; they must not read as "hidden".
+            let stripped;
+            let value = if p.responsive.is_match(value) {
+                stripped = p.responsive.replace_all(value, "");
+                stripped.as_ref()
+            } else {
+                value
+            };
             if p.negative.is_match(value) {
                 weight -= 25.0;
             }
@@ -268,217 +364,16 @@ impl<'d, 'a> Analysis<'d, 'a> {
         weight
     }
 
-    /// Chooses the body: the top-scoring candidate plus qualifying siblings, in page order.
-    pub fn main_content(&self) -> Vec<usize> {
-        let dom = self.dom;
-        let n = dom.len();
-        let mut score = vec![0f32; n];
-        let mut is_candidate = vec![false; n];
-        let mut candidates: Vec<usize> = Vec::new();
-        let mut i = 0;
-        while i < n {
-            if self.dead[i] || self.related[i] {
-                i = dom.nodes[i].end;
-                continue;
-            }
-            let tag = dom.tag(i);
-            // Paragraph units: (first ancestor to credit, text length, commas).
-            let mut units: Vec<(usize, u32, u32)> = Vec::new();
-            match tag {
-                "p" | "pre" | "td" => {
-                    let parent = dom.nodes[i].parent;
-                    if parent != super::dom::NO_PARENT {
-                        units.push((parent, self.text_len[i], self.commas[i]));
-                    }
-                }
-                "div" | "section" | "article" | "main" | "font" | "center" => {
-                    // Loose text in a container forms paragraphs of its own, split at `<br>`s and
-                    // block children (Readability wraps such runs into `<p>`s).
-                    let (mut run_len, mut run_commas) = (0u32, 0u32);
-                    for c in dom.children(i) {
-                        let inline = matches!(dom.nodes[c].kind, Kind::Text(_))
-                            || matches!(
-                                dom.tag(c),
-                                "a" | "b"
-                                    | "strong"
-                                    | "em"
-                                    | "i"
-                                    | "span"
-                                    | "font"
-                                    | "u"
-                                    | "small"
-                                    | "sup"
-                                    | "sub"
-                                    | "abbr"
-                                    | "cite"
-                                    | "q"
-                                    | "mark"
-                            );
-                        if inline && !self.dead[c] {
-                            run_len += self.text_len[c];
-                            run_commas += self.commas[c];
-                        } else if !matches!(dom.nodes[c].kind, Kind::Other) {
-                            units.push((i, run_len, run_commas));
-                            run_len = 0;
-                            run_commas = 0;
-                        }
-                    }
-                    units.push((i, run_len, run_commas));
-                }
-                _ => {}
-            }
-            for (first, len, commas) in units {
-                if len < 25 {
-                    continue;
-                }
-                let content_score = 1.0 + commas as f32 + (len as f32 / 100.0).floor().min(3.0);
-                let chain = std::iter::once(first).chain(dom.ancestors(first));
-                for (level, ancestor) in chain.take(5).enumerate() {
-                    if dom.tag(ancestor).is_empty() {
-                        break;
-                    }
-                    if !is_candidate[ancestor] {
-                        is_candidate[ancestor] = true;
-                        score[ancestor] = self.initial_score(ancestor);
-                        candidates.push(ancestor);
-                    }
-                    let divider = match level {
-                        0 => 1.0,
-                        1 => 2.0,
-                        l => l as f32 * 3.0,
-                    };
-                    score[ancestor] += content_score / divider;
-                }
-            }
-            i += 1;
-        }
-        for &c in &candidates {
-            score[c] *= 1.0 - self.link_density(c);
-        }
-        let body = (0..n).find(|&i| dom.tag(i) == "body").unwrap_or(0);
-        let Some(&top) = candidates
-            .iter()
-            .filter(|&&c| !matches!(dom.tag(c), "html" | "body"))
-            .max_by(|&&a, &&b| score[a].total_cmp(&score[b]))
-        else {
-            return vec![body];
+    /// A figure in all but name: an image with its caption in a `div class="image"` or similar.
+    /// Captions are not body text (FORMAT.md draws only the lead image's).
+    pub fn is_image_box(&self, i: usize) -> bool {
+        let Some(p) = patterns() else {
+            return false;
         };
-        let mut top = top;
-
-        // Several near-top candidates under one ancestor: the ancestor is the article.
-        let top_score = score[top];
-        let alternatives: Vec<usize> = candidates
-            .iter()
-            .copied()
-            .filter(|&c| c != top && score[c] >= top_score * 0.75)
-            .collect();
-        if alternatives.len() >= 3 {
-            for ancestor in dom.ancestors(top) {
-                if matches!(dom.tag(ancestor), "body" | "html" | "") {
-                    break;
-                }
-                let containing = alternatives
-                    .iter()
-                    .filter(|&&alt| dom.ancestors(alt).any(|a| a == ancestor))
-                    .count();
-                if containing >= 3 {
-                    top = ancestor;
-                    break;
-                }
-            }
-        }
-
-        // Climb while the parent scores close to the candidate (the text is split over children).
-        let mut last_score = score[top];
-        let threshold = last_score / 3.0;
-        let mut parent = dom.nodes[top].parent;
-        while parent != super::dom::NO_PARENT && !matches!(dom.tag(parent), "body" | "html" | "") {
-            if !is_candidate[parent] {
-                parent = dom.nodes[parent].parent;
-                continue;
-            }
-            let parent_score = score[parent];
-            if parent_score < threshold {
-                break;
-            }
-            if parent_score > last_score {
-                top = parent;
-                break;
-            }
-            last_score = parent_score;
-            parent = dom.nodes[parent].parent;
-        }
-        // An only child says nothing more than its parent.
-        loop {
-            let parent = dom.nodes[top].parent;
-            if parent == super::dom::NO_PARENT || matches!(dom.tag(parent), "body" | "html" | "") {
-                break;
-            }
-            let element_children = dom
-                .children(parent)
-                .filter(|&c| !dom.tag(c).is_empty() && !self.dead[c])
-                .count();
-            if element_children != 1 {
-                break;
-            }
-            top = parent;
-        }
-
-        // Siblings that score well, or read like prose, belong to the article too.
-        let parent = dom.nodes[top].parent;
-        if parent == super::dom::NO_PARENT {
-            return vec![top];
-        }
-        let top_score = if is_candidate[top] { score[top] } else { 0.0 };
-        let threshold = (top_score * 0.2).max(10.0);
-        let top_class = dom.attr(top, "class").unwrap_or("");
-        let mut selected = Vec::new();
-        for sibling in dom.children(parent) {
-            if self.dead[sibling] {
-                continue;
-            }
-            if sibling == top {
-                selected.push(sibling);
-                continue;
-            }
-            if self.related[sibling] {
-                selected.push(sibling);
-                continue;
-            }
-            if dom.tag(sibling).is_empty() {
-                continue;
-            }
-            let mut bonus = 0.0;
-            if !top_class.is_empty() && dom.attr(sibling, "class") == Some(top_class) {
-                bonus += top_score * 0.2;
-            }
-            if is_candidate[sibling] && score[sibling] + bonus >= threshold {
-                selected.push(sibling);
-                continue;
-            }
-            if dom.tag(sibling) == "p" {
-                let len = self.text_len[sibling];
-                let density = self.link_density(sibling);
-                let text = dom.text(sibling, &self.dead);
-                if (len > 80 && density < 0.25)
-                    || (len > 0 && len <= 80 && density == 0.0 && ends_sentence(&text))
-                {
-                    selected.push(sibling);
-                }
-            }
-        }
-        selected
-    }
-
-    fn initial_score(&self, i: usize) -> f32 {
-        let tag_score = match self.dom.tag(i) {
-            "div" | "article" | "main" | "section" => 5.0,
-            "pre" | "td" | "blockquote" => 3.0,
-            "address" | "ol" | "ul" | "dl" | "dd" | "dt" | "li" | "form" => -3.0,
-            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "th" => -5.0,
-            _ => 0.0,
-        };
-        tag_score + self.class_weight(i)
+        self.images[i] > 0
+            && self.text_len[i] < 400
+            && self.prose_len[i] < 400
+            && p.image_box.is_match(&self.dom.class_id(i))
     }
 
     /// Readability's conditional cleaning: a container inside the body that looks like furniture
@@ -492,9 +387,22 @@ impl<'d, 'a> Analysis<'d, 'a> {
         ) {
             return false;
         }
+        if self.embed[i] {
+            return false;
+        }
         let weight = self.class_weight(i);
         if weight < 0.0 {
-            return true;
+            // A furniture-sounding class ("elementor-widget-container") on a box that is plainly
+            // prose is a page builder's wrapper, not furniture. Comments, footers, appeals and
+            // promos stay out regardless.
+            let text = u64::from(self.text_len[i]);
+            let prose = u64::from(self.prose_len[i]);
+            let plainly_prose = prose >= 120
+                && prose * 10 >= text * 8
+                && self.link_density(i) < 0.2
+                && self.linked_headings[i] < 2
+                && patterns().is_some_and(|p| !p.never_prose.is_match(&self.dom.class_id(i)));
+            return !plainly_prose;
         }
         if self.commas[i] >= 10 {
             return false;
@@ -504,43 +412,25 @@ impl<'d, 'a> Analysis<'d, 'a> {
             return false;
         }
         let density = self.link_density(i);
-        let mut paragraphs = 0u32;
-        let mut list_items = 0u32;
-        let mut inputs = 0u32;
-        let mut list_text = 0u32;
-        let mut j = i + 1;
-        let end = dom.nodes[i].end;
-        while j < end {
-            if self.dead[j] {
-                j = dom.nodes[j].end;
-                continue;
-            }
-            match dom.tag(j) {
-                "p" => paragraphs += 1,
-                "li" => {
-                    list_items += 1;
-                }
-                "ul" | "ol" => list_text += self.text_len[j],
-                "input" | "select" | "textarea" => inputs += 1,
-                _ => {}
-            }
-            j += 1;
-        }
+        let paragraphs = self.paragraphs[i];
+        let list_items = self.list_items[i];
+        let list_text = self.list_text[i];
         let is_list = matches!(tag, "ul" | "ol") || (list_text as f32 / text_len as f32) > 0.9;
         if is_list {
             // A list whose items are mostly links is navigation or "more stories".
             return density > 0.6 && list_items >= 2;
         }
-        if inputs > paragraphs / 3 {
+        if list_items > paragraphs + 100 {
             return true;
         }
-        if list_items > paragraphs + 100 {
+        // Cards of other stories: several headings that are links, little prose of their own.
+        if self.linked_headings[i] >= 2 && u64::from(self.prose_len[i]) * 2 < u64::from(text_len) {
             return true;
         }
         // Article prose next to link lists (a "related" rail inside the same wrapper) keeps the
         // wrapper; the rail itself is judged on its own.
         let prose = self.prose_len[i];
-        if prose * 10 >= text_len * 3 || prose >= 400 {
+        if u64::from(prose) * 10 >= u64::from(text_len) * 3 || prose >= 400 {
             return false;
         }
         if weight < 25.0 && density > 0.33 {
@@ -548,11 +438,6 @@ impl<'d, 'a> Analysis<'d, 'a> {
         }
         weight >= 25.0 && density > 0.5
     }
-}
-
-fn ends_sentence(text: &str) -> bool {
-    let t = text.trim_end();
-    t.ends_with('.') || t.ends_with('。') || t.ends_with('!') || t.ends_with('?')
 }
 
 fn has_ancestor_tag(dom: &Dom, i: usize, tags: &[&str]) -> bool {
@@ -584,4 +469,23 @@ fn single_target(dom: &Dom, i: usize, dead: &[bool]) -> bool {
         j += 1;
     }
     target.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scraper::Html;
+
+    #[test]
+    fn image_boxes_are_recognised() {
+        let doc = Html::parse_document(
+            "<article><div class=\"inline-photo\"><a name=\"x\"></a><img src=\"a.jpg\"><br> \
+             <span class=\"pb-caption\">A caption (Jane Roe/AFP)</span></div><p>text</p></article>",
+        );
+        let dom = Dom::new(&doc);
+        let analysis = Analysis::new(&dom);
+        let div = (0..dom.len()).find(|&i| dom.tag(i) == "div").unwrap();
+        assert_eq!(analysis.images[div], 1);
+        assert!(analysis.is_image_box(div));
+    }
 }

@@ -148,7 +148,10 @@ impl<'a> Dom<'a> {
         let mut j = i;
         let end = self.nodes[i].end;
         while j < end {
-            if skip.get(j).copied().unwrap_or(false) {
+            // Raw-text elements hold code or (for `<noscript>`, parsed with scripting on)
+            // unparsed markup, never visible text.
+            let raw = matches!(self.tag(j), "script" | "style" | "noscript" | "template");
+            if raw || skip.get(j).copied().unwrap_or(false) {
                 j = self.nodes[j].end;
                 continue;
             }

@@ -13,6 +13,7 @@ struct Patterns {
     credit_class: Regex,
     credit_in_caption: Regex,
     byline_class: Regex,
+    not_byline_area: Regex,
 }
 
 fn patterns() -> Option<&'static Patterns> {
@@ -24,11 +25,14 @@ fn patterns() -> Option<&'static Patterns> {
             )
             .ok()?,
             // "… (Photo: Jane Roe / AFP)", "… Photo by Jane Roe", "… © AFP"
+            // …or a trailing "(Photographer/Agency)", the wire-caption convention.
             credit_in_caption: Regex::new(
-                r"(?i)\s*[(\[]?\s*(?:(?:photo(?:graph)?s?|foto|image|picture|credit|bild|фото)(?:\s+by)?\s*[:：/|]?\s+|©\s*|\(c\)\s*)([^()\[\]]{2,120}?)\s*[)\]]?\s*$",
+                r"(?i)\s*(?:[(\[]?\s*(?:(?:photo(?:graph)?s?|foto|image|picture|credit|bild|фото)(?:\s+by)?\s*[:：/|]?\s+|©\s*|\(c\)\s*)([^()\[\]]{2,120}?)\s*[)\]]?|\(([^()\[\]/]{2,80}/[^()\[\]]{2,80})\))\s*$",
             )
             .ok()?,
             byline_class: Regex::new(r"(?i)byline|author|writtenby|p-author").ok()?,
+            not_byline_area: Regex::new(r"\b(?:nav|navbar|navigation|menu|comments?|related)\b")
+                .ok()?,
         })
     })
     .as_ref()
@@ -80,10 +84,11 @@ fn figure_img_src(dom: &Dom, figure: usize, base: &Url) -> Option<String> {
     (figure..dom.nodes[figure].end)
         .filter(|&j| dom.tag(j) == "img")
         .find_map(|j| {
+            // Lazy loaders put a data: placeholder in `src` and the real image elsewhere.
             ["src", "data-src", "data-original", "data-lazy-src"]
                 .iter()
-                .find_map(|a| dom.attr(j, a))
-                .filter(|s| !s.trim().starts_with("data:"))
+                .filter_map(|a| dom.attr(j, a))
+                .find(|s| !s.trim().is_empty() && !s.trim().starts_with("data:"))
                 .and_then(|s| base.join(s.trim()).ok())
         })
         .map(|u| u.to_string())
@@ -97,8 +102,12 @@ fn find_figure(
     roots: &[usize],
     declared: Option<&Url>,
 ) -> Option<usize> {
+    // `<figure>`s, and the `div class="image"` boxes older templates use instead.
     let figures: Vec<usize> = (0..dom.len())
-        .filter(|&i| dom.tag(i) == "figure" && has_descendant(dom, i, "img"))
+        .filter(|&i| {
+            (dom.tag(i) == "figure" && has_descendant(dom, i, "img"))
+                || (!analysis.dead[i] && analysis.is_image_box(i) && has_caption(dom, i))
+        })
         .filter(|&i| !inside_furniture(dom, i))
         .collect();
     if let Some(declared) = declared {
@@ -122,10 +131,18 @@ fn find_figure(
     let start = (0..dom.len()).find(|&i| dom.tag(i) == "h1").unwrap_or(0);
     let end = roots.iter().map(|&r| dom.nodes[r].end).max().unwrap_or(0);
     let first_root = roots.iter().copied().min().unwrap_or(0);
-    let _ = analysis;
     figures
         .into_iter()
-        .find(|&f| f >= start.min(first_root) && f < end && has_descendant(dom, f, "figcaption"))
+        .find(|&f| f >= start.min(first_root) && f < end && has_caption(dom, f))
+}
+
+fn has_caption(dom: &Dom, i: usize) -> bool {
+    (i + 1..dom.nodes[i].end).any(|j| {
+        dom.tag(j) == "figcaption"
+            || dom
+                .attr(j, "class")
+                .is_some_and(|c| c.to_ascii_lowercase().contains("caption"))
+    })
 }
 
 fn has_descendant(dom: &Dom, i: usize, tag: &str) -> bool {
@@ -150,7 +167,8 @@ fn caption_and_credit(dom: &Dom, figure: usize) -> (Option<String>, Option<Strin
     let Some(caption_node) = (figure..end)
         .find(|&j| dom.tag(j) == "figcaption")
         .or_else(|| {
-            (figure..end).find(|&j| {
+            // A caption element inside the box (the box itself may be "wp-caption").
+            (figure + 1..end).find(|&j| {
                 dom.attr(j, "class")
                     .is_some_and(|c| c.to_ascii_lowercase().contains("caption"))
             })
@@ -183,7 +201,7 @@ fn caption_and_credit(dom: &Dom, figure: usize) -> (Option<String>, Option<Strin
     let mut credit = clean_text(&credit_parts.join(" "));
     if credit.is_empty() {
         if let Some(caps) = p.credit_in_caption.captures(&caption) {
-            if let (Some(all), Some(who)) = (caps.get(0), caps.get(1)) {
+            if let (Some(all), Some(who)) = (caps.get(0), caps.get(1).or_else(|| caps.get(2))) {
                 credit = who.as_str().trim().to_string();
                 caption = caption[..all.start()].trim().to_string();
             }
@@ -200,50 +218,107 @@ fn caption_and_credit(dom: &Dom, figure: usize) -> (Option<String>, Option<Strin
 }
 
 fn strip_credit_label(credit: &str) -> String {
+    // "(Bild: Hersteller)" → "Bild: Hersteller" → "Hersteller".
+    let credit = credit.trim();
+    let credit = match credit.strip_prefix('(').and_then(|c| c.strip_suffix(')')) {
+        Some(inner) if !inner.contains(['(', ')']) => inner.trim(),
+        _ => credit,
+    };
     let lower = credit.to_lowercase();
     for label in [
         "photo by ",
         "photo: ",
+        "photos: ",
         "photograph: ",
         "credit: ",
+        "credits: ",
         "foto: ",
+        "fotos: ",
+        "bild: ",
         "image: ",
+        "source: ",
+        "quelle: ",
+        "crédit : ",
+        "crédit: ",
+        "фото: ",
     ] {
         if lower.starts_with(label) {
-            return credit[label.len()..].trim().to_string();
+            if let Some(rest) = credit.get(label.len()..) {
+                return rest.trim().to_string();
+            }
         }
     }
     credit.trim().to_string()
 }
 
 /// A visible byline: `rel=author`, `itemprop=author`, or a byline/author class, short enough to be
-/// names rather than an author bio.
-pub fn byline_from_markup(dom: &Dom, analysis: &Analysis) -> Option<String> {
+/// names rather than an author bio or a menu. Explicit markup beats class-name guesses.
+pub fn byline_from_markup(dom: &Dom) -> Option<String> {
     let p = patterns()?;
+    let mut best: Option<(u8, String)> = None;
+    // Bylines follow the headline; "author" classes before it belong to teasers and widgets.
+    let headline = (0..dom.len()).find(|&i| dom.tag(i) == "h1").unwrap_or(0);
     let mut i = 0;
     while i < dom.len() {
-        if analysis.dead[i] && !matches!(dom.tag(i), "header" | "div" | "span" | "p" | "a") {
-            i = dom.nodes[i].end;
-            continue;
-        }
         let Some(e) = dom.element(i) else {
             i += 1;
             continue;
         };
-        let is_byline = e.attr("rel").is_some_and(|r| r.contains("author"))
+        if matches!(
+            e.name(),
+            "nav"
+                | "footer"
+                | "script"
+                | "style"
+                | "noscript"
+                | "template"
+                | "form"
+                | "button"
+                | "select"
+                | "head"
+        ) || e.attr("hidden").is_some()
+        {
+            i = dom.nodes[i].end;
+            continue;
+        }
+        let class_id = dom.class_id(i);
+        let lower = class_id.to_ascii_lowercase();
+        if p.not_byline_area.is_match(&lower) {
+            i = dom.nodes[i].end;
+            continue;
+        }
+        let rank = if e.attr("rel").is_some_and(|r| r.contains("author"))
             || e.attr("itemprop").is_some_and(|r| r.contains("author"))
-            || p.byline_class.is_match(&dom.class_id(i));
-        if is_byline && !inside_furniture(dom, i) {
-            let name_node = (i..dom.nodes[i].end)
-                .find(|&j| dom.attr(j, "itemprop") == Some("name"))
-                .unwrap_or(i);
-            let text = clean_author(&dom.text(name_node, &[]));
-            let chars = text.chars().count();
-            if (3..100).contains(&chars) {
-                return Some(text);
+        {
+            Some(0)
+        } else if lower.contains("byline") {
+            Some(1)
+        } else if p.byline_class.is_match(&class_id) {
+            Some(2)
+        } else {
+            None
+        };
+        if let Some(rank) = rank.map(|r| if i < headline { r + 3 } else { r }) {
+            if best.as_ref().map_or(true, |(r, _)| rank < *r) {
+                let name_node = (i..dom.nodes[i].end)
+                    .find(|&j| dom.attr(j, "itemprop") == Some("name"))
+                    .unwrap_or(i);
+                // `<meta itemprop="name" content="…">` carries the name in an attribute.
+                let raw = match dom.attr(name_node, "content") {
+                    Some(content) if name_node != i => content.to_string(),
+                    _ => dom.text(name_node, &[]),
+                };
+                let text = clean_author(&raw);
+                let chars = text.chars().count();
+                if (3..100).contains(&chars) {
+                    best = Some((rank, text));
+                    if rank == 0 {
+                        break;
+                    }
+                }
             }
         }
         i += 1;
     }
-    None
+    best.map(|(_, text)| text)
 }

@@ -4,11 +4,11 @@
 //! Publishers fill these sources unevenly, so every field is a chain of fallbacks; the order follows
 //! what Mozilla Readability found to be most reliable (structured data first, visible markup last).
 
-use super::dom::{clean_text, Dom, Kind};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
-use regex::Regex;
+use super::dom::{Dom, Kind};
+pub use super::values::{
+    clean_author, clean_title_tag, decode_entities, has_offset, parse_date, text_similarity,
+};
 use serde_json::Value;
-use std::sync::OnceLock;
 
 /// Everything the page says about itself, before choosing between sources.
 #[derive(Debug, Default)]
@@ -17,6 +17,8 @@ pub struct PageMeta {
     pub metas: Vec<(String, String)>,
     pub title_tag: Option<String>,
     pub h1s: Vec<String>,
+    /// `<h2>` texts (only to check whether `<title>` is a heading of the page).
+    pub h2s: Vec<String>,
     pub lang: Option<String>,
     pub canonical: Option<String>,
     pub base_href: Option<String>,
@@ -29,6 +31,8 @@ pub struct PageMeta {
 #[derive(Debug, Default)]
 pub struct JsonLd {
     pub headline: Option<String>,
+    /// `name`, which some sites fill with the site name instead of the headline.
+    pub name: Option<String>,
     pub date_published: Option<String>,
     pub date_modified: Option<String>,
     pub authors: Vec<String>,
@@ -54,8 +58,8 @@ impl PageMeta {
 /// Collects metadata in one pass over the document.
 pub fn collect(dom: &Dom) -> PageMeta {
     let mut meta = PageMeta::default();
-    let mut times_published = Vec::new();
-    let mut times_other = Vec::new();
+    // (published-marked, node index, value)
+    let mut times: Vec<(bool, usize, String)> = Vec::new();
     let mut jsonld_values = Vec::new();
     let mut i = 0;
     while i < dom.len() {
@@ -67,8 +71,9 @@ pub fn collect(dom: &Dom) -> PageMeta {
                     if let Some(names) = dom.attr(i, name_attr) {
                         // `property="og:title twitter:title"` names several keys at once.
                         for name in names.split_whitespace() {
-                            meta.metas
-                                .push((name.to_ascii_lowercase(), decode_entities(content)));
+                            // "DC.title" and "dc:title" name the same property.
+                            let key = name.to_ascii_lowercase().replace('.', ":");
+                            meta.metas.push((key, decode_entities(content)));
                         }
                     }
                 }
@@ -86,10 +91,14 @@ pub fn collect(dom: &Dom) -> PageMeta {
                     meta.title_tag = Some(text);
                 }
             }
-            "h1" => {
+            "h1" | "h2" => {
                 let text = dom.text(i, &[]);
                 if !text.is_empty() {
-                    meta.h1s.push(text);
+                    if tag == "h1" {
+                        meta.h1s.push(text);
+                    } else if meta.h2s.len() < 50 {
+                        meta.h2s.push(text);
+                    }
                 }
             }
             "link" => {
@@ -113,9 +122,9 @@ pub fn collect(dom: &Dom) -> PageMeta {
                         || hint.contains("pubdate")
                         || dom.attr(i, "pubdate").is_some();
                     if is_published {
-                        times_published.push(dt.trim().to_string());
+                        times.push((true, i, dt.trim().to_string()));
                     } else {
-                        times_other.push(dt.trim().to_string());
+                        times.push((false, i, dt.trim().to_string()));
                     }
                 }
             }
@@ -128,7 +137,15 @@ pub fn collect(dom: &Dom) -> PageMeta {
                             raw.push_str(t);
                         }
                     }
-                    if let Ok(value) = serde_json::from_str::<Value>(raw.trim()) {
+                    // Some CMSs wrap the JSON in CDATA or HTML comments.
+                    let json = raw
+                        .trim()
+                        .trim_start_matches("<![CDATA[")
+                        .trim_start_matches("<!--")
+                        .trim_end_matches("]]>")
+                        .trim_end_matches("-->")
+                        .trim();
+                    if let Ok(value) = serde_json::from_str::<Value>(json) {
                         jsonld_values.push(value);
                     }
                 }
@@ -137,8 +154,11 @@ pub fn collect(dom: &Dom) -> PageMeta {
         }
         i += 1;
     }
-    times_published.extend(times_other);
-    meta.times = times_published;
+    // Marked publication times first, then those after the headline (teaser and comment
+    // timestamps tend to come before it or far below), then the rest, each in page order.
+    let headline = (0..dom.len()).find(|&i| dom.tag(i) == "h1").unwrap_or(0);
+    times.sort_by_key(|(published, i, _)| (!published, *i < headline, *i));
+    meta.times = times.into_iter().map(|(_, _, value)| value).collect();
     meta.jsonld = read_jsonld(&jsonld_values);
     meta
 }
@@ -202,7 +222,8 @@ fn read_jsonld(values: &[Value]) -> JsonLd {
             _ => None,
         }
     };
-    out.headline = string(article.get("headline")).or_else(|| string(article.get("name")));
+    out.headline = string(article.get("headline"));
+    out.name = string(article.get("name"));
     out.date_published = string(article.get("datePublished"));
     out.date_modified = string(article.get("dateModified"));
     out.article_body = string(article.get("articleBody"));
@@ -287,191 +308,6 @@ fn image_url<'v>(
     }
 }
 
-/// Strips "By " style prefixes, trailing dates, and e-mail tails from a byline.
-pub fn clean_author(raw: &str) -> String {
-    static PREFIX: OnceLock<Option<Regex>> = OnceLock::new();
-    let text = clean_text(raw);
-    let Some(prefix) = PREFIX
-        .get_or_init(|| {
-            Regex::new(r"(?i)^(?:written\s+by|posted\s+by|by|von|par|por|di|door|av|af|autor:?|author:?)\s+")
-                .ok()
-        })
-        .as_ref()
-    else {
-        return text;
-    };
-    let text = prefix.replace(&text, "");
-    let text = text.trim_matches(|c: char| c == ',' || c == '|' || c == '-' || c.is_whitespace());
-    text.to_string()
-}
-
-/// Parses the date formats publishers put in metadata. A value without an offset is taken as UTC
-/// (the publisher's offset is unknown and UTC keeps the written date).
-pub fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
-    let s = raw.trim();
-    if s.is_empty() || s.len() > 64 {
-        return None;
-    }
-    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-        return Some(dt);
-    }
-    let with_t = s.replacen(' ', "T", 1);
-    for candidate in [s, with_t.as_str()] {
-        for format in [
-            "%Y-%m-%dT%H:%M:%S%.f%z",
-            "%Y-%m-%dT%H:%M%z",
-            "%Y-%m-%dT%H:%M:%S%.f%:z",
-            "%Y-%m-%dT%H:%M%:z",
-        ] {
-            if let Ok(dt) = DateTime::parse_from_str(candidate, format) {
-                return Some(dt);
-            }
-        }
-    }
-    if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
-        return Some(dt);
-    }
-    let utc = FixedOffset::east_opt(0)?;
-    let naive = s.trim_end_matches('Z');
-    let naive_t = naive.replacen(' ', "T", 1);
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(&naive_t, format) {
-            return utc.from_local_datetime(&dt).single();
-        }
-    }
-    let date_part = s.get(..10).unwrap_or(s);
-    for format in ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"] {
-        if let Ok(date) = NaiveDate::parse_from_str(date_part, format) {
-            return utc
-                .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
-                .single();
-        }
-    }
-    None
-}
-
-/// Decodes the handful of HTML entities publishers leave inside JSON-LD and meta values.
-pub fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(pos) = rest.find('&') {
-        out.push_str(&rest[..pos]);
-        rest = &rest[pos..];
-        let Some(semi) = rest[..rest.len().min(12)].find(';') else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let name = &rest[1..semi];
-        let decoded = match name {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            "nbsp" => Some('\u{a0}'),
-            "rsquo" => Some('’'),
-            "lsquo" => Some('‘'),
-            "rdquo" => Some('”'),
-            "ldquo" => Some('“'),
-            "ndash" => Some('–'),
-            "mdash" => Some('—'),
-            "hellip" => Some('…'),
-            _ => {
-                let number = if let Some(hex) =
-                    name.strip_prefix("#x").or_else(|| name.strip_prefix("#X"))
-                {
-                    u32::from_str_radix(hex, 16).ok()
-                } else if let Some(dec) = name.strip_prefix('#') {
-                    dec.parse().ok()
-                } else {
-                    None
-                };
-                number.and_then(char::from_u32)
-            }
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Readability's title clean-up for `<title>`: drop a " | Site" / " - Site" part when what remains
-/// still looks like a headline.
-pub fn clean_title_tag(title: &str, h1s: &[String]) -> String {
-    let original = clean_text(title);
-    let words = |s: &str| s.split_whitespace().count();
-    const SEPARATORS: &[&str] = &[" | ", " - ", " – ", " — ", " \\ ", " / ", " > ", " » "];
-    let has_separator = SEPARATORS.iter().any(|sep| original.contains(sep));
-    let mut hierarchical = false;
-    let mut current = original.clone();
-    if has_separator {
-        hierarchical = [" \\ ", " / ", " > ", " » "]
-            .iter()
-            .any(|sep| original.contains(sep));
-        // Remove the last segment.
-        let last = SEPARATORS
-            .iter()
-            .filter_map(|sep| original.rfind(sep))
-            .max()
-            .unwrap_or(0);
-        current = original[..last].to_string();
-        if words(&current) < 3 {
-            // Remove the first segment instead.
-            let first = SEPARATORS
-                .iter()
-                .filter_map(|sep| original.find(sep).map(|p| p + sep.len()))
-                .min()
-                .unwrap_or(0);
-            current = original[first..].to_string();
-        }
-    } else if original.contains(": ") {
-        let matches_heading = h1s.iter().any(|h| clean_text(h) == original);
-        if !matches_heading {
-            if let Some(pos) = original.rfind(':') {
-                current = original[pos + 1..].trim().to_string();
-                if words(&current) < 3 {
-                    if let Some(first) = original.find(':') {
-                        current = original[first + 1..].trim().to_string();
-                    }
-                } else if original
-                    .find(':')
-                    .map(|p| words(&original[..p]) > 5)
-                    .unwrap_or(false)
-                {
-                    current = original.clone();
-                }
-            }
-        }
-    } else if (original.chars().count() > 150 || original.chars().count() < 15) && h1s.len() == 1 {
-        current = clean_text(&h1s[0]);
-    }
-    let current = clean_text(&current);
-    let current_words = words(&current);
-    let original_words_without_separators = original
-        .split_whitespace()
-        .filter(|w| !["|", "-", "–", "—", "\\", "/", ">", "»"].contains(w))
-        .count();
-    if current_words <= 4
-        && (!hierarchical || current_words != original_words_without_separators.saturating_sub(1))
-    {
-        return original;
-    }
-    current
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,30 +317,6 @@ mod tests {
         let doc = Html::parse_document(html);
         let dom = Dom::new(&doc);
         collect(&dom)
-    }
-
-    #[test]
-    fn dates_keep_publisher_offset() {
-        let check = |raw: &str, expected: &str| {
-            let parsed = parse_date(raw).map(|d| d.to_rfc3339());
-            assert_eq!(parsed.as_deref(), Some(expected), "input {raw:?}");
-        };
-        check("2024-05-14T13:05:00+03:00", "2024-05-14T13:05:00+03:00");
-        check("2024-05-14T13:05:00+0300", "2024-05-14T13:05:00+03:00");
-        check(
-            "2024-05-14T13:05:00.123-04:00",
-            "2024-05-14T13:05:00.123-04:00",
-        );
-        check("2024-05-14 13:05:00 +03:00", "2024-05-14T13:05:00+03:00");
-        check("2024-05-14T13:05:00Z", "2024-05-14T13:05:00+00:00");
-        check("2024-05-14T13:05:00", "2024-05-14T13:05:00+00:00");
-        check("2024-05-14", "2024-05-14T00:00:00+00:00");
-        check(
-            "Tue, 14 May 2024 13:05:00 +0300",
-            "2024-05-14T13:05:00+03:00",
-        );
-        assert_eq!(parse_date("yesterday"), None);
-        assert_eq!(parse_date(""), None);
     }
 
     #[test]
@@ -533,6 +345,23 @@ mod tests {
     }
 
     #[test]
+    fn article_times_beat_teaser_times() {
+        let meta = meta_of(
+            r#"<body><aside><time datetime="2020-01-01">teaser</time></aside>
+            <h1>Headline</h1><time datetime="2024-05-14T13:05:00+03:00">May 14</time>
+            <footer><time class="published" datetime="2024-05-14T12:00:00+03:00">x</time></footer></body>"#,
+        );
+        assert_eq!(
+            meta.times,
+            vec![
+                "2024-05-14T12:00:00+03:00",
+                "2024-05-14T13:05:00+03:00",
+                "2020-01-01"
+            ]
+        );
+    }
+
+    #[test]
     fn meta_tags_and_markup() {
         let meta = meta_of(
             r#"<html lang="ru"><head><title>Headline - Site</title>
@@ -545,36 +374,5 @@ mod tests {
         assert_eq!(meta.canonical.as_deref(), Some("/a/b"));
         assert_eq!(meta.h1s, vec!["Headline"]);
         assert_eq!(meta.times, vec!["2024-01-02T03:04:05+01:00"]);
-    }
-
-    #[test]
-    fn title_tag_cleanup() {
-        let check = |title: &str, expected: &str| {
-            assert_eq!(clean_title_tag(title, &[]), expected, "title {title:?}");
-        };
-        check(
-            "Putin to Visit China in First Foreign Trip - The Moscow Times",
-            "Putin to Visit China in First Foreign Trip",
-        );
-        check("Short | Site", "Short | Site");
-        check(
-            "Site name | A much longer article headline here",
-            "A much longer article headline here",
-        );
-    }
-
-    #[test]
-    fn author_cleanup() {
-        assert_eq!(clean_author("  By  Jane Roe "), "Jane Roe");
-        assert_eq!(clean_author("Par Sébastien Farcis"), "Sébastien Farcis");
-        assert_eq!(clean_author("Bybee Smith"), "Bybee Smith");
-    }
-
-    #[test]
-    fn entities() {
-        assert_eq!(
-            decode_entities("a &amp; b &#8217; &#x41; &bogus; &"),
-            "a & b ’ A &bogus; &"
-        );
     }
 }

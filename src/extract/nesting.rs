@@ -16,9 +16,8 @@ const UNCOUNTED: &[&str] = &[
     "tbody", "thead", "tfoot", "colgroup", "rb", "rt", "rp", "html", "head", "body",
 ];
 
-enum Tag<'h> {
+enum Tag {
     Start {
-        name: &'h str,
         end: usize,
     },
     End {
@@ -31,7 +30,7 @@ enum Tag<'h> {
 }
 
 /// Reads the markup item starting at `html[at]` (which is `<`).
-fn read_tag(html: &str, at: usize) -> Tag<'_> {
+fn read_tag(html: &str, at: usize) -> Tag {
     let bytes = html.as_bytes();
     let rest = &html[at..];
     if rest.starts_with("<!--") {
@@ -68,16 +67,29 @@ fn read_tag(html: &str, at: usize) -> Tag<'_> {
             return Tag::Other { end: after };
         }
     }
-    Tag::Start { name, end }
+    Tag::Start { end }
 }
 
+/// Case-insensitive search for an ASCII `needle` that starts with `<` (a closing tag): jumps
+/// between `<`s with memchr instead of comparing at every byte.
 fn lowercase_find(haystack: &str, needle: &str) -> Option<usize> {
     let h = haystack.as_bytes();
     let n = needle.as_bytes();
     if n.is_empty() || h.len() < n.len() {
         return None;
     }
-    (0..=h.len() - n.len()).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+    let mut from = 0;
+    while let Some(p) = haystack.get(from..).and_then(|rest| rest.find('<')) {
+        let at = from + p;
+        if h.len() - at < n.len() {
+            return None;
+        }
+        if h[at..at + n.len()].eq_ignore_ascii_case(n) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn next_lt(html: &str, from: usize) -> Option<usize> {
@@ -129,8 +141,7 @@ fn max_depth(html: &str) -> usize {
     let mut at = 0usize;
     while let Some(lt) = next_lt(html, at) {
         match read_tag(html, lt) {
-            Tag::Start { end, name } => {
-                let _ = name;
+            Tag::Start { end, .. } => {
                 depth += 1;
                 max = max.max(depth);
                 at = end;
@@ -163,6 +174,13 @@ mod tests {
         assert_eq!(limited.matches("<div>").count(), MAX_DEPTH);
         assert_eq!(limited.matches("</div>").count(), MAX_DEPTH);
         assert!(limited.contains("text"));
+    }
+
+    #[test]
+    fn closing_tag_search_ignores_case() {
+        assert_eq!(lowercase_find("a < b </SCRIPT>", "</script"), Some(6));
+        assert_eq!(lowercase_find("no end", "</script"), None);
+        assert_eq!(lowercase_find("é<", "</script"), None);
     }
 
     #[test]
