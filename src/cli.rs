@@ -290,11 +290,8 @@ async fn extract_command(
 /// like config URLs.
 fn command_line_fetcher() -> Result<Fetcher, ExitCode> {
     let fetch_config = FetchConfig {
-        user_agent: crate::config::default_user_agent(),
-        timeout: std::time::Duration::from_secs(20),
         allow_private_networks: true,
-        max_feed_size: 15 << 20,
-        max_page_size: 5 << 20,
+        ..FetchConfig::defaults()
     };
     Fetcher::new(&fetch_config).map_err(|error| {
         eprintln!("error: {error}");
@@ -358,7 +355,7 @@ async fn load_page(
         let url = Url::parse(input).map_err(|error| format!("not a valid URL: {error}"))?;
         return match fetcher.get(&url, Origin::Config, None, 5 << 20).await {
             Ok(Fetched::Page(page)) => Ok((page.body, page.content_type, page.final_url)),
-            Ok(Fetched::NotModified) => Err("the server answered 304 Not Modified".to_string()),
+            Ok(Fetched::NotModified(_)) => Err("the server answered 304 Not Modified".to_string()),
             Err(error) => Err(error.to_string()),
         };
     }

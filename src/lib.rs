@@ -7,6 +7,7 @@
 //! - [`source`]: feed bytes → [`model::Entry`] values, and entry identity (pure).
 //! - [`extract`]: HTML → [`model::Article`], and its rendering as document / record (pure).
 //! - [`rules`]: watchlist query language and the compiled matcher (pure).
+//! - [`schedule`]: when to poll a source next (intervals, hints, back-off, breaker; pure).
 //! - [`alert`]: the outbound alert payload (a versioned contract).
 //! - [`store`]: SQLite: source validators, seen entries, alerts and their delivery outbox.
 //! - [`sink`]: alert delivery targets (webhook, log); the only outbound HTTP.
@@ -22,6 +23,7 @@ pub mod extract;
 pub mod fetch;
 pub mod model;
 pub mod rules;
+pub mod schedule;
 pub mod sink;
 pub mod source;
 pub mod store;

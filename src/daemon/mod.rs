@@ -7,6 +7,7 @@
 
 mod deliver;
 pub mod discovery;
+pub mod health;
 mod process;
 mod run;
 mod sources;

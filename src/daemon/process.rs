@@ -14,6 +14,7 @@ use futures_util::{stream, StreamExt};
 use tracing::{debug, info, warn};
 use url::Url;
 
+use super::sources::Polled;
 use super::{now_millis, Pipeline};
 use crate::alert;
 use crate::config::SourceConfig;
@@ -21,6 +22,7 @@ use crate::extract::{self, render};
 use crate::fetch::{FetchError, Fetched, Origin};
 use crate::model::{self, Article, Entry, Image};
 use crate::rules::Document;
+use crate::schedule::{self, Freshness};
 use crate::source;
 use crate::store::{NewAlert, StoreError};
 
@@ -38,6 +40,8 @@ pub struct PollReport {
     pub alerts_created: Vec<String>,
     /// New entries that could not be committed (store errors); retried on the next poll.
     pub failed_entries: usize,
+    /// What the response said about when to come back (the entry rhythm only after a 200).
+    pub freshness: Freshness,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,17 +75,52 @@ impl PollError {
 impl Pipeline {
     /// Polls `source` once and processes its new entries.
     pub async fn poll_source(&self, source: &SourceConfig) -> Result<PollReport, PollError> {
-        let Some(fetched) = self.fetch_entries(source).await? else {
-            self.store
-                .record_poll_success(&source.name, None, now_millis())?;
-            debug!(source = %source.name, "not modified");
-            return Ok(PollReport {
-                not_modified: true,
-                ..PollReport::default()
-            });
+        let now = Utc::now();
+        let lifetime = |cache: &crate::fetch::CacheHeaders| {
+            schedule::cache_lifetime(
+                cache.cache_control.as_deref(),
+                cache.expires.as_deref(),
+                cache.date.as_deref(),
+                now,
+            )
+        };
+        let fetched = match self.fetch_entries(source).await? {
+            Polled::Changed(fetched) => fetched,
+            Polled::NotModified(cache) => {
+                self.store
+                    .record_poll_success(&source.name, None, now_millis())?;
+                debug!(source = %source.name, "not modified");
+                return Ok(PollReport {
+                    not_modified: true,
+                    freshness: Freshness {
+                        lifetime: lifetime(&cache),
+                        ..Freshness::default()
+                    },
+                    ..PollReport::default()
+                });
+            }
         };
         let mut report = PollReport {
             entries: fetched.entries.len(),
+            freshness: Freshness {
+                lifetime: lifetime(&fetched.cache),
+                ttl: fetched
+                    .ttl_minutes
+                    .filter(|minutes| *minutes > 0)
+                    .map(|minutes| Duration::from_secs(u64::from(minutes) * 60)),
+                update_period: fetched
+                    .update_period
+                    .as_deref()
+                    .and_then(|period| schedule::update_period(period, fetched.update_frequency)),
+                rhythm: schedule::entry_rhythm(
+                    fetched
+                        .entries
+                        .iter()
+                        .filter_map(|entry| entry.published.or(entry.updated))
+                        .map(|date| date.with_timezone(&Utc)),
+                    now,
+                ),
+            },
             ..PollReport::default()
         };
         // Feeds list newest first; processing oldest first makes alerts arrive in story order.
@@ -247,6 +286,12 @@ impl Pipeline {
         let (true, Some(link)) = (source.fetch_article, link) else {
             return article_from_entry(entry, feed_url);
         };
+        if source.respect_robots {
+            if let Err(error) = self.fetcher.robots_allow(&link, Origin::Content).await {
+                warn!(source = %source.name, url = %link, %error, "article page not fetched; using the feed entry's content");
+                return article_from_entry(entry, feed_url);
+            }
+        }
         match self
             .fetcher
             .get(
@@ -277,7 +322,7 @@ impl Pipeline {
                     }
                 }
             }
-            Ok(Fetched::NotModified) => article_from_entry(entry, feed_url),
+            Ok(Fetched::NotModified(_)) => article_from_entry(entry, feed_url),
             Err(error) => {
                 warn!(source = %source.name, url = %link, %error, "article page not fetched; using the feed entry's content");
                 article_from_entry(entry, feed_url)
