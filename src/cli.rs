@@ -1,4 +1,4 @@
-//! Command-line commands: parse arguments, set up logging, call into the library, and map
+//! Command-line commands (run, once, check, sources, discover, extract): parse arguments, set up logging, call into the library, and map
 //! results to exit codes (0 success, 1 failure that the output explains, 2 usage errors via clap).
 //! No business logic lives here.
 
@@ -53,6 +53,11 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Show each source's health and schedule (last success, failures, silence, next poll).
+    Sources {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Find the feed of a site: the URL itself, the feeds its page announces, or a common path.
     Discover {
         /// A homepage or any page of the site.
@@ -104,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Run { config } => runtime.block_on(run(&config)),
         Command::Once { config } => runtime.block_on(once(&config)),
         Command::Check { config } => check(&config),
+        Command::Sources { config } => sources(&config),
         Command::Discover { url } => runtime.block_on(discover(&url)),
         Command::Extract {
             format,
@@ -214,6 +220,39 @@ fn check(path: &Path) -> ExitCode {
         }
         Err(error) => {
             eprint!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads the state database without taking the daemon's lock, so it works while `run` is going.
+fn sources(path: &Path) -> ExitCode {
+    let config = match load_config(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let database = config.daemon.database_path();
+    // No database yet (never run): every source shows as never polled; nothing is created.
+    let store = if database.exists() {
+        crate::store::Store::open(&database)
+    } else {
+        crate::store::Store::open_in_memory()
+    };
+    let store = match store {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: state database {}: {error}", database.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let now = chrono::Utc::now();
+    match daemon::status::source_status(&config, &store, now) {
+        Ok(rows) => {
+            print!("{}", daemon::status::render_table(&rows, now));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: state database {}: {error}", database.display());
             ExitCode::FAILURE
         }
     }

@@ -11,6 +11,7 @@ pub mod health;
 mod process;
 mod run;
 mod sources;
+pub mod status;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
