@@ -71,17 +71,15 @@ impl Pipeline {
                 {
                     error!(source = %source.name, error = %store_error, "cannot record the entry rhythm");
                 }
+                let health = self.store.source_health(&source.name).ok().flatten();
                 if freshness.rhythm.is_none() {
                     // a 304 (or a feed without dates) keeps the rhythm learned before
-                    freshness.rhythm = self
-                        .store
-                        .source_health(&source.name)
-                        .ok()
-                        .flatten()
-                        .as_ref()
-                        .and_then(stored_rhythm);
+                    freshness.rhythm = health.as_ref().and_then(stored_rhythm);
                 }
-                self.report_recovery(source, now);
+                // read first: a healthy source (nearly every poll) then costs no transaction
+                if health.is_none_or(|health| health.unhealthy_since.is_some()) {
+                    self.report_recovery(source, now);
+                }
                 Outcome::Success(freshness)
             }
             Err(poll_error) => {

@@ -141,6 +141,28 @@ impl Pipeline {
             }
         }
         report.new_entries = new_entries.len();
+        // Entries older than max_age raise no alert: they are recorded in one transaction (a
+        // first poll of a long feed, or of ten thousand feeds, commits once per feed, not once
+        // per entry).
+        let (old_entries, new_entries): (Vec<_>, Vec<_>) = new_entries
+            .into_iter()
+            .partition(|(entry, _)| is_too_old(entry, source.max_age, now));
+        if !old_entries.is_empty() {
+            let rows: Vec<(&str, Option<&str>)> = old_entries
+                .iter()
+                .map(|(entry, key)| (key.as_str(), entry.url.as_deref()))
+                .collect();
+            match self
+                .store
+                .commit_seen(&source.name, &rows, now.timestamp_millis())
+            {
+                Ok(()) => report.old_entries += old_entries.len(),
+                Err(error) => {
+                    warn!(source = %source.name, %error, "old entries not recorded; they will be retried on the next poll");
+                    report.failed_entries += old_entries.len();
+                }
+            }
+        }
         // A few article pages in flight at once: a burst of new entries is alerted on in seconds,
         // without hammering the publisher.
         let feed_url = &fetched.url;

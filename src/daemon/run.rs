@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use super::{now_millis, DeliveryReport, Pipeline};
+
+type PollResult = Result<super::PollReport, super::process::PollError>;
 use crate::config::SourceConfig;
 
 /// How long tasks get to finish after a stop was requested.
@@ -202,28 +203,44 @@ pub async fn once(pipeline: Arc<Pipeline>) -> OnceSummary {
         sources: pipeline.config.sources.len(),
         ..OnceSummary::default()
     };
-    let polls = pipeline.config.sources.iter().map(|source| {
-        let pipeline = &pipeline;
-        async move {
-            let result = pipeline.poll_source(source).await;
-            // the same bookkeeping as the daemon's (failures, health messages, next poll)
-            pipeline.after_poll(source, &result);
-            (source, result)
-        }
-    });
-    let mut polls = futures_util::stream::iter(polls).buffer_unordered(ONCE_CONCURRENCY);
-    while let Some((source, result)) = polls.next().await {
-        match result {
-            Ok(report) => {
-                log_poll(source, &report);
+    // Each poll is its own task so parsing and bookkeeping spread over every core; the semaphore
+    // keeps ONCE_CONCURRENCY in flight and finished polls are collected as they end, so memory
+    // stays bounded with any number of sources.
+    let slots = Arc::new(tokio::sync::Semaphore::new(ONCE_CONCURRENCY));
+    let mut polls = tokio::task::JoinSet::new();
+    let mut record =
+        |finished: Result<(SourceConfig, PollResult), tokio::task::JoinError>| match finished {
+            Ok((source, Ok(report))) => {
+                log_poll(&source, &report);
                 summary.entries_new += report.new_entries;
                 summary.alerts_created += report.alerts_created.len();
                 summary.sources_not_modified += usize::from(report.not_modified);
             }
-            Err(_) => summary.sources_failed += 1,
+            Ok((_, Err(_))) => summary.sources_failed += 1,
+            Err(join_error) => {
+                summary.sources_failed += 1;
+                error!(error = %join_error, "a poll task failed");
+            }
+        };
+    for source in pipeline.config.sources.iter().cloned() {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            break; // the semaphore is never closed
+        };
+        let pipeline = Arc::clone(&pipeline);
+        polls.spawn(async move {
+            let result = pipeline.poll_source(&source).await;
+            // the same bookkeeping as the daemon's (failures, health messages, next poll)
+            pipeline.after_poll(&source, &result);
+            drop(slot);
+            (source, result)
+        });
+        while let Some(finished) = polls.try_join_next() {
+            record(finished);
         }
     }
-    drop(polls);
+    while let Some(finished) = polls.join_next().await {
+        record(finished);
+    }
     let deliveries = pipeline.config.sinks.iter().map(|sink| {
         let pipeline = &pipeline;
         async move { (sink, pipeline.deliver_all_due(&sink.name).await) }

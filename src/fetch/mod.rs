@@ -171,26 +171,30 @@ impl Fetcher {
                 .connect_timeout(config.connect_timeout.min(config.timeout))
                 // an environment proxy would bypass the address checks below
                 .no_proxy()
-                // Polls of one host are minutes apart: an idle connection kept longer than an
-                // article burst only holds a socket (ten thousand of them with as many feeds).
-                .pool_idle_timeout(Duration::from_secs(15))
                 .pool_max_idle_per_host(config.per_host_connections as usize)
         };
+        // Config URLs are polled minutes apart, so an idle connection would only hold a socket
+        // and its buffers (ten thousand of them with as many feeds); article pages (the guarded
+        // client) come in bursts from one site, where keeping a connection for a while pays.
         let trusted = base()
+            .pool_max_idle_per_host(0)
             .redirect(redirect::Policy::limited(MAX_REDIRECTS))
             .build()
             .map_err(|error| FetchError::Network(error_chain(&error)))?;
-        let mut guarded = base().redirect(redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() > MAX_REDIRECTS {
-                return attempt.error(FetchError::Redirects);
-            }
-            if !allow_private {
-                if let Err(reason) = guard::check_url_literal(attempt.url()) {
-                    return attempt.error(guard::Blocked(reason));
-                }
-            }
-            attempt.follow()
-        }));
+        let mut guarded =
+            base()
+                .pool_idle_timeout(Duration::from_secs(15))
+                .redirect(redirect::Policy::custom(move |attempt| {
+                    if attempt.previous().len() > MAX_REDIRECTS {
+                        return attempt.error(FetchError::Redirects);
+                    }
+                    if !allow_private {
+                        if let Err(reason) = guard::check_url_literal(attempt.url()) {
+                            return attempt.error(guard::Blocked(reason));
+                        }
+                    }
+                    attempt.follow()
+                }));
         if !allow_private {
             guarded = guarded.dns_resolver(Arc::new(guard::PublicOnlyResolver));
         }

@@ -220,16 +220,13 @@ impl Store {
     pub fn validators(&self, source: &str) -> Result<Validators, StoreError> {
         let connection = self.lock()?;
         let row = connection
-            .query_row(
-                "SELECT etag, last_modified FROM source_state WHERE source = ?1",
-                params![source],
-                |row| {
-                    Ok(Validators {
-                        etag: row.get(0)?,
-                        last_modified: row.get(1)?,
-                    })
-                },
-            )
+            .prepare_cached("SELECT etag, last_modified FROM source_state WHERE source = ?1")?
+            .query_row(params![source], |row| {
+                Ok(Validators {
+                    etag: row.get(0)?,
+                    last_modified: row.get(1)?,
+                })
+            })
             .optional()?;
         Ok(row.unwrap_or_default())
     }
@@ -242,18 +239,20 @@ impl Store {
         now: Millis,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "INSERT INTO source_state (source, last_polled_at, last_success_at, consecutive_failures)
+        connection
+            .prepare_cached(
+                "INSERT INTO source_state (source, last_polled_at, last_success_at, consecutive_failures)
              VALUES (?1, ?2, ?2, 0)
              ON CONFLICT (source) DO UPDATE SET last_polled_at = ?2, last_success_at = ?2,
                  consecutive_failures = 0, last_error = NULL",
-            params![source, now],
-        )?;
+            )?
+            .execute(params![source, now])?;
         if let Some(validators) = validators {
-            connection.execute(
-                "UPDATE source_state SET etag = ?2, last_modified = ?3 WHERE source = ?1",
-                params![source, validators.etag, validators.last_modified],
-            )?;
+            connection
+                .prepare_cached(
+                    "UPDATE source_state SET etag = ?2, last_modified = ?3 WHERE source = ?1",
+                )?
+                .execute(params![source, validators.etag, validators.last_modified])?;
         }
         Ok(())
     }
@@ -266,18 +265,17 @@ impl Store {
         now: Millis,
     ) -> Result<u32, StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "INSERT INTO source_state (source, last_polled_at, consecutive_failures, last_error)
+        connection
+            .prepare_cached(
+                "INSERT INTO source_state (source, last_polled_at, consecutive_failures, last_error)
              VALUES (?1, ?2, 1, ?3)
              ON CONFLICT (source) DO UPDATE SET last_polled_at = ?2,
                  consecutive_failures = consecutive_failures + 1, last_error = ?3",
-            params![source, now, error],
-        )?;
-        let failures: u32 = connection.query_row(
-            "SELECT consecutive_failures FROM source_state WHERE source = ?1",
-            params![source],
-            |row| row.get(0),
-        )?;
+            )?
+            .execute(params![source, now, error])?;
+        let failures: u32 = connection
+            .prepare_cached("SELECT consecutive_failures FROM source_state WHERE source = ?1")?
+            .query_row(params![source], |row| row.get(0))?;
         Ok(failures)
     }
 
@@ -290,28 +288,28 @@ impl Store {
         rhythm: Option<(i64, Millis)>,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "UPDATE source_state SET
+        connection
+            .prepare_cached(
+                "UPDATE source_state SET
                  last_new_entry_at = COALESCE(?2, last_new_entry_at),
                  entry_gap_ms = COALESCE(?3, entry_gap_ms),
                  newest_entry_at = COALESCE(?4, newest_entry_at)
              WHERE source = ?1",
-            params![
+            )?
+            .execute(params![
                 source,
                 new_entry_at,
                 rhythm.map(|(gap, _)| gap),
                 rhythm.map(|(_, newest)| newest)
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
     pub fn record_next_poll(&self, source: &str, at: Millis) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "UPDATE source_state SET next_poll_at = ?2 WHERE source = ?1",
-            params![source, at],
-        )?;
+        connection
+            .prepare_cached("UPDATE source_state SET next_poll_at = ?2 WHERE source = ?1")?
+            .execute(params![source, at])?;
         Ok(())
     }
 
@@ -345,11 +343,12 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut connection = self.lock()?;
         let transaction = connection.transaction()?;
-        let changed = transaction.execute(
-            "UPDATE source_state SET unhealthy_since = ?2
+        let changed = transaction
+            .prepare_cached(
+                "UPDATE source_state SET unhealthy_since = ?2
              WHERE source = ?1 AND unhealthy_since IS NULL",
-            params![source, now],
-        )?;
+            )?
+            .execute(params![source, now])?;
         if changed == 0 {
             return Ok(false);
         }
@@ -371,20 +370,16 @@ impl Store {
         let mut connection = self.lock()?;
         let transaction = connection.transaction()?;
         let since: Option<Millis> = transaction
-            .query_row(
-                "SELECT unhealthy_since FROM source_state WHERE source = ?1",
-                params![source],
-                |row| row.get(0),
-            )
+            .prepare_cached("SELECT unhealthy_since FROM source_state WHERE source = ?1")?
+            .query_row(params![source], |row| row.get(0))
             .optional()?
             .flatten();
         let Some(since) = since else {
             return Ok(false);
         };
-        transaction.execute(
-            "UPDATE source_state SET unhealthy_since = NULL WHERE source = ?1",
-            params![source],
-        )?;
+        transaction
+            .prepare_cached("UPDATE source_state SET unhealthy_since = NULL WHERE source = ?1")?
+            .execute(params![source])?;
         if let Some(alert) = build(since) {
             insert_health_alert(&transaction, source, &alert, now)?;
         }
@@ -395,11 +390,8 @@ impl Store {
     pub fn is_seen(&self, source: &str, entry_key: &str) -> Result<bool, StoreError> {
         let connection = self.lock()?;
         let found = connection
-            .query_row(
-                "SELECT 1 FROM seen_entries WHERE source = ?1 AND entry_key = ?2",
-                params![source, entry_key],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM seen_entries WHERE source = ?1 AND entry_key = ?2")?
+            .query_row(params![source, entry_key], |_| Ok(()))
             .optional()?;
         Ok(found.is_some())
     }
@@ -408,13 +400,32 @@ impl Store {
     pub fn has_alert(&self, watchlist: &str, article_url: &str) -> Result<bool, StoreError> {
         let connection = self.lock()?;
         let found = connection
-            .query_row(
-                "SELECT 1 FROM alerts WHERE watchlist = ?1 AND article_url = ?2",
-                params![watchlist, article_url],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM alerts WHERE watchlist = ?1 AND article_url = ?2")?
+            .query_row(params![watchlist, article_url], |_| Ok(()))
             .optional()?;
         Ok(found.is_some())
+    }
+
+    /// Marks many entries seen in one transaction (entries that raise no alert, such as those
+    /// older than `max_age`): one commit instead of one per entry.
+    pub fn commit_seen(
+        &self,
+        source: &str,
+        entries: &[(&str, Option<&str>)],
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction()?;
+        {
+            let mut insert = transaction.prepare_cached(
+                "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (key, url) in entries {
+                insert.execute(params![source, key, url, now])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
     }
 
     /// Marks the entry seen and creates its alerts with one outbox row per sink — atomically.
@@ -430,32 +441,35 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let mut connection = self.lock()?;
         let transaction = connection.transaction()?;
-        transaction.execute(
-            "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at) VALUES (?1, ?2, ?3, ?4)",
-            params![source, entry_key, entry_url, now],
-        )?;
+        transaction
+            .prepare_cached(
+                "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![source, entry_key, entry_url, now])?;
         let mut created = Vec::new();
         for alert in alerts {
-            let inserted = transaction.execute(
-                "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload)
+            let inserted = transaction
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
+                )?
+                .execute(params![
                     alert.id,
                     alert.watchlist,
                     alert.article_url,
                     alert.source,
                     now,
                     alert.payload
-                ],
-            )?;
+                ])?;
             if inserted == 0 {
                 continue;
             }
             for sink in &alert.sinks {
-                transaction.execute(
-                    "INSERT OR IGNORE INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
-                    params![alert.id, sink, now],
-                )?;
+                transaction
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![alert.id, sink, now])?;
             }
             created.push(alert.id.clone());
         }
@@ -492,11 +506,11 @@ impl Store {
     /// When the next pending delivery of this sink falls due, if any is pending.
     pub fn next_due(&self, sink: &str) -> Result<Option<Millis>, StoreError> {
         let connection = self.lock()?;
-        let next: Option<Millis> = connection.query_row(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE sink = ?1 AND state = 'pending'",
-            params![sink],
-            |row| row.get(0),
-        )?;
+        let next: Option<Millis> = connection
+            .prepare_cached(
+                "SELECT MIN(next_attempt_at) FROM deliveries WHERE sink = ?1 AND state = 'pending'",
+            )?
+            .query_row(params![sink], |row| row.get(0))?;
         Ok(next)
     }
 
@@ -507,12 +521,13 @@ impl Store {
         now: Millis,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = ?3,
+        connection
+            .prepare_cached(
+                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = ?3,
                  last_error = NULL
              WHERE alert_id = ?1 AND sink = ?2",
-            params![alert_id, sink, now],
-        )?;
+            )?
+            .execute(params![alert_id, sink, now])?;
         Ok(())
     }
 
@@ -524,22 +539,24 @@ impl Store {
         error: &str,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4
+        connection
+            .prepare_cached(
+                "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4
              WHERE alert_id = ?1 AND sink = ?2",
-            params![alert_id, sink, next_attempt_at, error],
-        )?;
+            )?
+            .execute(params![alert_id, sink, next_attempt_at, error])?;
         Ok(())
     }
 
     /// A dead letter: kept with its last error, never attempted again unless replayed.
     pub fn mark_dead(&self, alert_id: &str, sink: &str, error: &str) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = ?3
+        connection
+            .prepare_cached(
+                "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = ?3
              WHERE alert_id = ?1 AND sink = ?2",
-            params![alert_id, sink, error],
-        )?;
+            )?
+            .execute(params![alert_id, sink, error])?;
         Ok(())
     }
 
@@ -622,24 +639,26 @@ fn insert_health_alert(
     alert: &HealthAlert,
     now: Millis,
 ) -> Result<(), StoreError> {
-    let inserted = transaction.execute(
-        "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload, kind)
+    let inserted = transaction
+        .prepare_cached(
+            "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload, kind)
          VALUES (?1, '', ?2, ?3, ?4, ?5, ?6)",
-        params![
+        )?
+        .execute(params![
             alert.id,
             format!("source-health:{}", alert.id),
             source,
             now,
             alert.payload,
             alert.kind
-        ],
-    )?;
+        ])?;
     if inserted > 0 {
         for sink in &alert.sinks {
-            transaction.execute(
-                "INSERT OR IGNORE INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
-                params![alert.id, sink, now],
-            )?;
+            transaction
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![alert.id, sink, now])?;
         }
     }
     Ok(())
