@@ -3,7 +3,8 @@
 //!
 //! Codemap (the pipeline runs top to bottom; see README.md "Architecture"):
 //! - [`config`]: the TOML file → validated runtime configuration, every error with its TOML path.
-//! - [`fetch`]: the only inbound HTTP: conditional GET, size caps, SSRF guard.
+//! - [`fetch`]: the only inbound HTTP: conditional GET, size caps, SSRF guard, per-host
+//!   politeness, robots.txt.
 //! - [`source`]: feed bytes → [`model::Entry`] values, and entry identity (pure).
 //! - [`extract`]: HTML → [`model::Article`], and its rendering as document / record (pure).
 //! - [`rules`]: watchlist query language and the compiled matcher (pure).
