@@ -486,3 +486,160 @@ async fn every_corpus_feed_through_the_daemon() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A site whose robots.txt disallows `/private/`: its article pages there are not fetched (the
+/// entry's own text is used), those elsewhere are, and a page source under `/private/` is refused
+/// with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robots_txt_decides_article_pages_and_page_sources() {
+    let requests: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = requests.clone();
+    let feed_base: Arc<Mutex<String>> = Arc::default();
+    let base = feed_base.clone();
+    let router = Router::new().fallback(move |uri: axum::http::Uri| {
+        let log = log.clone();
+        let base = base.lock().unwrap().clone();
+        async move {
+            let path = uri.path().to_string();
+            log.lock().unwrap().push(path.clone());
+            match path.as_str() {
+                "/robots.txt" => "User-agent: *\nDisallow: /private/\n".into_response(),
+                "/feed.xml" => (
+                    [("content-type", "application/rss+xml")],
+                    rss(&[
+                        ("Closed story", &format!("{base}/private/a")),
+                        ("Open story", &format!("{base}/public/b")),
+                    ]),
+                )
+                    .into_response(),
+                _ => (
+                    [("content-type", "text/html")],
+                    "<html><head><title>Page</title></head><body><article><h1>Page</h1><p>Open story text.</p></article></body></html>",
+                )
+                    .into_response(),
+            }
+        }
+    });
+    let server = serve_on("127.0.0.1", router).await;
+    *feed_base.lock().unwrap() = format!("http://{server}");
+    let output = once(&format!(
+        r#"
+[daemon]
+state_dir = "state"
+[fetch]
+allow_private_networks = true   # the article pages are on this test's loopback "internet"
+per_host_gap = "0s"
+[sources.feed]
+url = "http://{server}/feed.xml"
+max_age = "none"
+[sources.listing]
+url = "http://{server}/private/list"
+kind = "page"
+selectors = {{ item = "article" }}
+"#
+    ))
+    .await;
+    assert!(output.status.success(), "{}", output.stderr);
+    let requested = requests.lock().unwrap().clone();
+    assert!(
+        requested.contains(&"/public/b".to_string()),
+        "{requested:?}"
+    );
+    assert!(
+        !requested.contains(&"/private/a".to_string()),
+        "{requested:?}"
+    );
+    assert!(
+        !requested.contains(&"/private/list".to_string()),
+        "{requested:?}"
+    );
+    assert_eq!(
+        requested
+            .iter()
+            .filter(|path| *path == "/robots.txt")
+            .count(),
+        1,
+        "robots.txt is read once per site: {requested:?}"
+    );
+    assert!(
+        output.stderr.contains(&format!(
+            "robots.txt of http://{server} disallows http://{server}/private/list"
+        )),
+        "{}",
+        output.stderr
+    );
+}
+
+/// A source that keeps failing is reported once to the health sinks after `health_failures`
+/// polls, and once more when it answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unhealthy_and_recovered_messages_reach_the_health_sink_once() {
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let switch = failing.clone();
+    let router = Router::new().route(
+        "/feed.xml",
+        get(move || {
+            let failing = switch.load(Ordering::SeqCst);
+            async move {
+                if failing {
+                    StatusCode::SERVICE_UNAVAILABLE.into_response()
+                } else {
+                    ([("content-type", "application/rss+xml")], rss(&[])).into_response()
+                }
+            }
+        }),
+    );
+    let server = serve_on("127.0.0.1", router).await;
+    let receiver = common::Receiver::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let config = common::write_config(
+        folder.path(),
+        &format!(
+            r#"
+[daemon]
+state_dir = "state"
+health_sinks = ["ops"]
+health_failures = 2
+[sources.flaky]
+url = "http://{server}/feed.xml"
+[sinks.ops]
+kind = "webhook"
+url = "{}/ops"
+"#,
+            receiver.url
+        ),
+    );
+    let config = config.to_str().unwrap();
+    for _ in 0..3 {
+        let output = common::wirewatch(&["once", "--config", config]).await;
+        assert!(output.stderr.contains("(1 failed)"), "{}", output.stderr);
+    }
+    let table = common::wirewatch(&["sources", "--config", config]).await;
+    assert!(table.stdout.contains("3 (unhealthy)"), "{}", table.stdout);
+    failing.store(false, Ordering::SeqCst);
+    for _ in 0..2 {
+        let output = common::wirewatch(&["once", "--config", config]).await;
+        assert!(output.stderr.contains("(0 failed)"), "{}", output.stderr);
+    }
+    let messages: Vec<serde_json::Value> = receiver.all().iter().map(|r| r.json()).collect();
+    let kinds: Vec<&str> = messages
+        .iter()
+        .map(|message| message["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["source.unhealthy", "source.recovered"],
+        "{messages:#?}"
+    );
+    assert_eq!(messages[0]["source"], "flaky");
+    assert_eq!(messages[0]["version"], 1);
+    assert_eq!(messages[0]["health"]["consecutive_failures"], 2);
+    assert!(messages[0]["health"]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("HTTP 503"));
+    assert_eq!(
+        messages[0]["health"]["unhealthy_since"],
+        messages[1]["health"]["unhealthy_since"]
+    );
+}

@@ -969,6 +969,61 @@ mod tests {
     }
 
     #[test]
+    fn schedule_politeness_and_health_keys() {
+        let text = r#"
+            [daemon]
+            health_sinks = ["ops", "pager"]
+            health_failures = 0
+            [fetch]
+            per_host_connections = 0
+            per_host_gap = "0s"
+            min_interval = "2h"
+            max_interval = "1h"
+            circuit_breaker_failures = 0
+            [sources.a]
+            url = "https://example.org/feed"
+            interval = "10m"
+            min_interval = "20m"
+            max_interval = "5m"
+            [sinks.ops]
+            kind = "log"
+        "#;
+        let problems = problems_of(text);
+        let expected_prefixes = [
+            "daemon.health_sinks[1]: no sink named \"pager\"; defined sinks: ops",
+            "daemon.health_failures: must be at least 1",
+            "fetch.per_host_connections: must be at least 1",
+            "fetch.circuit_breaker_failures: must be at least 1",
+            "fetch.max_interval: is shorter than fetch.min_interval (2h)",
+            "sources.a.min_interval: is longer than the interval (10m)",
+            "sources.a.max_interval: is shorter than the interval (10m)",
+        ];
+        for prefix in expected_prefixes {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(prefix)),
+                "missing {prefix:?} in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected_prefixes.len(), "{problems:#?}");
+        // defaults: the bounds widen to hold the source's own interval
+        let config = parse(
+            "[sources.fast]\nurl = \"https://example.org/a\"\ninterval = \"10s\"\n[sources.slow]\nurl = \"https://example.org/b\"\ninterval = \"1d\"\n",
+            Path::new("."),
+            &|_| None,
+        )
+        .unwrap();
+        let bounds: Vec<(u64, u64)> = config
+            .sources
+            .iter()
+            .map(|source| (source.min_interval.as_secs(), source.max_interval.as_secs()))
+            .collect();
+        assert_eq!(bounds, vec![(10, 3600), (60, 86_400)]);
+        assert!(config.sources[0].adaptive && config.sources[0].respect_robots);
+        assert_eq!(config.fetch.per_host_gap, Duration::from_secs(1));
+        assert_eq!(config.daemon.health_failures, 5);
+    }
+
+    #[test]
     fn syntax_error_is_one_line_with_position() {
         let problems = problems_of("[sources.a\nurl = 1");
         assert_eq!(problems.len(), 1);
