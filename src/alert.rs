@@ -4,6 +4,11 @@
 //!
 //! Alert ids are derived from (watchlist, canonical article URL): that pair raises at most one
 //! alert ever, so the id is unique, stable across restarts, and predictable for receivers.
+//!
+//! Source-health messages (`source.unhealthy`, `source.recovered`) share the envelope — `version`,
+//! `id`, `type`, `source`, `detected_at` — and the outbox, and carry a `health` object instead of
+//! `watchlist`, `matches` and `article`; receivers tell them apart by `type`. Their ids derive
+//! from the source and the start of the unhealthy episode.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -14,6 +19,8 @@ use crate::rules::{Field, Hit};
 
 pub const PAYLOAD_VERSION: u32 = 1;
 pub const ALERT_TYPE: &str = "article.matched";
+pub const SOURCE_UNHEALTHY: &str = "source.unhealthy";
+pub const SOURCE_RECOVERED: &str = "source.recovered";
 
 #[derive(Serialize)]
 pub struct AlertPayload<'a> {
@@ -67,7 +74,7 @@ pub fn payload_json(
         kind: ALERT_TYPE,
         watchlist,
         source,
-        detected_at: detected_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        detected_at: rfc3339(detected_at),
         matches: hits
             .iter()
             .map(|hit| MatchedTerm {
@@ -113,6 +120,61 @@ pub fn sample_payload(
     Ok((id, payload))
 }
 
+/// A source-health message.
+#[derive(Serialize)]
+pub struct HealthPayload<'a> {
+    pub version: u32,
+    pub id: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub source: &'a str,
+    pub detected_at: String,
+    pub health: SourceHealthRecord<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceHealthRecord<'a> {
+    pub url: &'a str,
+    /// feed, page, sitemap or auto.
+    pub kind: &'a str,
+    /// Consecutive failed polls (for `source.recovered`: how many preceded the recovery).
+    pub consecutive_failures: u32,
+    pub last_error: Option<&'a str>,
+    /// RFC 3339, UTC; null if the source never answered.
+    pub last_success: Option<String>,
+    /// RFC 3339, UTC: when the source was reported unhealthy.
+    pub unhealthy_since: String,
+}
+
+/// `msg_` + 32 hex digits of SHA-256 over the message type, the source and the episode start.
+pub fn health_id(kind: &str, source: &str, unhealthy_since_millis: i64) -> String {
+    alert_id(
+        &format!("\u{0}{kind}"),
+        &format!("{source}\u{0}{unhealthy_since_millis}"),
+    )
+}
+
+pub fn health_payload_json(
+    id: &str,
+    kind: &'static str,
+    source: &str,
+    detected_at: chrono::DateTime<chrono::Utc>,
+    health: SourceHealthRecord<'_>,
+) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&HealthPayload {
+        version: PAYLOAD_VERSION,
+        id,
+        kind,
+        source,
+        detected_at: rfc3339(detected_at),
+        health,
+    })
+}
+
+pub fn rfc3339(instant: chrono::DateTime<chrono::Utc>) -> String {
+    instant.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +186,36 @@ mod tests {
         assert_ne!(a, alert_id("w2", "https://example.org/a"));
         assert_ne!(a, alert_id("w", "https://example.org/b"));
         assert!(a.starts_with("msg_") && a.len() == 36, "{a}");
+        let unhealthy = health_id(SOURCE_UNHEALTHY, "s", 1);
+        assert_ne!(unhealthy, health_id(SOURCE_RECOVERED, "s", 1));
+        assert_ne!(unhealthy, health_id(SOURCE_UNHEALTHY, "s", 2));
+    }
+
+    #[test]
+    fn health_payload_shape() {
+        let detected = chrono::DateTime::parse_from_rfc3339("2024-05-14T10:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let json = health_payload_json(
+            "msg_1",
+            SOURCE_UNHEALTHY,
+            "bbc",
+            detected,
+            SourceHealthRecord {
+                url: "https://example.org/feed",
+                kind: "feed",
+                consecutive_failures: 5,
+                last_error: Some("fetch https://example.org/feed: HTTP 503"),
+                last_success: None,
+                unhealthy_since: rfc3339(detected),
+            },
+        )
+        .unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["version"], 1);
+        assert_eq!(value["type"], "source.unhealthy");
+        assert_eq!(value["source"], "bbc");
+        assert_eq!(value["health"]["consecutive_failures"], 5);
+        assert_eq!(value["health"]["last_success"], serde_json::Value::Null);
     }
 }

@@ -1,4 +1,4 @@
-//! Command-line commands: parse arguments, set up logging, call into the library, and map
+//! Command-line commands (run, once, check, sources, discover, extract): parse arguments, set up logging, call into the library, and map
 //! results to exit codes (0 success, 1 failure that the output explains, 2 usage errors via clap).
 //! No business logic lives here.
 
@@ -84,6 +84,11 @@ enum Command {
     },
     /// See it work: the real pipeline against bundled feeds and pages on a local server, offline.
     Demo,
+    /// Show each source's health and schedule (last success, failures, silence, next poll).
+    Sources {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Find the feed of a site: the URL itself, the feeds its page announces, or a common path.
     Discover {
         /// A homepage or any page of the site.
@@ -174,6 +179,7 @@ pub fn main() -> ExitCode {
         Command::Run { config } => runtime.block_on(run(&config)),
         Command::Once { config } => runtime.block_on(once(&config)),
         Command::Check { config } => check(&config),
+        Command::Sources { config } => sources(&config),
         Command::Discover { url } => runtime.block_on(discover(&url)),
         Command::Match {
             query,
@@ -351,6 +357,39 @@ fn check(path: &Path) -> ExitCode {
         }
         Err(error) => {
             eprint!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads the state database without taking the daemon's lock, so it works while `run` is going.
+fn sources(path: &Path) -> ExitCode {
+    let config = match load_config(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let database = config.daemon.database_path();
+    // No database yet (never run): every source shows as never polled; nothing is created.
+    let store = if database.exists() {
+        crate::store::Store::open(&database)
+    } else {
+        crate::store::Store::open_in_memory()
+    };
+    let store = match store {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: state database {}: {error}", database.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let now = chrono::Utc::now();
+    match daemon::status::source_status(&config, &store, now) {
+        Ok(rows) => {
+            print!("{}", daemon::status::render_table(&rows, now));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: state database {}: {error}", database.display());
             ExitCode::FAILURE
         }
     }
@@ -708,11 +747,8 @@ fn parse_since(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<i64, St
 /// like config URLs.
 fn command_line_fetcher() -> Result<Fetcher, ExitCode> {
     let fetch_config = FetchConfig {
-        user_agent: crate::config::default_user_agent(),
-        timeout: std::time::Duration::from_secs(20),
         allow_private_networks: true,
-        max_feed_size: 15 << 20,
-        max_page_size: 5 << 20,
+        ..FetchConfig::defaults()
     };
     Fetcher::new(&fetch_config).map_err(|error| {
         eprintln!("error: {error}");
@@ -776,7 +812,7 @@ async fn load_page(
         let url = Url::parse(input).map_err(|error| format!("not a valid URL: {error}"))?;
         return match fetcher.get(&url, Origin::Config, None, 5 << 20).await {
             Ok(Fetched::Page(page)) => Ok((page.body, page.content_type, page.final_url)),
-            Ok(Fetched::NotModified) => Err("the server answered 304 Not Modified".to_string()),
+            Ok(Fetched::NotModified(_)) => Err("the server answered 304 Not Modified".to_string()),
             Err(error) => Err(error.to_string()),
         };
     }

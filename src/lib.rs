@@ -3,11 +3,13 @@
 //!
 //! Codemap (the pipeline runs top to bottom; see README.md "Architecture"):
 //! - [`config`]: the TOML file → validated runtime configuration, every error with its TOML path.
-//! - [`fetch`]: the only inbound HTTP: conditional GET, size caps, SSRF guard.
+//! - [`fetch`]: the only inbound HTTP: conditional GET, size caps, SSRF guard, per-host
+//!   politeness, robots.txt.
 //! - [`source`]: feed bytes → [`model::Entry`] values, and entry identity (pure).
 //! - [`extract`]: HTML → [`model::Article`], and its rendering as document / record (pure).
 //! - [`rules`]: watchlist query language and the compiled matcher (pure).
 //! - [`similarity`]: SimHash fingerprints of bodies, for one alert per story across outlets.
+//! - [`schedule`]: when to poll a source next (intervals, hints, back-off, breaker; pure).
 //! - [`alert`]: the outbound alert payload (a versioned contract).
 //! - [`store`]: SQLite: source validators, seen entries, alerts and their delivery outbox.
 //! - [`sink`]: alert delivery targets (webhook, log); the only outbound HTTP.
@@ -23,6 +25,7 @@ pub mod extract;
 pub mod fetch;
 pub mod model;
 pub mod rules;
+pub mod schedule;
 pub mod similarity;
 pub mod sink;
 pub mod source;

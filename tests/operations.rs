@@ -74,6 +74,7 @@ impl Daemon {
         command
             .args(["run", "--config", config.to_str().unwrap()])
             .env("NO_COLOR", "1")
+            .kill_on_drop(true)
             .stderr(Stdio::piped());
         if let Some(socket) = notify_socket {
             command
@@ -333,8 +334,23 @@ async fn healthz_metrics_and_status_over_http() {
     assert_eq!(health.status(), 200);
     assert_eq!(health.text().await.unwrap(), "ok\n");
 
-    // give the delivery loop a moment to record the last delivery
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // alerts go out while the poll is still working through its entries: wait for the poll to
+    // finish (its metric) before reading the figures
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        let text = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("wirewatch_polls_total{source=\"world\",outcome=\"ok\"} 1")
+            && text.contains("wirewatch_deliveries_total{sink=\"hook\",outcome=\"delivered\"} 3")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap();
     assert_eq!(metrics.status(), 200);
     assert!(metrics.headers()["content-type"]

@@ -64,7 +64,7 @@ fn arbitrary_bytes_never_panic() {
         let mut bytes = Vec::new();
         let n = (rng.next() % 60) as usize;
         for _ in 0..n {
-            if rng.next() % 4 == 0 {
+            if rng.next().is_multiple_of(4) {
                 bytes.push((rng.next() % 256) as u8);
             } else {
                 bytes.extend_from_slice(pieces[(rng.next() as usize) % pieces.len()]);

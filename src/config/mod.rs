@@ -43,6 +43,10 @@ pub struct DaemonConfig {
     pub state_dir: PathBuf,
     /// Address of the HTTP listener (/healthz, /metrics, /status); `None` when turned off.
     pub listen: Option<std::net::SocketAddr>,
+    /// Sinks that receive `source.unhealthy` / `source.recovered` messages (none by default).
+    pub health_sinks: Vec<String>,
+    /// Consecutive poll failures after which a source is reported unhealthy.
+    pub health_failures: u32,
 }
 
 impl DaemonConfig {
@@ -58,6 +62,39 @@ pub struct FetchConfig {
     pub allow_private_networks: bool,
     pub max_feed_size: u64,
     pub max_page_size: u64,
+    /// Time allowed to establish a connection (within `timeout`).
+    pub connect_timeout: Duration,
+    /// Requests in flight at once to one host (host and port).
+    pub per_host_connections: u32,
+    /// Minimum time between the starts of two requests to one host.
+    pub per_host_gap: Duration,
+    /// Defaults of the sources' `min_interval` / `max_interval`.
+    pub min_interval: Duration,
+    pub max_interval: Duration,
+    /// Longest delay after failures (and longest `Retry-After` honoured).
+    pub max_backoff: Duration,
+    /// Consecutive failures after which a source is polled only once per `max_backoff`.
+    pub circuit_breaker_failures: u32,
+}
+
+impl FetchConfig {
+    /// The settings used when nothing is configured (also for commands without a config file).
+    pub fn defaults() -> FetchConfig {
+        FetchConfig {
+            user_agent: default_user_agent(),
+            timeout: Duration::from_secs(20),
+            allow_private_networks: false,
+            max_feed_size: 15 << 20,
+            max_page_size: 5 << 20,
+            connect_timeout: Duration::from_secs(10),
+            per_host_connections: 1,
+            per_host_gap: Duration::from_secs(1),
+            min_interval: Duration::from_secs(60),
+            max_interval: Duration::from_secs(3600),
+            max_backoff: Duration::from_secs(6 * 3600),
+            circuit_breaker_failures: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +130,14 @@ pub struct SourceConfig {
     pub fetch_article: bool,
     /// Entries older than this are recorded as seen without alerting; `None` means no limit.
     pub max_age: Option<Duration>,
+    /// Bounds of the adaptive interval and of publishers' hints; `min_interval <= interval <=
+    /// max_interval` always holds.
+    pub min_interval: Duration,
+    pub max_interval: Duration,
+    /// Whether the interval follows the rhythm of the source's entries.
+    pub adaptive: bool,
+    /// Whether robots.txt is honoured for its article pages (and for a page source's own URL).
+    pub respect_robots: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -11,6 +11,8 @@ use serde::Deserialize;
 pub struct RawDaemon {
     pub state_dir: Option<String>,
     pub listen: Option<String>,
+    pub health_sinks: Option<Vec<String>>,
+    pub health_failures: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -21,6 +23,13 @@ pub struct RawFetch {
     pub allow_private_networks: Option<bool>,
     pub max_feed_size: Option<String>,
     pub max_page_size: Option<String>,
+    pub connect_timeout: Option<String>,
+    pub per_host_connections: Option<u32>,
+    pub per_host_gap: Option<String>,
+    pub min_interval: Option<String>,
+    pub max_interval: Option<String>,
+    pub max_backoff: Option<String>,
+    pub circuit_breaker_failures: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -31,6 +40,10 @@ pub struct RawSource {
     pub interval: Option<String>,
     pub fetch_article: Option<bool>,
     pub max_age: Option<String>,
+    pub min_interval: Option<String>,
+    pub max_interval: Option<String>,
+    pub adaptive: Option<bool>,
+    pub respect_robots: Option<bool>,
     /// `kind = "page"`: CSS selectors that turn a list page into entries.
     pub selectors: Option<RawSelectors>,
     /// `kind = "sitemap"`: how many of the newest URLs to consider per poll.

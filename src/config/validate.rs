@@ -76,11 +76,11 @@ pub(super) fn parse(
     // their own, so one mistake is not reported twice.
     let source_names: BTreeSet<String> = raw_sources.iter().map(|(name, _)| name.clone()).collect();
     let sink_names: Vec<String> = raw_sinks.iter().map(|(name, _)| name.clone()).collect();
-    let daemon = daemon_config(daemon, base, environment, &mut problems);
+    let daemon = daemon_config(daemon, base, environment, &sink_names, &mut problems);
     let fetch = fetch_config(fetch, &mut problems);
     let sources: Vec<SourceConfig> = raw_sources
         .into_iter()
-        .filter_map(|(name, raw)| source_config(name, raw, &mut problems))
+        .filter_map(|(name, raw)| source_config(name, raw, &fetch, &mut problems))
         .collect();
     let sinks: Vec<SinkConfig> = raw_sinks
         .into_iter()
@@ -403,8 +403,32 @@ fn daemon_config(
     raw: RawDaemon,
     base: &Path,
     environment: &dyn Fn(&str) -> Option<String>,
+    sink_names: &[String],
     problems: &mut Problems,
 ) -> DaemonConfig {
+    let health_sinks = raw.health_sinks.unwrap_or_default();
+    for (index, sink) in health_sinks.iter().enumerate() {
+        if !sink_names.contains(sink) {
+            problems.add(
+                format!("daemon.health_sinks[{index}]"),
+                format!(
+                    "no sink named {sink:?}; defined sinks: {}",
+                    list(sink_names)
+                ),
+            );
+        }
+    }
+    let health_failures = match raw.health_failures {
+        Some(0) => {
+            problems.add(
+                "daemon.health_failures",
+                "must be at least 1 (consecutive failures before a source is reported unhealthy)",
+            );
+            5
+        }
+        Some(count) => count,
+        None => 5,
+    };
     // systemd's StateDirectory= exports STATE_DIRECTORY; prefer it when the file says nothing.
     let state_dir = match raw.state_dir {
         Some(text) if text.trim().is_empty() => {
@@ -436,10 +460,58 @@ fn daemon_config(
     DaemonConfig {
         state_dir: base.join(state_dir),
         listen,
+        health_sinks,
+        health_failures,
     }
 }
 
 fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
+    let defaults = FetchConfig::defaults();
+    let per_host_connections = match raw.per_host_connections {
+        Some(0) => {
+            problems.add(
+                "fetch.per_host_connections",
+                "must be at least 1 (requests in flight at once to one host)",
+            );
+            defaults.per_host_connections
+        }
+        Some(count) => count,
+        None => defaults.per_host_connections,
+    };
+    let circuit_breaker_failures = match raw.circuit_breaker_failures {
+        Some(0) => {
+            problems.add(
+                "fetch.circuit_breaker_failures",
+                "must be at least 1 (consecutive failures before a source is polled rarely)",
+            );
+            defaults.circuit_breaker_failures
+        }
+        Some(count) => count,
+        None => defaults.circuit_breaker_failures,
+    };
+    let min_interval = duration(
+        raw.min_interval.as_deref(),
+        defaults.min_interval,
+        Duration::from_secs(1),
+        "fetch.min_interval",
+        problems,
+    );
+    let max_interval = duration(
+        raw.max_interval.as_deref(),
+        defaults.max_interval,
+        Duration::from_secs(1),
+        "fetch.max_interval",
+        problems,
+    );
+    if min_interval > max_interval {
+        problems.add(
+            "fetch.max_interval",
+            format!(
+                "is shorter than fetch.min_interval ({}); make it at least as long",
+                humantime::format_duration(min_interval)
+            ),
+        );
+    }
     let user_agent = match raw.user_agent {
         Some(agent) if agent.trim().is_empty() => {
             problems.add("fetch.user_agent", "must not be empty");
@@ -452,7 +524,7 @@ fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
         user_agent,
         timeout: duration(
             raw.timeout.as_deref(),
-            Duration::from_secs(20),
+            defaults.timeout,
             Duration::from_millis(100),
             "fetch.timeout",
             problems,
@@ -470,6 +542,31 @@ fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
             "fetch.max_page_size",
             problems,
         ),
+        connect_timeout: duration(
+            raw.connect_timeout.as_deref(),
+            defaults.connect_timeout,
+            Duration::from_millis(100),
+            "fetch.connect_timeout",
+            problems,
+        ),
+        per_host_connections,
+        per_host_gap: duration(
+            raw.per_host_gap.as_deref(),
+            defaults.per_host_gap,
+            Duration::ZERO,
+            "fetch.per_host_gap",
+            problems,
+        ),
+        min_interval,
+        max_interval,
+        max_backoff: duration(
+            raw.max_backoff.as_deref(),
+            defaults.max_backoff,
+            Duration::from_secs(1),
+            "fetch.max_backoff",
+            problems,
+        ),
+        circuit_breaker_failures,
     }
 }
 
@@ -503,7 +600,12 @@ fn http_url(text: &str, path: &str, problems: &mut Problems) -> Option<Url> {
     }
 }
 
-fn source_config(name: String, raw: RawSource, problems: &mut Problems) -> Option<SourceConfig> {
+fn source_config(
+    name: String,
+    raw: RawSource,
+    fetch: &FetchConfig,
+    problems: &mut Problems,
+) -> Option<SourceConfig> {
     let path = format!("sources.{name}");
     let url = http_url(&raw.url, &format!("{path}.url"), problems);
     let kind_name = raw.kind.as_deref().unwrap_or("feed");
@@ -589,6 +691,52 @@ fn source_config(name: String, raw: RawSource, problems: &mut Problems) -> Optio
             }
         },
     };
+    // Bounds written for this source must hold its interval; the [fetch] defaults simply widen
+    // to include it, so a source polled every 10s or every day needs no extra keys.
+    let min_interval = match raw.min_interval.as_deref() {
+        None => fetch.min_interval.min(interval),
+        Some(text) => {
+            let value = duration(
+                Some(text),
+                interval,
+                Duration::from_secs(1),
+                &format!("{path}.min_interval"),
+                problems,
+            );
+            if value > interval {
+                problems.add(
+                    format!("{path}.min_interval"),
+                    format!(
+                        "is longer than the interval ({}); make it at most as long",
+                        humantime::format_duration(interval)
+                    ),
+                );
+            }
+            value.min(interval)
+        }
+    };
+    let max_interval = match raw.max_interval.as_deref() {
+        None => fetch.max_interval.max(interval),
+        Some(text) => {
+            let value = duration(
+                Some(text),
+                interval,
+                Duration::from_secs(1),
+                &format!("{path}.max_interval"),
+                problems,
+            );
+            if value < interval {
+                problems.add(
+                    format!("{path}.max_interval"),
+                    format!(
+                        "is shorter than the interval ({}); make it at least as long",
+                        humantime::format_duration(interval)
+                    ),
+                );
+            }
+            value.max(interval)
+        }
+    };
     Some(SourceConfig {
         name,
         url: url?,
@@ -596,6 +744,10 @@ fn source_config(name: String, raw: RawSource, problems: &mut Problems) -> Optio
         interval,
         fetch_article: raw.fetch_article.unwrap_or(true),
         max_age,
+        min_interval,
+        max_interval,
+        adaptive: raw.adaptive.unwrap_or(true),
+        respect_robots: raw.respect_robots.unwrap_or(true),
     })
 }
 
@@ -985,6 +1137,61 @@ mod tests {
             );
         }
         assert_eq!(problems.len(), expected_prefixes.len(), "{problems:#?}");
+    }
+
+    #[test]
+    fn schedule_politeness_and_health_keys() {
+        let text = r#"
+            [daemon]
+            health_sinks = ["ops", "pager"]
+            health_failures = 0
+            [fetch]
+            per_host_connections = 0
+            per_host_gap = "0s"
+            min_interval = "2h"
+            max_interval = "1h"
+            circuit_breaker_failures = 0
+            [sources.a]
+            url = "https://example.org/feed"
+            interval = "10m"
+            min_interval = "20m"
+            max_interval = "5m"
+            [sinks.ops]
+            kind = "log"
+        "#;
+        let problems = problems_of(text);
+        let expected_prefixes = [
+            "daemon.health_sinks[1]: no sink named \"pager\"; defined sinks: ops",
+            "daemon.health_failures: must be at least 1",
+            "fetch.per_host_connections: must be at least 1",
+            "fetch.circuit_breaker_failures: must be at least 1",
+            "fetch.max_interval: is shorter than fetch.min_interval (2h)",
+            "sources.a.min_interval: is longer than the interval (10m)",
+            "sources.a.max_interval: is shorter than the interval (10m)",
+        ];
+        for prefix in expected_prefixes {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(prefix)),
+                "missing {prefix:?} in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected_prefixes.len(), "{problems:#?}");
+        // defaults: the bounds widen to hold the source's own interval
+        let config = parse(
+            "[sources.fast]\nurl = \"https://example.org/a\"\ninterval = \"10s\"\n[sources.slow]\nurl = \"https://example.org/b\"\ninterval = \"1d\"\n",
+            Path::new("."),
+            &|_| None,
+        )
+        .unwrap();
+        let bounds: Vec<(u64, u64)> = config
+            .sources
+            .iter()
+            .map(|source| (source.min_interval.as_secs(), source.max_interval.as_secs()))
+            .collect();
+        assert_eq!(bounds, vec![(10, 3600), (60, 86_400)]);
+        assert!(config.sources[0].adaptive && config.sources[0].respect_robots);
+        assert_eq!(config.fetch.per_host_gap, Duration::from_secs(1));
+        assert_eq!(config.daemon.health_failures, 5);
     }
 
     #[test]

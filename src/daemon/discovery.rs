@@ -54,7 +54,7 @@ pub async fn discover(
 ) -> Result<Vec<Candidate>, DiscoveryError> {
     let page = match fetcher.get(url, Origin::Config, None, max_bytes).await {
         Ok(Fetched::Page(page)) => page,
-        Ok(Fetched::NotModified) => {
+        Ok(Fetched::NotModified(_)) => {
             return Err(DiscoveryError::Fetch {
                 url: url.to_string(),
                 error: "unexpected 304 Not Modified".to_string(),
@@ -132,7 +132,7 @@ async fn check_feed(
                 .map(|feed| feed.entries.len())
                 .map_err(|error| error.to_string())
         }
-        Ok(Fetched::NotModified) => Err("unexpected 304 Not Modified".to_string()),
+        Ok(Fetched::NotModified(_)) => Err("unexpected 304 Not Modified".to_string()),
         Err(error) => Err(error.to_string()),
     }
 }

@@ -8,12 +8,14 @@
 mod deliver;
 pub mod demo;
 pub mod discovery;
+pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod notify;
 mod process;
 mod run;
 mod sources;
+pub mod status;
 mod supervisor;
 
 use std::collections::BTreeMap;

@@ -15,6 +15,7 @@ use tracing::{debug, info, warn};
 use url::Url;
 
 use super::metrics::{OutcomeLabel, SourceLabel, WatchlistLabel};
+use super::sources::Polled;
 use super::{now_millis, Pipeline};
 use crate::alert;
 use crate::config::SourceConfig;
@@ -22,6 +23,7 @@ use crate::extract::{self, render};
 use crate::fetch::{FetchError, Fetched, Origin};
 use crate::model::{self, Article, Entry, Image};
 use crate::rules::Document;
+use crate::schedule::{self, Freshness};
 use crate::source;
 use crate::store::{NewAlert, StoreError};
 
@@ -39,6 +41,8 @@ pub struct PollReport {
     pub alerts_created: Vec<String>,
     /// New entries that could not be committed (store errors); retried on the next poll.
     pub failed_entries: usize,
+    /// What the response said about when to come back (the entry rhythm only after a 200).
+    pub freshness: Freshness,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,17 +99,52 @@ impl Pipeline {
     }
 
     async fn poll_and_process(&self, source: &SourceConfig) -> Result<PollReport, PollError> {
-        let Some(fetched) = self.fetch_entries(source).await? else {
-            self.store
-                .record_poll_success(&source.name, None, now_millis())?;
-            debug!(source = %source.name, "not modified");
-            return Ok(PollReport {
-                not_modified: true,
-                ..PollReport::default()
-            });
+        let now = Utc::now();
+        let lifetime = |cache: &crate::fetch::CacheHeaders| {
+            schedule::cache_lifetime(
+                cache.cache_control.as_deref(),
+                cache.expires.as_deref(),
+                cache.date.as_deref(),
+                now,
+            )
+        };
+        let fetched = match self.fetch_entries(source).await? {
+            Polled::Changed(fetched) => fetched,
+            Polled::NotModified(cache) => {
+                self.store
+                    .record_poll_success(&source.name, None, now_millis())?;
+                debug!(source = %source.name, "not modified");
+                return Ok(PollReport {
+                    not_modified: true,
+                    freshness: Freshness {
+                        lifetime: lifetime(&cache),
+                        ..Freshness::default()
+                    },
+                    ..PollReport::default()
+                });
+            }
         };
         let mut report = PollReport {
             entries: fetched.entries.len(),
+            freshness: Freshness {
+                lifetime: lifetime(&fetched.cache),
+                ttl: fetched
+                    .ttl_minutes
+                    .filter(|minutes| *minutes > 0)
+                    .map(|minutes| Duration::from_secs(u64::from(minutes) * 60)),
+                update_period: fetched
+                    .update_period
+                    .as_deref()
+                    .and_then(|period| schedule::update_period(period, fetched.update_frequency)),
+                rhythm: schedule::entry_rhythm(
+                    fetched
+                        .entries
+                        .iter()
+                        .filter_map(|entry| entry.published.or(entry.updated))
+                        .map(|date| date.with_timezone(&Utc)),
+                    now,
+                ),
+            },
             ..PollReport::default()
         };
         // Feeds list newest first; processing oldest first makes alerts arrive in story order.
@@ -126,6 +165,28 @@ impl Pipeline {
             }
         }
         report.new_entries = new_entries.len();
+        // Entries older than max_age raise no alert: they are recorded in one transaction (a
+        // first poll of a long feed, or of ten thousand feeds, commits once per feed, not once
+        // per entry).
+        let (old_entries, new_entries): (Vec<_>, Vec<_>) = new_entries
+            .into_iter()
+            .partition(|(entry, _)| is_too_old(entry, source.max_age, now));
+        if !old_entries.is_empty() {
+            let rows: Vec<(&str, Option<&str>)> = old_entries
+                .iter()
+                .map(|(entry, key)| (key.as_str(), entry.url.as_deref()))
+                .collect();
+            match self
+                .store
+                .commit_seen(&source.name, &rows, now.timestamp_millis())
+            {
+                Ok(()) => report.old_entries += old_entries.len(),
+                Err(error) => {
+                    warn!(source = %source.name, %error, "old entries not recorded; they will be retried on the next poll");
+                    report.failed_entries += old_entries.len();
+                }
+            }
+        }
         // A few article pages in flight at once: a burst of new entries is alerted on in seconds,
         // without hammering the publisher.
         let feed_url = &fetched.url;
@@ -306,6 +367,12 @@ impl Pipeline {
         link: &Url,
     ) -> Article {
         let link = link.clone();
+        if source.respect_robots {
+            if let Err(error) = self.fetcher.robots_allow(&link, Origin::Content).await {
+                warn!(source = %source.name, url = %link, %error, "article page not fetched; using the feed entry's content");
+                return article_from_entry(entry, feed_url);
+            }
+        }
         match self
             .fetcher
             .get(
@@ -338,7 +405,7 @@ impl Pipeline {
                     }
                 }
             }
-            Ok(Fetched::NotModified) => {
+            Ok(Fetched::NotModified(_)) => {
                 self.count_article("entry_fallback");
                 article_from_entry(entry, feed_url)
             }

@@ -10,15 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use rand::Rng;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::{now_millis, DeliveryReport, Pipeline};
+
+type PollResult = Result<super::PollReport, super::process::PollError>;
 use crate::config::SourceConfig;
 
-/// Longest back-off after repeated poll failures.
-const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// Sources `once` polls at a time: enough to keep the network busy, few enough that ten thousand
+/// sources never hold ten thousand bodies in memory (per-host limits apply on top).
+const ONCE_CONCURRENCY: usize = 64;
 
 /// Upper bound on an idle delivery loop's sleep, so rows that fell due (retries) are picked up
 /// even without a wake-up.
@@ -33,44 +35,16 @@ pub(super) async fn source_loop(
     if !sleep_or_cancel(stagger, &shutdown).await {
         return;
     }
-    let mut failures: u32 = 0;
     loop {
         let result = tokio::select! {
             result = pipeline.poll_source(&source) => result,
             _ = shutdown.cancelled() => return,
         };
-        let delay = match result {
-            Ok(report) => {
-                failures = 0;
-                log_poll(&source, &report);
-                jittered(source.interval)
-            }
-            Err(poll_error) => {
-                failures = failures.saturating_add(1);
-                let backoff = source
-                    .interval
-                    .saturating_mul(1 << (failures - 1).min(8))
-                    .min(MAX_BACKOFF.max(source.interval));
-                let delay = poll_error
-                    .retry_after()
-                    .map_or(backoff, |asked| asked.max(backoff));
-                if let Err(store_error) = pipeline.store.record_poll_failure(
-                    &source.name,
-                    &poll_error.to_string(),
-                    now_millis(),
-                ) {
-                    error!(source = %source.name, error = %store_error, "cannot record poll failure");
-                }
-                warn!(
-                    source = %source.name,
-                    error = %poll_error,
-                    failures,
-                    next_poll_in = %humantime::format_duration(delay),
-                    "poll failed"
-                );
-                delay
-            }
-        };
+        if let Ok(report) = &result {
+            log_poll(&source, report);
+        }
+        // records the outcome (health, rhythm) and asks crate::schedule for the delay
+        let delay = pipeline.after_poll(&source, &result);
         if !sleep_or_cancel(delay, &shutdown).await {
             return;
         }
@@ -91,12 +65,6 @@ fn log_poll(source: &SourceConfig, report: &super::PollReport) {
     } else {
         tracing::debug!(source = %source.name, not_modified = report.not_modified, "polled, nothing new");
     }
-}
-
-/// ±10 % so that sources with equal intervals drift apart instead of polling in lock-step.
-fn jittered(interval: Duration) -> Duration {
-    let factor = rand::thread_rng().gen_range(0.9..1.1);
-    interval.mul_f64(factor)
 }
 
 /// Sleeps; false when cancelled first.
@@ -162,6 +130,8 @@ pub(super) fn warn_about_orphaned_deliveries(pipeline: &Pipeline) {
 pub struct OnceSummary {
     pub sources: usize,
     pub sources_failed: usize,
+    /// Sources that answered 304 Not Modified.
+    pub sources_not_modified: usize,
     pub entries_new: usize,
     pub alerts_created: usize,
     pub delivery: DeliveryReport,
@@ -195,29 +165,43 @@ pub async fn once(pipeline: Arc<Pipeline>) -> OnceSummary {
         sources: pipeline.config.sources.len(),
         ..OnceSummary::default()
     };
-    let polls = pipeline.config.sources.iter().map(|source| {
-        let pipeline = &pipeline;
-        async move { (source, pipeline.poll_source(source).await) }
-    });
-    for (source, result) in join_all(polls).await {
-        match result {
-            Ok(report) => {
-                log_poll(source, &report);
+    // Each poll is its own task so parsing and bookkeeping spread over every core; the semaphore
+    // keeps ONCE_CONCURRENCY in flight and finished polls are collected as they end, so memory
+    // stays bounded with any number of sources.
+    let slots = Arc::new(tokio::sync::Semaphore::new(ONCE_CONCURRENCY));
+    let mut polls = tokio::task::JoinSet::new();
+    let mut record =
+        |finished: Result<(SourceConfig, PollResult), tokio::task::JoinError>| match finished {
+            Ok((source, Ok(report))) => {
+                log_poll(&source, &report);
                 summary.entries_new += report.new_entries;
                 summary.alerts_created += report.alerts_created.len();
+                summary.sources_not_modified += usize::from(report.not_modified);
             }
-            Err(poll_error) => {
+            Ok((_, Err(_))) => summary.sources_failed += 1,
+            Err(join_error) => {
                 summary.sources_failed += 1;
-                if let Err(store_error) = pipeline.store.record_poll_failure(
-                    &source.name,
-                    &poll_error.to_string(),
-                    now_millis(),
-                ) {
-                    error!(source = %source.name, error = %store_error, "cannot record poll failure");
-                }
-                warn!(source = %source.name, error = %poll_error, "poll failed");
+                error!(error = %join_error, "a poll task failed");
             }
+        };
+    for source in pipeline.config.sources.iter().cloned() {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            break; // the semaphore is never closed
+        };
+        let pipeline = Arc::clone(&pipeline);
+        polls.spawn(async move {
+            let result = pipeline.poll_source(&source).await;
+            // the same bookkeeping as the daemon's (failures, health messages, next poll)
+            pipeline.after_poll(&source, &result);
+            drop(slot);
+            (source, result)
+        });
+        while let Some(finished) = polls.try_join_next() {
+            record(finished);
         }
+    }
+    while let Some(finished) = polls.join_next().await {
+        record(finished);
     }
     let deliveries = pipeline.config.sinks.iter().map(|sink| {
         let pipeline = &pipeline;

@@ -9,7 +9,7 @@ use super::discovery;
 use super::process::PollError;
 use super::Pipeline;
 use crate::config::{SourceConfig, SourceKind};
-use crate::fetch::{Fetched, Origin};
+use crate::fetch::{CacheHeaders, Fetched, Origin};
 use crate::model::Entry;
 use crate::source;
 use crate::store::Validators;
@@ -25,14 +25,23 @@ pub(super) struct SourceEntries {
     pub url: Url,
     /// Validators to save once every new entry is committed.
     pub validators: Validators,
+    pub cache: CacheHeaders,
+    /// Feed-level scheduling hints: RSS `<ttl>` minutes, `sy:updatePeriod` and frequency.
+    pub ttl_minutes: Option<u32>,
+    pub update_period: Option<String>,
+    pub update_frequency: Option<u32>,
+}
+
+/// What fetching a source gave.
+pub(super) enum Polled {
+    /// 304: nothing changed since the validators were saved.
+    NotModified(CacheHeaders),
+    Changed(SourceEntries),
 }
 
 impl Pipeline {
-    /// The source's entries, or `None` when the server says nothing changed (304).
-    pub(super) async fn fetch_entries(
-        &self,
-        source: &SourceConfig,
-    ) -> Result<Option<SourceEntries>, PollError> {
+    /// The source's entries, unless the server says nothing changed (304).
+    pub(super) async fn fetch_entries(&self, source: &SourceConfig) -> Result<Polled, PollError> {
         let (url, origin) = match &source.kind {
             SourceKind::Auto => (self.auto_feed_url(source).await?, Origin::Content),
             _ => (source.url.clone(), Origin::Config),
@@ -42,6 +51,14 @@ impl Pipeline {
             url: url.to_string(),
             source: error,
         };
+        // A page source is a scraped HTML page: robots.txt speaks about it. Feeds and sitemaps
+        // exist to be polled by programs, so they are fetched without asking.
+        if matches!(source.kind, SourceKind::Page(_)) && source.respect_robots {
+            self.fetcher
+                .robots_allow(&url, origin)
+                .await
+                .map_err(fetch_error)?;
+        }
         let page = match self
             .fetcher
             .get(
@@ -53,7 +70,7 @@ impl Pipeline {
             .await
             .map_err(fetch_error)?
         {
-            Fetched::NotModified => return Ok(None),
+            Fetched::NotModified(cache) => return Ok(Polled::NotModified(cache)),
             Fetched::Page(page) => page,
         };
         let parse_error = |error| PollError::Parse {
@@ -61,11 +78,17 @@ impl Pipeline {
             source: error,
         };
         let content_type = page.content_type.as_deref();
+        let mut hints = (None, None, None);
         let entries = match &source.kind {
             SourceKind::Feed | SourceKind::Auto => {
-                source::feed::parse_feed(&page.body, content_type, &page.final_url)
-                    .map_err(parse_error)?
-                    .entries
+                let parsed = source::feed::parse_feed(&page.body, content_type, &page.final_url)
+                    .map_err(parse_error)?;
+                hints = (
+                    parsed.ttl_minutes,
+                    parsed.update_period,
+                    parsed.update_frequency,
+                );
+                parsed.entries
             }
             SourceKind::Page(selectors) => {
                 let html = source::charset::decode_html(&page.body, content_type);
@@ -90,10 +113,15 @@ impl Pipeline {
                 entries
             }
         };
-        Ok(Some(SourceEntries {
+        let (ttl_minutes, update_period, update_frequency) = hints;
+        Ok(Polled::Changed(SourceEntries {
             entries,
             url: page.final_url,
             validators: page.validators,
+            cache: page.cache,
+            ttl_minutes,
+            update_period,
+            update_frequency,
         }))
     }
 
@@ -127,7 +155,7 @@ impl Pipeline {
                     }
                 }
             }
-            Ok(Fetched::NotModified) => Vec::new(),
+            Ok(Fetched::NotModified(_)) => Vec::new(),
             Err(error) => {
                 warn!(source = %source.name, url = %url, %error, "child sitemap not fetched");
                 Vec::new()

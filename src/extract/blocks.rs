@@ -203,7 +203,7 @@ impl Builder<'_, '_, '_> {
             if dom.tag(j) == "a" {
                 if let Some(href) = dom.attr(j, "href").and_then(|h| resolve_href(self.base, h)) {
                     let text = dom.text(j, &self.analysis.dead);
-                    let longer = best.as_ref().map_or(true, |(t, _)| text.len() > t.len());
+                    let longer = best.as_ref().is_none_or(|(t, _)| text.len() > t.len());
                     if !text.is_empty() && longer {
                         best = Some((text, href));
                     }

@@ -6,15 +6,21 @@
 //!
 //! It sends conditional GETs (validators verbatim), caps bodies after decompression, and returns
 //! raw bytes: decoding is the parsers' business (the XML prolog or `<meta>` decides the charset).
-//! It does not retry or schedule; callers decide what a failure means.
+//! Every request first takes a per-host turn (`politeness.rs`: connections and gap per host), and
+//! callers may ask whether robots.txt allows a URL (`robots.rs`, cached per site). It reports the
+//! response's cache headers but does not retry or schedule; callers decide what a failure means
+//! and when to come back (`crate::schedule`).
 
 mod guard;
+mod politeness;
+mod robots;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{
-    HeaderMap, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    HeaderMap, CACHE_CONTROL, CONTENT_TYPE, DATE, ETAG, EXPIRES, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED, RETRY_AFTER,
 };
 use reqwest::{redirect, Client, StatusCode};
 use url::Url;
@@ -44,13 +50,32 @@ pub struct Page {
     pub body: Vec<u8>,
     /// Validators exactly as the server sent them, for the next conditional GET.
     pub validators: Validators,
+    pub cache: CacheHeaders,
+}
+
+/// The response headers that say how long it stays fresh, as sent (the scheduler reads them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheHeaders {
+    pub cache_control: Option<String>,
+    pub expires: Option<String>,
+    pub date: Option<String>,
+}
+
+impl CacheHeaders {
+    fn of(headers: &HeaderMap) -> CacheHeaders {
+        CacheHeaders {
+            cache_control: header_text(headers, CACHE_CONTROL.as_str()),
+            expires: header_text(headers, EXPIRES.as_str()),
+            date: header_text(headers, DATE.as_str()),
+        }
+    }
 }
 
 #[derive(Debug)]
 pub enum Fetched {
     Page(Page),
     /// 304: the validators still hold.
-    NotModified,
+    NotModified(CacheHeaders),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +93,10 @@ pub enum FetchError {
     Timeout,
     #[error("too many redirects (more than {MAX_REDIRECTS}) or a redirect loop")]
     Redirects,
+    #[error(
+        "{0} (set respect_robots = false on the source to ignore it, with the site's permission)"
+    )]
+    Robots(String),
     #[error("{0}")]
     Network(String),
 }
@@ -78,7 +107,10 @@ impl FetchError {
         match self {
             FetchError::Status { status, .. } => *status == 408 || *status == 429 || *status >= 500,
             FetchError::Timeout | FetchError::Network(_) => true,
-            FetchError::TooLarge { .. } | FetchError::Blocked(_) | FetchError::Redirects => false,
+            FetchError::TooLarge { .. }
+            | FetchError::Blocked(_)
+            | FetchError::Redirects
+            | FetchError::Robots(_) => false,
         }
     }
 
@@ -117,12 +149,16 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The two shared HTTP clients.
+/// The two shared HTTP clients, the per-host turns and the robots.txt cache.
 #[derive(Clone)]
 pub struct Fetcher {
     trusted: Client,
     guarded: Client,
     allow_private_networks: bool,
+    politeness: Arc<politeness::Politeness>,
+    robots: Arc<robots::Cache>,
+    /// The product token robots.txt groups are matched against (the User-Agent's first word).
+    robots_agent: String,
 }
 
 impl Fetcher {
@@ -132,36 +168,93 @@ impl Fetcher {
             Client::builder()
                 .user_agent(config.user_agent.clone())
                 .timeout(config.timeout)
-                .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+                .connect_timeout(config.connect_timeout.min(config.timeout))
                 // an environment proxy would bypass the address checks below
                 .no_proxy()
+                .pool_max_idle_per_host(config.per_host_connections as usize)
         };
+        // Config URLs are polled minutes apart, so an idle connection would only hold a socket
+        // and its buffers (ten thousand of them with as many feeds); article pages (the guarded
+        // client) come in bursts from one site, where keeping a connection for a while pays.
         let trusted = base()
+            .pool_max_idle_per_host(0)
             .redirect(redirect::Policy::limited(MAX_REDIRECTS))
             .build()
             .map_err(|error| FetchError::Network(error_chain(&error)))?;
-        let mut guarded = base().redirect(redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() > MAX_REDIRECTS {
-                return attempt.error(FetchError::Redirects);
-            }
-            if !allow_private {
-                if let Err(reason) = guard::check_url_literal(attempt.url()) {
-                    return attempt.error(guard::Blocked(reason));
-                }
-            }
-            attempt.follow()
-        }));
+        let mut guarded =
+            base()
+                .pool_idle_timeout(Duration::from_secs(15))
+                .redirect(redirect::Policy::custom(move |attempt| {
+                    if attempt.previous().len() > MAX_REDIRECTS {
+                        return attempt.error(FetchError::Redirects);
+                    }
+                    if !allow_private {
+                        if let Err(reason) = guard::check_url_literal(attempt.url()) {
+                            return attempt.error(guard::Blocked(reason));
+                        }
+                    }
+                    attempt.follow()
+                }));
         if !allow_private {
             guarded = guarded.dns_resolver(Arc::new(guard::PublicOnlyResolver));
         }
         let guarded = guarded
             .build()
             .map_err(|error| FetchError::Network(error_chain(&error)))?;
+        let robots_agent = config
+            .user_agent
+            .split(['/', ' '])
+            .next()
+            .filter(|token| !token.is_empty())
+            .unwrap_or("wirewatch")
+            .to_string();
         Ok(Fetcher {
             trusted,
             guarded,
             allow_private_networks: allow_private,
+            politeness: Arc::new(politeness::Politeness::new(
+                config.per_host_connections,
+                config.per_host_gap,
+            )),
+            robots: Arc::new(robots::Cache::default()),
+            robots_agent,
         })
+    }
+
+    /// Whether the site's robots.txt lets us fetch `url` (fetched once per site and day, through
+    /// the client `origin` selects, so a content URL's robots.txt is SSRF-guarded too).
+    pub async fn robots_allow(&self, url: &Url, origin: Origin) -> Result<(), FetchError> {
+        let site = robots::origin(url);
+        if let Some(rules) = self.robots.get(&site) {
+            return rules.check(url).map_err(FetchError::Robots);
+        }
+        // one fetch per site even when several article pages of it are asked about at once
+        let turn = self.robots.turn(&site);
+        let _fetching = turn.lock().await;
+        let rules = match self.robots.get(&site) {
+            Some(rules) => rules,
+            None => {
+                let Some(robots_url) = robots::robots_url(url) else {
+                    return Ok(());
+                };
+                let rules = match self.get(&robots_url, origin, None, robots::MAX_SIZE).await {
+                    Ok(Fetched::Page(page)) => {
+                        robots::Rules::from_file(&self.robots_agent, &page.body)
+                    }
+                    Ok(Fetched::NotModified(_)) => robots::Rules::AllowAll,
+                    // no robots.txt (or one too large to be meant for robots): no restriction
+                    Err(FetchError::Status { status, .. }) if (400..500).contains(&status) => {
+                        robots::Rules::AllowAll
+                    }
+                    Err(FetchError::TooLarge { .. }) => robots::Rules::AllowAll,
+                    // the guard's verdict is the clearer message for a blocked address
+                    Err(error @ FetchError::Blocked(_)) => return Err(error),
+                    Err(error) => robots::Rules::Unreachable(error.to_string()),
+                };
+                self.robots.put(site, rules)
+            }
+        };
+        rules.check(url).map_err(FetchError::Robots)
     }
 
     /// GET with validators (if any) and a body cap.
@@ -196,10 +289,12 @@ impl Fetcher {
                 request = request.header(IF_MODIFIED_SINCE, last_modified);
             }
         }
+        // held until the body is read: one turn is one whole request to the host
+        let _turn = self.politeness.turn(url).await;
         let mut response = request.send().await.map_err(FetchError::from_reqwest)?;
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(Fetched::NotModified);
+            return Ok(Fetched::NotModified(CacheHeaders::of(response.headers())));
         }
         if !status.is_success() {
             return Err(FetchError::Status {
@@ -230,6 +325,7 @@ impl Fetcher {
                 etag: header_text(&headers, ETAG.as_str()),
                 last_modified: header_text(&headers, LAST_MODIFIED.as_str()),
             },
+            cache: CacheHeaders::of(&headers),
         }))
     }
 }

@@ -92,9 +92,9 @@ fn term_spans(term: &Term, fields: &[FieldWords]) -> Vec<Span> {
                                 };
                                 consecutive
                                     && same(&words.folded[at], &folded[offset])
-                                    && cased.as_ref().map_or(true, |cased| {
-                                        same(&words.cased[at], &cased[offset])
-                                    })
+                                    && cased
+                                        .as_ref()
+                                        .is_none_or(|cased| same(&words.cased[at], &cased[offset]))
                             })
                             .then_some(start + length - 1)
                             .is_some()

@@ -35,6 +35,10 @@ pub struct ParsedFeed {
     pub hub: Option<String>,
     /// RSS `<ttl>`: the publisher's suggested minimum polling interval.
     pub ttl_minutes: Option<u32>,
+    /// RSS 1.0 syndication module: `sy:updatePeriod` (hourly, daily, …) as written, and
+    /// `sy:updateFrequency` (times per period).
+    pub update_period: Option<String>,
+    pub update_frequency: Option<u32>,
 }
 
 /// What feed-rs's id generator returns instead of inventing an id. It contains a NUL character,
@@ -81,7 +85,46 @@ pub fn parse_feed(
         return Err(SourceError::NotAFeed { detected });
     }
     let xml = fix_entities(&normalize_legacy_xml(&normalize_rss_version(trimmed))).into_owned();
-    parse_xml_leniently(xml, feed_url)
+    let update_period = element_text(&xml, "updatePeriod").map(str::to_string);
+    let update_frequency = element_text(&xml, "updateFrequency").and_then(|text| text.parse().ok());
+    let mut parsed = parse_xml_leniently(xml, feed_url)?;
+    parsed.update_period = update_period;
+    parsed.update_frequency = update_frequency;
+    Ok(parsed)
+}
+
+/// The trimmed text of the first element with this local name (any prefix), for channel-level
+/// facts feed-rs does not expose (the syndication module's `sy:updatePeriod`).
+fn element_text<'a>(xml: &'a str, local_name: &str) -> Option<&'a str> {
+    let mut rest = xml;
+    while let Some(position) = rest.find(local_name) {
+        let before = &rest[..position];
+        let after = &rest[position + local_name.len()..];
+        rest = after;
+        // the name must follow `<` or `<prefix:` and end at `>` or whitespace
+        let opens = before.ends_with('<')
+            || before
+                .rfind('<')
+                .map(|open| &before[open + 1..])
+                .is_some_and(|prefix| {
+                    prefix.ends_with(':')
+                        && prefix[..prefix.len() - 1]
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                });
+        if !opens {
+            continue;
+        }
+        let close = after.find('>')?;
+        if !(after[..close].trim().is_empty()) {
+            continue; // attributes or a longer name: not a plain element
+        }
+        let text = &after[close + 1..];
+        let end = text.find('<')?;
+        let value = text[..end].trim();
+        return (!value.is_empty()).then_some(value);
+    }
+    None
 }
 
 /// Runs feed-rs, then retries with fixes for what it rejects: a text construct whose `type` is
@@ -209,6 +252,8 @@ fn convert(
         entries,
         hub,
         ttl_minutes: feed.ttl,
+        update_period: None,
+        update_frequency: None,
     }
 }
 
@@ -270,8 +315,8 @@ fn entry_link(links: &[feed_rs::model::Link]) -> Option<&str> {
         let rel_ok = link
             .rel
             .as_deref()
-            .map_or(true, |rel| rel.eq_ignore_ascii_case("alternate"));
-        let type_ok = link.media_type.as_deref().map_or(true, |media_type| {
+            .is_none_or(|rel| rel.eq_ignore_ascii_case("alternate"));
+        let type_ok = link.media_type.as_deref().is_none_or(|media_type| {
             !(media_type.starts_with("image/")
                 || media_type.starts_with("audio/")
                 || media_type.starts_with("video/"))
@@ -567,6 +612,27 @@ mod tests {
         assert_eq!(
             feed.hub.as_deref(),
             Some("https://pubsubhubbub.appspot.com/")
+        );
+    }
+
+    #[test]
+    fn syndication_update_period() {
+        let feed = parse_feed(
+            br#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel rdf:about="https://example.org/"><title>T</title><link>https://example.org/</link><sy:updatePeriod> daily </sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency></channel><item rdf:about="https://example.org/1"><title>One</title><link>https://example.org/1</link></item></rdf:RDF>"#,
+            None,
+            &Url::parse("https://example.org/feed").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (feed.update_period.as_deref(), feed.update_frequency),
+            (Some("daily"), Some(4))
+        );
+        assert_eq!(
+            element_text(
+                "<a><b:updatePeriodX>x</b:updatePeriodX></a>",
+                "updatePeriod"
+            ),
+            None
         );
     }
 

@@ -1,6 +1,7 @@
-//! Durable state in one SQLite file (WAL): each source's HTTP validators and poll health, the
-//! entries already seen, the alerts created, and their delivery outbox (one row per alert and
-//! sink).
+//! Durable state in one SQLite file (WAL): each source's HTTP validators, poll health and
+//! schedule facts (entry rhythm, next poll), the entries already seen, the alerts created —
+//! watchlist matches and source-health messages alike — and their delivery outbox (one row per
+//! alert and sink).
 //!
 //! The invariant the daemon relies on: [`Store::commit_entry`] marks an entry seen and inserts
 //! its alerts and outbox rows in ONE transaction, so an alert is created exactly once and never
@@ -109,11 +110,49 @@ pub struct OutboxCounts {
     pub dead: u64,
 }
 
+/// A source's health and schedule facts, as `wirewatch sources` shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceHealth {
+    pub source: String,
+    pub last_polled_at: Option<Millis>,
+    pub last_success_at: Option<Millis>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    /// When the last poll found a new entry.
+    pub last_new_entry_at: Option<Millis>,
+    /// The entry rhythm learned on the last full poll: mean gap and newest entry date.
+    pub entry_gap_ms: Option<i64>,
+    pub newest_entry_at: Option<Millis>,
+    pub next_poll_at: Option<Millis>,
+    /// Set while the source is reported unhealthy (a `source.unhealthy` message was created).
+    pub unhealthy_since: Option<Millis>,
+}
+
+/// A message about a source (not a watchlist match) to create with its outbox rows.
+#[derive(Debug, Clone)]
+pub struct HealthAlert {
+    pub id: String,
+    /// `source.unhealthy` or `source.recovered`.
+    pub kind: &'static str,
+    pub payload: String,
+    pub sinks: Vec<String>,
+}
+
 pub struct Store {
     connection: Mutex<Connection>,
 }
 
-const SCHEMA_VERSION: i64 = 1;
+/// Steps from each older schema version to the next (the last one's version is current); a database is brought forward step by step
+/// at open, so databases of every earlier release keep working.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    2,
+    "ALTER TABLE source_state ADD COLUMN last_new_entry_at INTEGER;
+     ALTER TABLE source_state ADD COLUMN entry_gap_ms INTEGER;
+     ALTER TABLE source_state ADD COLUMN newest_entry_at INTEGER;
+     ALTER TABLE source_state ADD COLUMN next_poll_at INTEGER;
+     ALTER TABLE source_state ADD COLUMN unhealthy_since INTEGER;
+     ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'article.matched';",
+)];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS source_state (
@@ -214,10 +253,22 @@ impl Store {
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.busy_timeout(Duration::from_secs(10))?;
-        let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if version < SCHEMA_VERSION {
+        let mut version: i64 =
+            connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version < 1 {
+            // a new database gets the first schema, then the same steps as an old one
             connection.execute_batch(SCHEMA)?;
-            connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            connection.pragma_update(None, "user_version", 1)?;
+            version = 1;
+        }
+        for (target, step) in MIGRATIONS {
+            if version < *target {
+                // each step and its version bump commit together: a crash leaves either
+                connection.execute_batch(&format!(
+                    "BEGIN; {step} PRAGMA user_version = {target}; COMMIT;"
+                ))?;
+                version = *target;
+            }
         }
         // idempotent additions, whatever the version: safe on old and new databases alike
         connection.execute_batch(STORY_SCHEMA)?;
@@ -233,16 +284,13 @@ impl Store {
     pub fn validators(&self, source: &str) -> Result<Validators, StoreError> {
         let connection = self.lock()?;
         let row = connection
-            .query_row(
-                "SELECT etag, last_modified FROM source_state WHERE source = ?1",
-                params![source],
-                |row| {
-                    Ok(Validators {
-                        etag: row.get(0)?,
-                        last_modified: row.get(1)?,
-                    })
-                },
-            )
+            .prepare_cached("SELECT etag, last_modified FROM source_state WHERE source = ?1")?
+            .query_row(params![source], |row| {
+                Ok(Validators {
+                    etag: row.get(0)?,
+                    last_modified: row.get(1)?,
+                })
+            })
             .optional()?;
         Ok(row.unwrap_or_default())
     }
@@ -255,18 +303,20 @@ impl Store {
         now: Millis,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "INSERT INTO source_state (source, last_polled_at, last_success_at, consecutive_failures)
+        connection
+            .prepare_cached(
+                "INSERT INTO source_state (source, last_polled_at, last_success_at, consecutive_failures)
              VALUES (?1, ?2, ?2, 0)
              ON CONFLICT (source) DO UPDATE SET last_polled_at = ?2, last_success_at = ?2,
                  consecutive_failures = 0, last_error = NULL",
-            params![source, now],
-        )?;
+            )?
+            .execute(params![source, now])?;
         if let Some(validators) = validators {
-            connection.execute(
-                "UPDATE source_state SET etag = ?2, last_modified = ?3 WHERE source = ?1",
-                params![source, validators.etag, validators.last_modified],
-            )?;
+            connection
+                .prepare_cached(
+                    "UPDATE source_state SET etag = ?2, last_modified = ?3 WHERE source = ?1",
+                )?
+                .execute(params![source, validators.etag, validators.last_modified])?;
         }
         Ok(())
     }
@@ -279,18 +329,17 @@ impl Store {
         now: Millis,
     ) -> Result<u32, StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "INSERT INTO source_state (source, last_polled_at, consecutive_failures, last_error)
+        connection
+            .prepare_cached(
+                "INSERT INTO source_state (source, last_polled_at, consecutive_failures, last_error)
              VALUES (?1, ?2, 1, ?3)
              ON CONFLICT (source) DO UPDATE SET last_polled_at = ?2,
                  consecutive_failures = consecutive_failures + 1, last_error = ?3",
-            params![source, now, error],
-        )?;
-        let failures: u32 = connection.query_row(
-            "SELECT consecutive_failures FROM source_state WHERE source = ?1",
-            params![source],
-            |row| row.get(0),
-        )?;
+            )?
+            .execute(params![source, now, error])?;
+        let failures: u32 = connection
+            .prepare_cached("SELECT consecutive_failures FROM source_state WHERE source = ?1")?
+            .query_row(params![source], |row| row.get(0))?;
         Ok(failures)
     }
 
@@ -312,14 +361,119 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// After a full poll: when a new entry was last seen (if this poll found one) and the entry
+    /// rhythm learned from the feed (kept as it was when the feed has too few dates).
+    pub fn record_entries(
+        &self,
+        source: &str,
+        new_entry_at: Option<Millis>,
+        rhythm: Option<(i64, Millis)>,
+    ) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection
+            .prepare_cached(
+                "UPDATE source_state SET
+                 last_new_entry_at = COALESCE(?2, last_new_entry_at),
+                 entry_gap_ms = COALESCE(?3, entry_gap_ms),
+                 newest_entry_at = COALESCE(?4, newest_entry_at)
+             WHERE source = ?1",
+            )?
+            .execute(params![
+                source,
+                new_entry_at,
+                rhythm.map(|(gap, _)| gap),
+                rhythm.map(|(_, newest)| newest)
+            ])?;
+        Ok(())
+    }
+
+    pub fn record_next_poll(&self, source: &str, at: Millis) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection
+            .prepare_cached("UPDATE source_state SET next_poll_at = ?2 WHERE source = ?1")?
+            .execute(params![source, at])?;
+        Ok(())
+    }
+
+    pub fn source_health(&self, source: &str) -> Result<Option<SourceHealth>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare_cached(&format!(
+            "SELECT {HEALTH_COLUMNS} FROM source_state WHERE source = ?1"
+        ))?;
+        Ok(statement
+            .query_row(params![source], health_row)
+            .optional()?)
+    }
+
+    /// Every source the database knows, by name (also sources no longer configured).
+    pub fn all_source_health(&self) -> Result<Vec<SourceHealth>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(&format!(
+            "SELECT {HEALTH_COLUMNS} FROM source_state ORDER BY source"
+        ))?;
+        let rows = statement.query_map([], health_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Marks the source unhealthy and creates the message `build` returns, atomically — once per
+    /// episode: returns false (and creates nothing) if it is already marked.
+    pub fn mark_unhealthy(
+        &self,
+        source: &str,
+        now: Millis,
+        build: impl FnOnce() -> Option<HealthAlert>,
+    ) -> Result<bool, StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction()?;
+        let changed = transaction
+            .prepare_cached(
+                "UPDATE source_state SET unhealthy_since = ?2
+             WHERE source = ?1 AND unhealthy_since IS NULL",
+            )?
+            .execute(params![source, now])?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        if let Some(alert) = build() {
+            insert_health_alert(&transaction, source, &alert, now)?;
+        }
+        transaction.commit()?;
+        Ok(true)
+    }
+
+    /// Clears the unhealthy mark and creates the message `build` returns (given when the
+    /// episode began), atomically; false if the source was not marked.
+    pub fn mark_recovered(
+        &self,
+        source: &str,
+        now: Millis,
+        build: impl FnOnce(Millis) -> Option<HealthAlert>,
+    ) -> Result<bool, StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction()?;
+        let since: Option<Millis> = transaction
+            .prepare_cached("SELECT unhealthy_since FROM source_state WHERE source = ?1")?
+            .query_row(params![source], |row| row.get(0))
+            .optional()?
+            .flatten();
+        let Some(since) = since else {
+            return Ok(false);
+        };
+        transaction
+            .prepare_cached("UPDATE source_state SET unhealthy_since = NULL WHERE source = ?1")?
+            .execute(params![source])?;
+        if let Some(alert) = build(since) {
+            insert_health_alert(&transaction, source, &alert, now)?;
+        }
+        transaction.commit()?;
+        Ok(true)
+    }
+
     pub fn is_seen(&self, source: &str, entry_key: &str) -> Result<bool, StoreError> {
         let connection = self.lock()?;
         let found = connection
-            .query_row(
-                "SELECT 1 FROM seen_entries WHERE source = ?1 AND entry_key = ?2",
-                params![source, entry_key],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM seen_entries WHERE source = ?1 AND entry_key = ?2")?
+            .query_row(params![source, entry_key], |_| Ok(()))
             .optional()?;
         Ok(found.is_some())
     }
@@ -328,13 +482,32 @@ impl Store {
     pub fn has_alert(&self, watchlist: &str, article_url: &str) -> Result<bool, StoreError> {
         let connection = self.lock()?;
         let found = connection
-            .query_row(
-                "SELECT 1 FROM alerts WHERE watchlist = ?1 AND article_url = ?2",
-                params![watchlist, article_url],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM alerts WHERE watchlist = ?1 AND article_url = ?2")?
+            .query_row(params![watchlist, article_url], |_| Ok(()))
             .optional()?;
         Ok(found.is_some())
+    }
+
+    /// Marks many entries seen in one transaction (entries that raise no alert, such as those
+    /// older than `max_age`): one commit instead of one per entry.
+    pub fn commit_seen(
+        &self,
+        source: &str,
+        entries: &[(&str, Option<&str>)],
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction()?;
+        {
+            let mut insert = transaction.prepare_cached(
+                "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (key, url) in entries {
+                insert.execute(params![source, key, url, now])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
     }
 
     /// Marks the entry seen and creates its alerts with one outbox row per sink — atomically.
@@ -354,10 +527,11 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let mut connection = self.lock()?;
         let transaction = connection.transaction()?;
-        transaction.execute(
-            "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at) VALUES (?1, ?2, ?3, ?4)",
-            params![source, entry_key, entry_url, now],
-        )?;
+        transaction
+            .prepare_cached(
+                "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![source, entry_key, entry_url, now])?;
         let mut created = Vec::new();
         for alert in alerts {
             if let Some(fingerprint) = alert.fingerprint {
@@ -370,26 +544,28 @@ impl Store {
                     continue;
                 }
             }
-            let inserted = transaction.execute(
-                "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload)
+            let inserted = transaction
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
+                )?
+                .execute(params![
                     alert.id,
                     alert.watchlist,
                     alert.article_url,
                     alert.source,
                     now,
                     alert.payload
-                ],
-            )?;
+                ])?;
             if inserted == 0 {
                 continue;
             }
             for sink in &alert.sinks {
-                transaction.execute(
-                    "INSERT OR IGNORE INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
-                    params![alert.id, sink, now],
-                )?;
+                transaction
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![alert.id, sink, now])?;
             }
             if let Some(fingerprint) = alert.fingerprint {
                 let [b0, b1, b2, b3, b4, b5, b6, b7] = crate::similarity::bands(fingerprint);
@@ -458,11 +634,11 @@ impl Store {
     /// When the next pending delivery of this sink falls due, if any is pending.
     pub fn next_due(&self, sink: &str) -> Result<Option<Millis>, StoreError> {
         let connection = self.lock()?;
-        let next: Option<Millis> = connection.query_row(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE sink = ?1 AND state = 'pending'",
-            params![sink],
-            |row| row.get(0),
-        )?;
+        let next: Option<Millis> = connection
+            .prepare_cached(
+                "SELECT MIN(next_attempt_at) FROM deliveries WHERE sink = ?1 AND state = 'pending'",
+            )?
+            .query_row(params![sink], |row| row.get(0))?;
         Ok(next)
     }
 
@@ -473,12 +649,13 @@ impl Store {
         now: Millis,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = ?3,
+        connection
+            .prepare_cached(
+                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = ?3,
                  last_error = NULL
              WHERE alert_id = ?1 AND sink = ?2",
-            params![alert_id, sink, now],
-        )?;
+            )?
+            .execute(params![alert_id, sink, now])?;
         Ok(())
     }
 
@@ -490,22 +667,24 @@ impl Store {
         error: &str,
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4
+        connection
+            .prepare_cached(
+                "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?3, last_error = ?4
              WHERE alert_id = ?1 AND sink = ?2",
-            params![alert_id, sink, next_attempt_at, error],
-        )?;
+            )?
+            .execute(params![alert_id, sink, next_attempt_at, error])?;
         Ok(())
     }
 
     /// A dead letter: kept with its last error, never attempted again unless replayed.
     pub fn mark_dead(&self, alert_id: &str, sink: &str, error: &str) -> Result<(), StoreError> {
         let connection = self.lock()?;
-        connection.execute(
-            "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = ?3
+        connection
+            .prepare_cached(
+                "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = ?3
              WHERE alert_id = ?1 AND sink = ?2",
-            params![alert_id, sink, error],
-        )?;
+            )?
+            .execute(params![alert_id, sink, error])?;
         Ok(())
     }
 
@@ -616,9 +795,128 @@ impl Store {
     }
 }
 
+const HEALTH_COLUMNS: &str = "source, last_polled_at, last_success_at, consecutive_failures,
+    last_error, last_new_entry_at, entry_gap_ms, newest_entry_at, next_poll_at, unhealthy_since";
+
+fn health_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SourceHealth> {
+    Ok(SourceHealth {
+        source: row.get(0)?,
+        last_polled_at: row.get(1)?,
+        last_success_at: row.get(2)?,
+        consecutive_failures: row.get(3)?,
+        last_error: row.get(4)?,
+        last_new_entry_at: row.get(5)?,
+        entry_gap_ms: row.get(6)?,
+        newest_entry_at: row.get(7)?,
+        next_poll_at: row.get(8)?,
+        unhealthy_since: row.get(9)?,
+    })
+}
+
+/// A health message goes into the same tables as a match, so the outbox delivers it durably.
+/// It belongs to no watchlist (an empty name no configured watchlist can have) and its
+/// `article_url` is a key unique to the source and episode.
+fn insert_health_alert(
+    transaction: &rusqlite::Transaction<'_>,
+    source: &str,
+    alert: &HealthAlert,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let inserted = transaction
+        .prepare_cached(
+            "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload, kind)
+         VALUES (?1, '', ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            alert.id,
+            format!("source-health:{}", alert.id),
+            source,
+            now,
+            alert.payload,
+            alert.kind
+        ])?;
+    if inserted > 0 {
+        for sink in &alert.sinks {
+            transaction
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![alert.id, sink, now])?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_one_database_is_migrated() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("old.db");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(SCHEMA).unwrap();
+            connection.pragma_update(None, "user_version", 1).unwrap();
+            connection
+                .execute(
+                    "INSERT INTO source_state (source, etag, consecutive_failures) VALUES ('s', '\"x\"', 2)",
+                    [],
+                )
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store.validators("s").unwrap().etag.as_deref(),
+            Some("\"x\"")
+        );
+        let health = store.source_health("s").unwrap().unwrap();
+        assert_eq!(
+            (health.consecutive_failures, health.unhealthy_since),
+            (2, None)
+        );
+        drop(store);
+        // opening again is a no-op
+        let store = Store::open(&path).unwrap();
+        assert!(store.source_health("s").unwrap().is_some());
+    }
+
+    #[test]
+    fn health_messages_once_per_episode() {
+        let store = Store::open_in_memory().unwrap();
+        let message = |id: &str, kind| HealthAlert {
+            id: id.to_string(),
+            kind,
+            payload: "{}".to_string(),
+            sinks: vec!["ops".to_string()],
+        };
+        store.record_poll_failure("s", "timeout", 1).unwrap();
+        assert!(store
+            .mark_unhealthy("s", 5, || Some(message("u1", "source.unhealthy")))
+            .unwrap());
+        assert!(!store
+            .mark_unhealthy("s", 6, || Some(message("u2", "source.unhealthy")))
+            .unwrap());
+        assert_eq!(
+            store.source_health("s").unwrap().unwrap().unhealthy_since,
+            Some(5)
+        );
+        assert!(store
+            .mark_recovered("s", 9, |since| Some(message(
+                &format!("r{since}"),
+                "source.recovered"
+            )))
+            .unwrap());
+        assert!(!store.mark_recovered("s", 10, |_| None).unwrap());
+        let ids: Vec<String> = store
+            .due_deliveries("ops", 100, 10)
+            .unwrap()
+            .into_iter()
+            .map(|row| row.alert_id)
+            .collect();
+        assert_eq!(ids, vec!["u1", "r5"]);
+    }
 
     fn alert(id: &str, watchlist: &str, url: &str, sinks: &[&str]) -> NewAlert {
         NewAlert {
