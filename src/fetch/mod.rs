@@ -225,6 +225,15 @@ impl Fetcher {
     /// the client `origin` selects, so a content URL's robots.txt is SSRF-guarded too).
     pub async fn robots_allow(&self, url: &Url, origin: Origin) -> Result<(), FetchError> {
         let site = robots::origin(url);
+        let lock;
+        let _fetching = match self.robots.get(&site) {
+            Some(_) => None,
+            None => {
+                lock = self.robots.fetch_lock(&site);
+                Some(lock.lock().await)
+            }
+        };
+        // looked up again: whoever held the lock before may have fetched it meanwhile
         let rules = match self.robots.get(&site) {
             Some(rules) => rules,
             None => {

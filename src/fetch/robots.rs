@@ -76,9 +76,26 @@ pub(super) fn robots_url(url: &Url) -> Option<Url> {
 #[derive(Default)]
 pub(super) struct Cache {
     sites: Mutex<HashMap<String, (Arc<Rules>, Instant)>>,
+    /// One lock per site being fetched, so simultaneous requests to a new site read its
+    /// robots.txt once, not once each.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Cache {
+    /// The lock to hold while fetching this site's robots.txt.
+    pub(super) fn fetch_lock(&self, origin: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.fetching.lock() {
+            Ok(mut fetching) => {
+                if fetching.len() > 4096 {
+                    fetching.retain(|_, lock| Arc::strong_count(lock) > 1);
+                }
+                Arc::clone(fetching.entry(origin.to_string()).or_default())
+            }
+            // a poisoned table only costs a duplicate fetch
+            Err(_) => Arc::default(),
+        }
+    }
+
     pub(super) fn get(&self, origin: &str) -> Option<Arc<Rules>> {
         let sites = self.sites.lock().ok()?;
         let (rules, expires) = sites.get(origin)?;
