@@ -15,9 +15,9 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use super::{now_millis, DeliveryReport, Pipeline};
+use crate::config::SourceConfig;
 
 type PollResult = Result<super::PollReport, super::process::PollError>;
-use crate::config::SourceConfig;
 
 /// How long tasks get to finish after a stop was requested.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
