@@ -1,6 +1,7 @@
 //! The log sink: one INFO event per alert (or source-health message) on target
-//! `wirewatch::alert`, for journald and log shippers. It cannot fail in a way a retry would fix, so every attempt is `Delivered`, unless
-//! the stored payload is unreadable (a permanent error worth a dead letter).
+//! `wirewatch::alert`, for journald and log shippers. It cannot fail in a way a retry would fix,
+//! so every attempt is `Delivered`, unless the stored payload is unreadable (a permanent error
+//! worth a dead letter).
 
 use super::Outcome;
 
