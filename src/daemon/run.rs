@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use super::{now_millis, DeliveryReport, Pipeline};
+use crate::config::SourceConfig;
 
 type PollResult = Result<super::PollReport, super::process::PollError>;
-use crate::config::SourceConfig;
 
 /// Sources `once` polls at a time: enough to keep the network busy, few enough that ten thousand
 /// sources never hold ten thousand bodies in memory (per-host limits apply on top).

@@ -225,12 +225,15 @@ impl Fetcher {
     /// the client `origin` selects, so a content URL's robots.txt is SSRF-guarded too).
     pub async fn robots_allow(&self, url: &Url, origin: Origin) -> Result<(), FetchError> {
         let site = robots::origin(url);
-        if let Some(rules) = self.robots.get(&site) {
-            return rules.check(url).map_err(FetchError::Robots);
-        }
-        // one fetch per site even when several article pages of it are asked about at once
-        let turn = self.robots.turn(&site);
-        let _fetching = turn.lock().await;
+        let lock;
+        let _fetching = match self.robots.get(&site) {
+            Some(_) => None,
+            None => {
+                lock = self.robots.fetch_lock(&site);
+                Some(lock.lock().await)
+            }
+        };
+        // looked up again: whoever held the lock before may have fetched it meanwhile
         let rules = match self.robots.get(&site) {
             Some(rules) => rules,
             None => {

@@ -76,22 +76,23 @@ pub(super) fn robots_url(url: &Url) -> Option<Url> {
 #[derive(Default)]
 pub(super) struct Cache {
     sites: Mutex<HashMap<String, (Arc<Rules>, Instant)>>,
-    /// One lock per site, held while its robots.txt is being fetched.
-    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One lock per site being fetched, so simultaneous requests to a new site read its
+    /// robots.txt once, not once each.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Cache {
-    pub(super) fn turn(&self, origin: &str) -> Arc<tokio::sync::Mutex<()>> {
-        match self.turns.lock() {
-            Ok(mut turns) => {
-                if turns.len() > 4096 {
-                    // only locks nobody holds or waits for can go
-                    turns.retain(|_, turn| Arc::strong_count(turn) > 1);
+    /// The lock to hold while fetching this site's robots.txt.
+    pub(super) fn fetch_lock(&self, origin: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.fetching.lock() {
+            Ok(mut fetching) => {
+                if fetching.len() > 4096 {
+                    fetching.retain(|_, lock| Arc::strong_count(lock) > 1);
                 }
-                Arc::clone(turns.entry(origin.to_string()).or_default())
+                Arc::clone(fetching.entry(origin.to_string()).or_default())
             }
-            // a poisoned map only costs the coalescing, never the answer
-            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+            // a poisoned table only costs a duplicate fetch
+            Err(_) => Arc::default(),
         }
     }
 

@@ -1,6 +1,7 @@
-//! The log sink: one INFO event per alert on target `wirewatch::alert`, for journald and log
-//! shippers. It cannot fail in a way a retry would fix, so every attempt is `Delivered`, unless
-//! the stored payload is unreadable (a permanent error worth a dead letter).
+//! The log sink: one INFO event per alert (or source-health message) on target
+//! `wirewatch::alert`, for journald and log shippers. It cannot fail in a way a retry would fix,
+//! so every attempt is `Delivered`, unless the stored payload is unreadable (a permanent error
+//! worth a dead letter).
 
 use super::Outcome;
 
@@ -19,6 +20,20 @@ pub fn deliver(alert_id: &str, payload: &str) -> Outcome {
             .and_then(|v| v.as_str())
             .unwrap_or("")
     };
+    // source-health messages have no watchlist or article: say what they are about instead
+    let kind = text("/type");
+    if kind.starts_with("source.") {
+        tracing::info!(
+            target: "wirewatch::alert",
+            id = alert_id,
+            kind,
+            source = text("/source"),
+            url = text("/health/url"),
+            error = text("/health/last_error"),
+            "source health"
+        );
+        return Outcome::Delivered;
+    }
     let terms: Vec<&str> = value
         .pointer("/matches")
         .and_then(|matches| matches.as_array())
