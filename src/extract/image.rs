@@ -299,7 +299,7 @@ pub fn byline_from_markup(dom: &Dom) -> Option<String> {
             None
         };
         if let Some(rank) = rank.map(|r| if i < headline { r + 3 } else { r }) {
-            if best.as_ref().map_or(true, |(r, _)| rank < *r) {
+            if best.as_ref().is_none_or(|(r, _)| rank < *r) {
                 let name_node = (i..dom.nodes[i].end)
                     .find(|&j| dom.attr(j, "itemprop") == Some("name"))
                     .unwrap_or(i);

@@ -48,9 +48,7 @@ impl Matcher {
         };
         scan.of(id).iter().filter(move |occurrence| {
             atom.fields & (1 << occurrence.field) != 0
-                && cased.map_or(true, |cased| {
-                    Self::case_matches(scan, occurrence, cased, prefix)
-                })
+                && cased.is_none_or(|cased| Self::case_matches(scan, occurrence, cased, prefix))
         })
     }
 

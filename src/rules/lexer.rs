@@ -111,7 +111,7 @@ pub(crate) fn lex(text: &str) -> Result<Vec<Lexeme>, QueryError> {
             }
             '-' => {
                 let followed = chars.get(index + 1);
-                if followed.map_or(true, |next| next.is_whitespace() || *next == ')') {
+                if followed.is_none_or(|next| next.is_whitespace() || *next == ')') {
                     return Err(error(
                         column,
                         "expected a term right after `-` (no space), e.g. `-sport`",

@@ -847,6 +847,70 @@ fn insert_health_alert(
     Ok(())
 }
 
+/// The first alert of `watchlist` within the story window whose fingerprint is near this one.
+fn near_duplicate_of(
+    transaction: &rusqlite::Transaction<'_>,
+    watchlist: &str,
+    fingerprint: u64,
+    now: Millis,
+) -> Result<Option<String>, rusqlite::Error> {
+    let [b0, b1, b2, b3, b4, b5, b6, b7] = crate::similarity::bands(fingerprint);
+    let mut statement = transaction.prepare_cached(
+        "SELECT alert_id, fingerprint FROM alert_fingerprints
+         WHERE watchlist = ?1 AND created_at >= ?2
+           AND (b0 = ?3 OR b1 = ?4 OR b2 = ?5 OR b3 = ?6 OR b4 = ?7 OR b5 = ?8 OR b6 = ?9 OR b7 = ?10)
+         ORDER BY created_at, alert_id",
+    )?;
+    let candidates = statement.query_map(
+        params![
+            watchlist,
+            now - STORY_WINDOW,
+            b0,
+            b1,
+            b2,
+            b3,
+            b4,
+            b5,
+            b6,
+            b7
+        ],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+    )?;
+    for candidate in candidates {
+        let (alert_id, other) = candidate?;
+        if crate::similarity::is_near_duplicate(fingerprint, other as u64) {
+            return Ok(Some(alert_id));
+        }
+    }
+    Ok(None)
+}
+
+/// Records that `alert`'s article is the story of `first`, and lists it in `first`'s payload
+/// while no delivery attempt has been made (every attempt must send the same bytes).
+fn link_story(
+    transaction: &rusqlite::Transaction<'_>,
+    first: &str,
+    alert: &NewAlert,
+) -> Result<(), rusqlite::Error> {
+    let inserted = transaction.execute(
+        "INSERT OR IGNORE INTO story_links (alert_id, url, source, title, seen_at)
+         VALUES (?1, ?2, ?3, ?4, strftime('%s','now') * 1000)",
+        params![first, alert.article_url, alert.source, alert.title],
+    )?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let link = serde_json::json!({ "url": alert.article_url, "source": alert.source, "title": alert.title }).to_string();
+    transaction.execute(
+        "UPDATE alerts SET payload = json_set(payload, '$.also_seen',
+             json_insert(COALESCE(json_extract(payload, '$.also_seen'), json('[]')), '$[#]', json(?2)))
+         WHERE id = ?1 AND NOT EXISTS (
+             SELECT 1 FROM deliveries WHERE alert_id = ?1 AND (state != 'pending' OR attempts > 0))",
+        params![first, link],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1093,68 +1157,4 @@ mod tests {
         store.record_poll_success("s", None, 4).unwrap();
         assert_eq!(store.validators("s").unwrap(), validators);
     }
-}
-
-/// The first alert of `watchlist` within the story window whose fingerprint is near this one.
-fn near_duplicate_of(
-    transaction: &rusqlite::Transaction<'_>,
-    watchlist: &str,
-    fingerprint: u64,
-    now: Millis,
-) -> Result<Option<String>, rusqlite::Error> {
-    let [b0, b1, b2, b3, b4, b5, b6, b7] = crate::similarity::bands(fingerprint);
-    let mut statement = transaction.prepare_cached(
-        "SELECT alert_id, fingerprint FROM alert_fingerprints
-         WHERE watchlist = ?1 AND created_at >= ?2
-           AND (b0 = ?3 OR b1 = ?4 OR b2 = ?5 OR b3 = ?6 OR b4 = ?7 OR b5 = ?8 OR b6 = ?9 OR b7 = ?10)
-         ORDER BY created_at, alert_id",
-    )?;
-    let candidates = statement.query_map(
-        params![
-            watchlist,
-            now - STORY_WINDOW,
-            b0,
-            b1,
-            b2,
-            b3,
-            b4,
-            b5,
-            b6,
-            b7
-        ],
-        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
-    )?;
-    for candidate in candidates {
-        let (alert_id, other) = candidate?;
-        if crate::similarity::is_near_duplicate(fingerprint, other as u64) {
-            return Ok(Some(alert_id));
-        }
-    }
-    Ok(None)
-}
-
-/// Records that `alert`'s article is the story of `first`, and lists it in `first`'s payload
-/// while no delivery attempt has been made (every attempt must send the same bytes).
-fn link_story(
-    transaction: &rusqlite::Transaction<'_>,
-    first: &str,
-    alert: &NewAlert,
-) -> Result<(), rusqlite::Error> {
-    let inserted = transaction.execute(
-        "INSERT OR IGNORE INTO story_links (alert_id, url, source, title, seen_at)
-         VALUES (?1, ?2, ?3, ?4, strftime('%s','now') * 1000)",
-        params![first, alert.article_url, alert.source, alert.title],
-    )?;
-    if inserted == 0 {
-        return Ok(());
-    }
-    let link = serde_json::json!({ "url": alert.article_url, "source": alert.source, "title": alert.title }).to_string();
-    transaction.execute(
-        "UPDATE alerts SET payload = json_set(payload, '$.also_seen',
-             json_insert(COALESCE(json_extract(payload, '$.also_seen'), json('[]')), '$[#]', json(?2)))
-         WHERE id = ?1 AND NOT EXISTS (
-             SELECT 1 FROM deliveries WHERE alert_id = ?1 AND (state != 'pending' OR attempts > 0))",
-        params![first, link],
-    )?;
-    Ok(())
 }
