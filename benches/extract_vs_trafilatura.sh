@@ -14,7 +14,7 @@ scorer=${2:-../shared/tools/score_extraction.py}
 venv=target/trafilatura-venv
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "trafilatura==2.3.1"
+  "$venv/bin/pip" install --quiet "trafilatura==2.3.1" lxml_html_clean
 fi
 cargo build --release --quiet --example extract_corpus
 out=$(mktemp -d)
