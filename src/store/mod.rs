@@ -81,18 +81,6 @@ pub struct AlertRow {
     pub last_error: Option<String>,
 }
 
-/// A delivery row as the tests inspect it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryRow {
-    pub alert_id: String,
-    pub watchlist: String,
-    pub article_url: String,
-    pub sink: String,
-    pub state: String,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-}
-
 /// What the store knows of a source's polls.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceState {
@@ -772,27 +760,6 @@ impl Store {
         )?)
     }
 
-    /// Every delivery row, newest alert first (for `alerts list` and tests).
-    pub fn deliveries(&self, limit: usize) -> Result<Vec<DeliveryRow>, StoreError> {
-        let connection = self.lock()?;
-        let mut statement = connection.prepare(
-            "SELECT d.alert_id, a.watchlist, a.article_url, d.sink, d.state, d.attempts, d.last_error
-             FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-             ORDER BY a.created_at DESC, d.alert_id, d.sink LIMIT ?1",
-        )?;
-        let rows = statement.query_map(params![limit as i64], |row| {
-            Ok(DeliveryRow {
-                alert_id: row.get(0)?,
-                watchlist: row.get(1)?,
-                article_url: row.get(2)?,
-                sink: row.get(3)?,
-                state: row.get(4)?,
-                attempts: row.get(5)?,
-                last_error: row.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
 }
 
 const HEALTH_COLUMNS: &str = "source, last_polled_at, last_success_at, consecutive_failures,
