@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::config::{Config, FetchConfig};
@@ -258,19 +257,7 @@ async fn run(path: &Path) -> ExitCode {
         Ok(started) => started,
         Err(code) => return code,
     };
-    let shutdown = CancellationToken::new();
-    let signals = shutdown.clone();
-    tokio::spawn(async move {
-        wait_for_stop_signal().await;
-        signals.cancel();
-    });
-    let (reload_requests, reload) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(forward_reload_signals(reload_requests));
-    let control = daemon::Control {
-        shutdown,
-        reload,
-        config_path: path.to_path_buf(),
-    };
+    let control = daemon::signals::control(path);
     match daemon::run(pipeline, control).await {
         Ok(()) => {
             tracing::info!("stopped");
@@ -280,52 +267,6 @@ async fn run(path: &Path) -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// One reload request per SIGHUP; requests arriving during a reload are coalesced.
-async fn forward_reload_signals(requests: tokio::sync::mpsc::Sender<()>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(hangups) => hangups,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGHUP; reload by restarting instead");
-                return;
-            }
-        };
-        while hangups.recv().await.is_some() {
-            tracing::info!("SIGHUP received");
-            let _ = requests.try_send(());
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = requests;
-    }
-}
-
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = terminate.recv() => tracing::info!("SIGTERM received"),
-                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the daemon");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod notify;
 mod process;
 mod run;
+pub mod signals;
 mod sources;
 pub mod status;
 mod supervisor;

@@ -759,7 +759,6 @@ impl Store {
             params![now],
         )?)
     }
-
 }
 
 const HEALTH_COLUMNS: &str = "source, last_polled_at, last_success_at, consecutive_failures,
