@@ -574,9 +574,21 @@ async fn alerts_command(command: AlertsCommand) -> ExitCode {
                 let _ = writeln!(
                     out,
                     "{created:<20}  {:<36}  {:<16}  {:<12}  {:<9}  {:>3}  {}",
-                    row.alert_id, row.watchlist, row.sink, row.state, row.attempts, row.title
+                    row.alert_id,
+                    // Health messages belong to no watchlist (stored with an empty name).
+                    if row.watchlist.is_empty() {
+                        "(health)"
+                    } else {
+                        &row.watchlist
+                    },
+                    row.sink,
+                    row.state,
+                    row.attempts,
+                    row.title
                 );
-                let _ = writeln!(out, "{:>110}{}", "", row.article_url);
+                if !row.article_url.starts_with("source-health:") {
+                    let _ = writeln!(out, "{:>110}{}", "", row.article_url);
+                }
                 if let Some(error) = &row.last_error {
                     let _ = writeln!(out, "{:>110}last error: {error}", "");
                 }

@@ -642,4 +642,15 @@ url = "{}/ops"
         messages[0]["health"]["unhealthy_since"],
         messages[1]["health"]["unhealthy_since"]
     );
+    // `alerts list` names health messages for what they are, not as a watchlist-less alert.
+    let list = common::wirewatch(&["alerts", "list", "--config", config]).await;
+    assert!(list.status.success(), "{}", list.stderr);
+    assert!(
+        list.stdout.contains("(health)")
+            && list.stdout.contains("source.unhealthy: flaky (fetch ")
+            && list.stdout.contains("source.recovered: flaky")
+            && !list.stdout.contains("source-health:"),
+        "{}",
+        list.stdout
+    );
 }

@@ -715,7 +715,12 @@ impl Store {
         let connection = self.lock()?;
         let mut statement = connection.prepare(
             "SELECT a.id, a.watchlist, a.source, a.article_url,
-                    COALESCE(json_extract(a.payload, '$.article.title'), ''), a.created_at,
+                    -- A source-health message has no article: its type and source's last
+                    -- error say what it is.
+                    COALESCE(json_extract(a.payload, '$.article.title'),
+                             json_extract(a.payload, '$.type') || ': ' || a.source
+                               || COALESCE(' (' || json_extract(a.payload, '$.health.last_error') || ')', ''),
+                             ''), a.created_at,
                     d.sink, d.state, d.attempts, d.last_error
              FROM alerts a JOIN deliveries d ON d.alert_id = a.id
              WHERE a.created_at >= ?1 AND (?2 = 0 OR d.state = 'dead')
