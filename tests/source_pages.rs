@@ -6,8 +6,8 @@ use std::fs;
 use std::path::Path;
 
 use url::Url;
+use wirewatch::extract::decode_html;
 use wirewatch::model::Entry;
-use wirewatch::source::charset::decode_html;
 use wirewatch::source::page::{compile, parse_page, PageSelectors};
 
 /// A saved page, decoded as the daemon would (gzip sniffed, charset decided by `decode_html`).

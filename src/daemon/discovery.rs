@@ -77,7 +77,7 @@ pub async fn discover(
             check: Ok(feed.entries.len()),
         }]);
     }
-    let html = source::charset::decode_html(&page.body, page.content_type.as_deref());
+    let html = crate::extract::decode_html(&page.body, page.content_type.as_deref());
     let announced = source::discover::discover_feeds(&html, &page.final_url);
     let mut candidates = Vec::new();
     for feed in announced {

@@ -91,7 +91,7 @@ impl Pipeline {
                 parsed.entries
             }
             SourceKind::Page(selectors) => {
-                let html = source::charset::decode_html(&page.body, content_type);
+                let html = crate::extract::decode_html(&page.body, content_type);
                 source::page::parse_page(&html, &page.final_url, selectors).map_err(parse_error)?
             }
             SourceKind::Sitemap { max_entries } => {

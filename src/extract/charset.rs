@@ -1,7 +1,8 @@
-//! Bytes → text for HTML pages, in the order a browser decides: byte order mark, then the HTTP
-//! `Content-Type` charset, then a `<meta charset>` / `<meta http-equiv>` declaration near the top of
-//! the page, then statistical detection (chardetng). Decoding never fails: invalid sequences become
-//! U+FFFD.
+//! Bytes → text for HTML pages — article pages, `page` sources and pages read for feed
+//! discovery alike. After inflating a body that is still gzip, the order is a browser's: byte
+//! order mark, then the HTTP `Content-Type` charset, then a `<meta charset>` / `<meta
+//! http-equiv>` declaration near the top of the page, then statistical detection (chardetng).
+//! Decoding never fails: invalid sequences become U+FFFD.
 //!
 //! Two deliberate departures from browsers, both where the bytes contradict a declaration:
 //! - a declared legacy encoding with bytes that are valid UTF-8 and contain multi-byte sequences
@@ -21,6 +22,10 @@ const META_SCAN_BYTES: usize = 4096;
 /// Decode an HTML page: BOM → HTTP Content-Type charset → `<meta charset / http-equiv>` (first
 /// 1024..4096 bytes) → chardetng detection. Never fails; invalid sequences become U+FFFD.
 pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
+    // Pages too can arrive as gzip the HTTP layer did not undo (no Content-Encoding header);
+    // feeds and pages share the one sniffing rule.
+    let inflated = crate::source::charset::inflate_if_gzip(bytes);
+    let bytes = inflated.as_ref();
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         let (text, _) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
         return text.into_owned();
@@ -270,5 +275,38 @@ mod tests {
             Some(UTF_8)
         );
         assert_eq!(charset_from_content_type("text/html; charset=bogus"), None);
+    }
+
+    #[test]
+    fn page_source_cases() {
+        let check_html = |input: &[u8], content_type: Option<&str>, expected: &str| {
+            assert_eq!(
+                decode_html(input, content_type),
+                expected,
+                "input: {input:?}"
+            );
+        };
+        check_html(
+            b"<meta charset=\"iso-8859-1\"><p>caf\xe9</p>",
+            None,
+            "<meta charset=\"iso-8859-1\"><p>café</p>",
+        );
+        check_html(
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"><p>\xcf\xf0\xe8\xe2\xe5\xf2</p>",
+            None,
+            "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"><p>Привет</p>",
+        );
+        // The HTTP header wins over <meta> for HTML.
+        check_html(
+            b"<meta charset=\"koi8-r\"><p>caf\xe9</p>",
+            Some("text/html; charset=windows-1252"),
+            "<meta charset=\"koi8-r\"><p>café</p>",
+        );
+        // A stale legacy <meta> on a page whose bytes are UTF-8.
+        check_html(
+            "<meta charset=\"shift_jis\"><p>日本語</p>".as_bytes(),
+            None,
+            "<meta charset=\"shift_jis\"><p>日本語</p>",
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! declaration → HTTP `charset` → detection), text before the XML declaration is dropped and the
 //! declaration is rewritten to say `utf-8`.
 //!
-//! [`decode_html`] does the same for HTML pages (HTTP charset and `<meta charset>` instead of
-//! the XML declaration, markup left unchanged).
+//! HTML pages are decoded by [`crate::extract::charset`], the one HTML decoder (article pages,
+//! `page` sources and feed discovery alike).
 //!
 //! It deliberately does not repair mojibake that is stored in the bytes themselves (UTF-8 that was
 //! once decoded as windows-1252 and re-encoded): such text is valid UTF-8 and telling it apart
@@ -41,36 +41,6 @@ pub fn decode_xml(bytes: &[u8], content_type: Option<&str>) -> String {
     fix_prolog(&text)
 }
 
-/// Decodes an HTML page (a `page` source, or a page read for feed discovery) to UTF-8: gzip,
-/// byte-order mark, then the HTTP `charset`, then `<meta charset>` / `<meta http-equiv>` in the
-/// first kilobytes (HTML's own order), then detection; bytes that are valid UTF-8 are read as
-/// UTF-8 whatever the labels say, as for feeds (pages re-saved after a lossy conversion keep a
-/// stale legacy `<meta charset>`). The markup is returned unchanged.
-pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
-    let bytes = inflate_if_gzip(bytes);
-    let bytes = bytes.as_ref();
-    let declared = content_type
-        .and_then(http_charset)
-        .or_else(|| meta_charset(bytes));
-    demoronize(decode_bytes(bytes, declared))
-}
-
-fn meta_charset_regex() -> &'static BytesRegex {
-    static REGEX: OnceLock<BytesRegex> = OnceLock::new();
-    REGEX.get_or_init(|| {
-        // A literal pattern: compiling it cannot fail, which the tests exercise.
-        #[allow(clippy::unwrap_used)]
-        BytesRegex::new(r#"(?i)<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)"#).unwrap()
-    })
-}
-
-/// The charset a page declares in a `<meta>` element near its start.
-fn meta_charset(bytes: &[u8]) -> Option<String> {
-    let head = &bytes[..bytes.len().min(PROLOG_WINDOW)];
-    let label = meta_charset_regex().captures(head)?.get(1)?;
-    Some(String::from_utf8_lossy(label.as_bytes()).to_ascii_lowercase())
-}
-
 /// C1 control characters (U+0080–U+009F) never occur in real text; when they do, windows-1252
 /// bytes were decoded as ISO-8859-1 somewhere upstream ("don\u{92}t"). Map them to the
 /// characters windows-1252 puts there.
@@ -94,7 +64,7 @@ fn demoronize(text: String) -> String {
 /// The body itself, or its inflated bytes when it starts with the gzip magic (a server that sent
 /// `Content-Encoding: gzip` the client did not undo, or a `.xml.gz` sitemap). A body that merely
 /// starts like gzip but does not inflate is returned as it is.
-fn inflate_if_gzip(bytes: &[u8]) -> Cow<'_, [u8]> {
+pub fn inflate_if_gzip(bytes: &[u8]) -> Cow<'_, [u8]> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         if let Some(data) = inflate(bytes) {
             return Cow::Owned(data);
@@ -458,39 +428,6 @@ mod tests {
     fn declaration_quoted_in_content_is_not_the_prolog() {
         let body = "<rss><description><![CDATA[<?xml version=\"1.0\" encoding=\"koi8-r\"?>]]></description></rss>";
         check(body.as_bytes(), None, body);
-    }
-
-    #[test]
-    fn html_pages() {
-        let check_html = |input: &[u8], content_type: Option<&str>, expected: &str| {
-            assert_eq!(
-                decode_html(input, content_type),
-                expected,
-                "input: {input:?}"
-            );
-        };
-        check_html(
-            b"<meta charset=\"iso-8859-1\"><p>caf\xe9</p>",
-            None,
-            "<meta charset=\"iso-8859-1\"><p>café</p>",
-        );
-        check_html(
-            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"><p>\xcf\xf0\xe8\xe2\xe5\xf2</p>",
-            None,
-            "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"><p>Привет</p>",
-        );
-        // The HTTP header wins over <meta> for HTML.
-        check_html(
-            b"<meta charset=\"koi8-r\"><p>caf\xe9</p>",
-            Some("text/html; charset=windows-1252"),
-            "<meta charset=\"koi8-r\"><p>café</p>",
-        );
-        // A stale legacy <meta> on a page whose bytes are UTF-8.
-        check_html(
-            "<meta charset=\"shift_jis\"><p>日本語</p>".as_bytes(),
-            None,
-            "<meta charset=\"shift_jis\"><p>日本語</p>",
-        );
     }
 
     #[test]
