@@ -136,9 +136,11 @@ pub fn canonical_url(url: &Url) -> Url {
     if canonical.query().is_some() {
         let kept: Vec<(String, String)> = canonical
             .query_pairs()
-            .filter(|(name, _)| {
+            .filter(|(name, value)| {
                 let name = name.to_ascii_lowercase();
-                !name.starts_with("utm_") && !TRACKING_PARAMETERS.contains(&name.as_str())
+                !name.starts_with("utm_")
+                    && !TRACKING_PARAMETERS.contains(&name.as_str())
+                    && !marks_feed_referral(&name, value)
             })
             .map(|(name, value)| (name.into_owned(), value.into_owned()))
             .collect();
@@ -149,6 +151,17 @@ pub fn canonical_url(url: &Url) -> Url {
         }
     }
     canonical
+}
+
+/// Parameters that publishers append to the links in their own feeds to count feed readers
+/// (The New York Times' `?partner=rss&emc=rss`, `?ref=rss`). Only with a feed-like value: the
+/// same names carry content elsewhere (`?ref=` of a code review, a partner id of a shop).
+fn marks_feed_referral(name: &str, value: &str) -> bool {
+    matches!(name, "partner" | "emc" | "ref" | "source" | "from" | "smid")
+        && matches!(
+            value.to_ascii_lowercase().as_str(),
+            "rss" | "atom" | "feed" | "rssfeed" | "rss_feed"
+        )
 }
 
 /// Canonicalises a URL given as text; text that is not an absolute URL is returned unchanged.
@@ -180,6 +193,14 @@ mod tests {
         check(
             "http://example.org/a?b=1&a=2",
             "http://example.org/a?b=1&a=2",
+        );
+        check(
+            "http://www.nytimes.com/2017/01/06/us/x.html?partner=rss&emc=rss",
+            "http://www.nytimes.com/2017/01/06/us/x.html",
+        );
+        check(
+            "https://example.org/a?ref=RSS&partner=acme&source=web",
+            "https://example.org/a?partner=acme&source=web",
         );
         check("not a url ", "not a url");
     }

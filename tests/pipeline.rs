@@ -91,9 +91,9 @@ fn expected_alerts(base: &str) -> BTreeSet<(String, String)> {
         // its page is a 404: matched on the feed entry's own text
         ("russia", missing_page.as_str()),
         // nytimes.xml (a real captured feed, fetch_article = false)
-        ("russia", "http://www.nytimes.com/2017/01/06/us/politics/donald-trump-wall-hack-russia.html?partner=rss&emc=rss"),
-        ("russia", "http://www.nytimes.com/2017/01/06/us/politics/russian-hack-report.html?partner=rss&emc=rss"),
-        ("africa", "http://www.nytimes.com/2017/01/07/world/africa/in-zimbabwe-a-first-lady-exerts-her-power.html?partner=rss&emc=rss"),
+        ("russia", "http://www.nytimes.com/2017/01/06/us/politics/donald-trump-wall-hack-russia.html"),
+        ("russia", "http://www.nytimes.com/2017/01/06/us/politics/russian-hack-report.html"),
+        ("africa", "http://www.nytimes.com/2017/01/07/world/africa/in-zimbabwe-a-first-lady-exerts-her-power.html"),
         // archive.rss: its one entry matches three watchlists but is older than max_age
     ]
     .into_iter()
