@@ -30,6 +30,8 @@ pub(super) struct SourceEntries {
     pub ttl_minutes: Option<u32>,
     pub update_period: Option<String>,
     pub update_frequency: Option<u32>,
+    /// The WebSub hub and topic the feed advertises (headers or document).
+    pub hub: Option<crate::websub::Discovered>,
 }
 
 /// What fetching a source gave.
@@ -79,6 +81,7 @@ impl Pipeline {
         };
         let content_type = page.content_type.as_deref();
         let mut hints = (None, None, None);
+        let mut hub = None;
         let entries = match &source.kind {
             SourceKind::Feed | SourceKind::Auto => {
                 let parsed = source::feed::parse_feed(&page.body, content_type, &page.final_url)
@@ -87,6 +90,12 @@ impl Pipeline {
                     parsed.ttl_minutes,
                     parsed.update_period,
                     parsed.update_frequency,
+                );
+                hub = crate::websub::discover(
+                    &crate::websub::parse_link_headers(page.links.iter().map(String::as_str)),
+                    parsed.hub.as_deref(),
+                    parsed.self_link.as_deref(),
+                    &page.final_url,
                 );
                 parsed.entries
             }
@@ -122,6 +131,7 @@ impl Pipeline {
             ttl_minutes,
             update_period,
             update_frequency,
+            hub,
         }))
     }
 
