@@ -227,7 +227,7 @@ fn hmac_matches<M: Mac + hmac::digest::KeyInit>(secret: &[u8], body: &[u8], dige
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.is_empty() || text.len() % 2 != 0 {
+    if text.is_empty() || !text.len().is_multiple_of(2) {
         return None;
     }
     let digit = |byte: u8| (byte as char).to_digit(16);

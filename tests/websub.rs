@@ -38,6 +38,10 @@ enum Announce {
     Headers,
 }
 
+/// One of the hub's own verifications: when, the challenge sent, and the callback's answer
+/// (status, body).
+type Verification = (Instant, String, u16, String);
+
 #[derive(Clone)]
 struct Hub {
     base: String,
@@ -47,8 +51,7 @@ struct Hub {
     requests: Arc<Mutex<Vec<HashMap<String, String>>>>,
     /// When set, the hub verifies each request itself, granting this lease (seconds).
     auto_verify: Option<u64>,
-    /// (when, challenge sent, answer status, answer body) of the hub's own verifications.
-    verifications: Arc<Mutex<Vec<(Instant, String, u16, String)>>>,
+    verifications: Arc<Mutex<Vec<Verification>>>,
     feed_requests: Arc<Mutex<usize>>,
 }
 

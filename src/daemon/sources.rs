@@ -38,7 +38,8 @@ pub(super) struct SourceEntries {
 pub(super) enum Polled {
     /// 304: nothing changed since the validators were saved.
     NotModified(CacheHeaders),
-    Changed(SourceEntries),
+    /// Boxed: entries and their facts are several times the size of a 304's headers.
+    Changed(Box<SourceEntries>),
 }
 
 impl Pipeline {
@@ -123,7 +124,7 @@ impl Pipeline {
             }
         };
         let (ttl_minutes, update_period, update_frequency) = hints;
-        Ok(Polled::Changed(SourceEntries {
+        Ok(Polled::Changed(Box::new(SourceEntries {
             entries,
             url: page.final_url,
             validators: page.validators,
@@ -132,7 +133,7 @@ impl Pipeline {
             update_period,
             update_frequency,
             hub,
-        }))
+        })))
     }
 
     /// One child of a sitemap index; a failing child is logged and skipped.

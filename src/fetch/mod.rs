@@ -87,7 +87,8 @@ impl CacheHeaders {
 
 #[derive(Debug)]
 pub enum Fetched {
-    Page(Page),
+    /// Boxed: a page is several times the size of the 304 answer.
+    Page(Box<Page>),
     /// 304: the validators still hold.
     NotModified(CacheHeaders),
 }
@@ -334,7 +335,7 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Page(Page {
+        Ok(Fetched::Page(Box::new(Page {
             final_url,
             content_type: header_text(&headers, CONTENT_TYPE.as_str()),
             body,
@@ -349,7 +350,7 @@ impl Fetcher {
                 .filter_map(|value| value.to_str().ok())
                 .map(str::to_string)
                 .collect(),
-        }))
+        })))
     }
 
     /// POSTs a form (a WebSub subscription request) and returns the answer, whatever its status.
