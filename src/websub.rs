@@ -244,14 +244,32 @@ pub struct Facts {
     /// When the last subscription request was sent (recorded before sending: a hub that verifies
     /// before answering must find its verification newer than the request).
     pub requested_at: Option<Millis>,
-    /// Consecutive requests that failed or that the hub refused; reset by an accepted request or
-    /// a verification.
+    /// Whether the hub accepted that request (2xx) — it is then expected to verify it.
+    pub accepted: bool,
+    /// Consecutive requests that failed, or that the hub accepted but never verified; reset by a
+    /// verification.
     pub failures: u32,
     /// The last verification of intent, and the end of the lease it granted.
     pub verified_at: Option<Millis>,
     pub expires_at: Option<Millis>,
     /// When the hub last denied the subscription (which ends any lease).
     pub denied_at: Option<Millis>,
+}
+
+impl Facts {
+    /// Whether the last request has had no answer from the hub yet (no verification or denial
+    /// after it).
+    pub fn outstanding(&self) -> bool {
+        let latest_answer = self.verified_at.max(self.denied_at);
+        self.requested_at
+            .is_some_and(|requested| latest_answer.is_none_or(|answer| requested > answer))
+    }
+
+    /// Whether the last request was accepted but is still not verified: when another request is
+    /// sent, that one counts as a failure, so a hub that never verifies is asked less and less.
+    pub fn unanswered(&self) -> bool {
+        self.accepted && self.outstanding()
+    }
 }
 
 /// A subscription's state at an instant.
@@ -306,17 +324,16 @@ pub fn status(facts: &Facts, now: Millis) -> Status {
 /// When the next subscription request (a first one, a renewal, or a retry) should be sent; at or
 /// before `now` means now. `max_backoff` caps the delay between failed attempts.
 pub fn next_request(facts: &Facts, now: Millis, max_backoff: Duration) -> Millis {
-    let latest_answer = facts.verified_at.max(facts.denied_at);
-    if let Some(requested) = facts.requested_at {
-        if latest_answer.is_none_or(|answer| requested > answer) {
-            // a request is outstanding: wait for its verification, or retry a failed one later
-            let wait = if facts.failures > 0 {
-                backoff(facts.failures, max_backoff)
-            } else {
-                VERIFY_WAIT
-            };
-            return requested.saturating_add(wait);
-        }
+    if facts.outstanding() {
+        let requested = facts.requested_at.unwrap_or(now);
+        // an accepted request waits for its verification; a failed one is retried after the
+        // back-off (both grow with the failures so far)
+        let wait = if facts.accepted {
+            VERIFY_WAIT.max(backoff(facts.failures, max_backoff))
+        } else {
+            backoff(facts.failures.max(1), max_backoff)
+        };
+        return requested.saturating_add(wait);
     }
     match status(facts, now) {
         Status::Denied => facts.denied_at.unwrap_or(now).saturating_add(DENIED_RETRY),
@@ -331,8 +348,11 @@ pub fn renewal_time(verified_at: Millis, expires_at: Millis) -> Millis {
     verified_at.saturating_add(lease / 100 * RENEW_PERCENT + lease % 100 * RENEW_PERCENT / 100)
 }
 
-/// The delay before retrying after `failures` consecutive failed requests.
+/// The delay before retrying after `failures` consecutive failed requests (none: no delay).
 pub fn backoff(failures: u32, max_backoff: Duration) -> Millis {
+    if failures == 0 {
+        return 0;
+    }
     let cap = i64::try_from(max_backoff.as_millis())
         .unwrap_or(i64::MAX)
         .max(FIRST_RETRY);
@@ -523,11 +543,13 @@ mod tests {
         let t = 1_000_000;
         // never requested: subscribe now
         check(Facts::default(), t, (Status::Pending, t));
-        // requested, awaiting verification: ask again only after VERIFY_WAIT
+        // requested and accepted, awaiting verification: ask again only after VERIFY_WAIT
         let requested = Facts {
             requested_at: Some(t),
+            accepted: true,
             ..Facts::default()
         };
+        assert!(requested.unanswered());
         check(requested, t + 1, (Status::Pending, t + VERIFY_WAIT));
         // verified with a 4 s lease (even before the request's own answer came back): renew at 85 %
         let verified = Facts {
@@ -535,6 +557,7 @@ mod tests {
             expires_at: Some(t + 4_010),
             ..requested
         };
+        assert!(!verified.outstanding());
         check(
             verified,
             t + 20,
@@ -596,9 +619,18 @@ mod tests {
         check(failed(1), t, (Status::Failing, t + MINUTE));
         check(failed(3), t, (Status::Failing, t + 4 * MINUTE));
         check(failed(30), t, (Status::Failing, t + 6 * 60 * MINUTE));
+        assert!(!failed(1).unanswered(), "already counted as a failure");
+        // accepted but never verified, again and again: the wait grows past VERIFY_WAIT
+        let ignored = |failures| Facts {
+            accepted: true,
+            ..failed(failures)
+        };
+        check(ignored(2), t, (Status::Failing, t + VERIFY_WAIT));
+        check(ignored(5), t, (Status::Failing, t + 16 * MINUTE));
         // a failed renewal keeps the lease, and is retried sooner than VERIFY_WAIT
         let failed_renewal = Facts {
             requested_at: Some(t + 50),
+            accepted: false,
             failures: 1,
             verified_at: Some(t),
             expires_at: Some(t + 100 * MINUTE),
@@ -625,6 +657,7 @@ mod tests {
         // asked again after the denial: pending
         let asked_again = Facts {
             requested_at: Some(t + 70 + DENIED_RETRY),
+            accepted: true,
             ..denied
         };
         check(

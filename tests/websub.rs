@@ -207,7 +207,8 @@ async fn wait_until(deadline: Duration, mut done: impl FnMut() -> bool) -> bool 
     done()
 }
 
-fn config(hub: &Hub, receiver: &Receiver, port: u16) -> String {
+/// `polling` holds the source's scheduling keys.
+fn config(hub: &Hub, receiver: &Receiver, port: u16, polling: &str) -> String {
     format!(
         r#"
 [daemon]
@@ -219,7 +220,7 @@ allow_private_networks = true
 
 [sources.wire]
 url = "{base}/feed.xml"
-interval = "1h"
+{polling}
 fetch_article = false
 max_age = "none"
 
@@ -278,7 +279,10 @@ async fn subscribe_verify_push_and_refuse_forgeries() {
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config_path = common::write_config(folder.path(), &config(&hub, &receiver, port));
+    let config_path = common::write_config(
+        folder.path(),
+        &config(&hub, &receiver, port, "interval = \"1h\""),
+    );
     let mut daemon = Daemon::start(&config_path);
 
     // the first poll finds the hub in the document and subscribes to the self URL
@@ -454,8 +458,13 @@ async fn link_header_hub_and_lease_renewed_before_it_lapses() {
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
     let port = free_port();
-    let config_path = common::write_config(folder.path(), &config(&hub, &receiver, port));
+    // polled every 2 s (±10 %) until pushes arrive, then every 8 s as a fallback
+    let config_path = common::write_config(
+        folder.path(),
+        &config(&hub, &receiver, port, "interval = \"2s\"\nadaptive = false"),
+    );
     let daemon = Daemon::start(&config_path);
+    let started = Instant::now();
 
     assert!(
         hub.wait_for_requests(2, Duration::from_secs(20)).await,
@@ -500,6 +509,15 @@ async fn link_header_hub_and_lease_renewed_before_it_lapses() {
     let log = daemon.log_text();
     assert!(log.contains("renewal=true"), "{log}");
     assert!(!log.contains("subscription ended"), "{log}");
+    // the first poll and the one 2 s later (scheduled before the verification); the next one
+    // comes 8 s after that, where a normal schedule would have polled twice more by now
+    let polls = *hub.feed_requests.lock().unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(9),
+        "too slow to judge: {elapsed:?}"
+    );
+    assert_eq!(polls, 2, "after {elapsed:?}\n{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

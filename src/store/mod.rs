@@ -136,6 +136,8 @@ pub struct Subscription {
     pub secret: crate::config::Secret,
     pub hub: String,
     pub topic: String,
+    /// The callback URL of the last request (it changes with `[daemon] public_url`).
+    pub callback: Option<String>,
     pub facts: crate::websub::Facts,
     /// Why the last request failed, or the hub's reason for a denial.
     pub last_error: Option<String>,
@@ -177,7 +179,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
          secret TEXT NOT NULL,
          hub TEXT NOT NULL,
          topic TEXT NOT NULL,
+         callback TEXT,
          requested_at INTEGER,
+         accepted INTEGER NOT NULL DEFAULT 0,
          failures INTEGER NOT NULL DEFAULT 0,
          verified_at INTEGER,
          expires_at INTEGER,
@@ -877,16 +881,25 @@ impl Store {
             .optional()?)
     }
 
-    /// A subscription request is about to be sent.
-    pub fn websub_requested(&self, source: &str, now: Millis) -> Result<(), StoreError> {
+    /// A subscription request to `callback` is about to be sent.
+    pub fn websub_requested(
+        &self,
+        source: &str,
+        callback: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         let connection = self.lock()?;
         connection
-            .prepare_cached("UPDATE websub_subscriptions SET requested_at = ?2 WHERE source = ?1")?
-            .execute(params![source, now])?;
+            .prepare_cached(
+                "UPDATE websub_subscriptions SET requested_at = ?2, callback = ?3, accepted = 0
+                 WHERE source = ?1",
+            )?
+            .execute(params![source, now, callback])?;
         Ok(())
     }
 
-    /// The hub's answer to the request: accepted (`None`) or why it failed.
+    /// The hub's answer to the request: accepted (`None`: a verification should follow) or why
+    /// it failed.
     pub fn websub_request_result(
         &self,
         source: &str,
@@ -894,14 +907,27 @@ impl Store {
     ) -> Result<(), StoreError> {
         let connection = self.lock()?;
         let sql = match error {
-            None => "UPDATE websub_subscriptions SET failures = 0, last_error = ?2 WHERE source = ?1",
+            None => "UPDATE websub_subscriptions SET accepted = 1, last_error = ?2 WHERE source = ?1",
             Some(_) => {
-                "UPDATE websub_subscriptions SET failures = failures + 1, last_error = ?2 WHERE source = ?1"
+                "UPDATE websub_subscriptions SET accepted = 0, failures = failures + 1, last_error = ?2
+                 WHERE source = ?1"
             }
         };
         connection
             .prepare_cached(sql)?
             .execute(params![source, error])?;
+        Ok(())
+    }
+
+    /// The last request was accepted but never verified: it counts as a failure.
+    pub fn websub_unanswered(&self, source: &str) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection
+            .prepare_cached(
+                "UPDATE websub_subscriptions SET accepted = 0, failures = failures + 1,
+                 last_error = 'the hub accepted the request but never verified it' WHERE source = ?1",
+            )?
+            .execute(params![source])?;
         Ok(())
     }
 
@@ -993,8 +1019,8 @@ impl Store {
     }
 }
 
-const SUBSCRIPTION_COLUMNS: &str = "source, callback_id, secret, hub, topic, requested_at,
-    failures, verified_at, expires_at, denied_at, last_error";
+const SUBSCRIPTION_COLUMNS: &str = "source, callback_id, secret, hub, topic, callback,
+    requested_at, accepted, failures, verified_at, expires_at, denied_at, last_error";
 
 fn subscription_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
     Ok(Subscription {
@@ -1003,14 +1029,16 @@ fn subscription_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
         secret: crate::config::Secret::new(row.get::<_, String>(2)?),
         hub: row.get(3)?,
         topic: row.get(4)?,
+        callback: row.get(5)?,
         facts: crate::websub::Facts {
-            requested_at: row.get(5)?,
-            failures: row.get(6)?,
-            verified_at: row.get(7)?,
-            expires_at: row.get(8)?,
-            denied_at: row.get(9)?,
+            requested_at: row.get(6)?,
+            accepted: row.get(7)?,
+            failures: row.get(8)?,
+            verified_at: row.get(9)?,
+            expires_at: row.get(10)?,
+            denied_at: row.get(11)?,
         },
-        last_error: row.get(10)?,
+        last_error: row.get(12)?,
     })
 }
 
@@ -1374,18 +1402,36 @@ mod tests {
         assert!(!store
             .websub_advertised("s", "https://hub/", "https://t/", fresh("2"))
             .unwrap());
-        store.websub_requested("s", 10).unwrap();
+        store
+            .websub_requested("s", "https://me/websub/id-1", 5)
+            .unwrap();
         store.websub_request_result("s", Some("HTTP 503")).unwrap();
-        store.websub_request_result("s", Some("HTTP 503")).unwrap();
+        store
+            .websub_requested("s", "https://me/websub/id-1", 8)
+            .unwrap();
+        store.websub_request_result("s", None).unwrap();
+        store.websub_unanswered("s").unwrap();
+        store
+            .websub_requested("s", "https://me/websub/id-1", 10)
+            .unwrap();
+        store.websub_request_result("s", None).unwrap();
         let subscription = store.websub_subscription("s").unwrap().unwrap();
-        assert_eq!(subscription.facts.failures, 2);
+        assert_eq!(
+            (subscription.facts.failures, subscription.facts.accepted),
+            (2, true)
+        );
         assert_eq!(subscription.secret.expose(), "secret-1");
+        assert_eq!(
+            subscription.callback.as_deref(),
+            Some("https://me/websub/id-1")
+        );
         store.websub_verified("id-1", 20, 4_020).unwrap();
         let subscription = store.websub_by_callback("id-1").unwrap().unwrap();
         assert_eq!(
             subscription.facts,
             crate::websub::Facts {
                 requested_at: Some(10),
+                accepted: true,
                 failures: 0,
                 verified_at: Some(20),
                 expires_at: Some(4_020),

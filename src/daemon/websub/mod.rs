@@ -170,9 +170,17 @@ impl Pipeline {
             websub::status(&subscription.facts, now),
             Status::Active { .. }
         );
+        if subscription.facts.unanswered() {
+            if let Err(store_error) = self.store.websub_unanswered(&source.name) {
+                error!(source = %source.name, error = %store_error, "cannot record the unanswered WebSub request");
+            }
+        }
         // recorded before sending: a hub that verifies before it answers must find its
         // verification newer than the request
-        if let Err(store_error) = self.store.websub_requested(&source.name, now) {
+        if let Err(store_error) = self
+            .store
+            .websub_requested(&source.name, callback.as_str(), now)
+        {
             error!(source = %source.name, error = %store_error, "cannot record the WebSub subscription request");
             return;
         }
@@ -212,7 +220,10 @@ impl Pipeline {
                 info!(source = %source.name, hub = %hub, topic = %subscription.topic, renewal, "WebSub subscription requested")
             }
             Some(message) => {
-                let failures = subscription.facts.failures.saturating_add(1);
+                let failures = subscription
+                    .facts
+                    .failures
+                    .saturating_add(1 + u32::from(subscription.facts.unanswered()));
                 let retry = websub::backoff(failures, self.config.fetch.max_backoff);
                 let retry_in =
                     humantime::format_duration(Duration::from_secs((retry / 1000) as u64));
