@@ -449,6 +449,12 @@ async fn subscribe_verify_push_and_refuse_forgeries() {
         output.stderr
     );
     assert_eq!(receiver.all().len(), 1);
+    let output = common::wirewatch(&["sources", "--config", config_path.to_str().unwrap()]).await;
+    let table = output.stdout;
+    assert!(
+        table.lines().next().unwrap().ends_with("WEBSUB") && table.contains("denied"),
+        "{table}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
