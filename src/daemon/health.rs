@@ -1,7 +1,7 @@
 //! Bookkeeping after each poll: record the outcome (failure count, last error, entry rhythm),
 //! report a source unhealthy after `[daemon] health_failures` consecutive failures and recovered
 //! on its next success — each message created once, in the outbox, for the `health_sinks` — and
-//! ask the pure scheduler when to poll next.
+//! ask the pure scheduler when to poll next (slower while a WebSub hub pushes the source).
 //!
 //! It neither polls nor sleeps: `run` and `once` call [`Pipeline::after_poll`] with the result
 //! of a poll and do what the returned delay says (`once` ignores it).
