@@ -13,6 +13,7 @@
 //! - [`alert`]: the outbound alert payload (a versioned contract).
 //! - [`store`]: SQLite: source validators, seen entries, alerts and their delivery outbox.
 //! - [`sink`]: alert delivery targets (webhook, log); the only outbound HTTP.
+//! - [`websub`]: WebSub subscriber rules: hub discovery, push signatures, leases (pure).
 //! - [`daemon`]: wiring: polling, processing, delivery loops, shutdown.
 //! - [`cli`]: command-line commands; no business logic.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -30,3 +31,4 @@ pub mod similarity;
 pub mod sink;
 pub mod source;
 pub mod store;
+pub mod websub;

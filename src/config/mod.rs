@@ -47,11 +47,26 @@ pub struct DaemonConfig {
     pub health_sinks: Vec<String>,
     /// Consecutive poll failures after which a source is reported unhealthy.
     pub health_failures: u32,
+    /// The externally reachable base URL of the listener; WebSub callbacks are built under it.
+    /// `None`: no WebSub (hubs would have nowhere to deliver).
+    pub public_url: Option<Url>,
 }
 
 impl DaemonConfig {
     pub fn database_path(&self) -> PathBuf {
         self.state_dir.join("wirewatch.db")
+    }
+
+    /// The callback URL a hub delivers one subscription's content to (`None` without a
+    /// `public_url`). The listener serves it at `/websub/ID`: a proxy in front maps `public_url`
+    /// to the listener's root.
+    pub fn websub_callback(&self, id: &str) -> Option<Url> {
+        let mut base = self.public_url.clone()?;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        base.join(&format!("websub/{id}")).ok()
     }
 }
 
@@ -138,6 +153,8 @@ pub struct SourceConfig {
     pub adaptive: bool,
     /// Whether robots.txt is honoured for its article pages (and for a page source's own URL).
     pub respect_robots: bool,
+    /// Whether to subscribe to the hub its feed advertises (WebSub) and accept pushed content.
+    pub websub: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@ pub struct RawDaemon {
     pub listen: Option<String>,
     pub health_sinks: Option<Vec<String>>,
     pub health_failures: Option<u32>,
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -44,6 +45,8 @@ pub struct RawSource {
     pub max_interval: Option<String>,
     pub adaptive: Option<bool>,
     pub respect_robots: Option<bool>,
+    /// Subscribe to the feed's WebSub hub (default: when `[daemon] public_url` is set).
+    pub websub: Option<bool>,
     /// `kind = "page"`: CSS selectors that turn a list page into entries.
     pub selectors: Option<RawSelectors>,
     /// `kind = "sitemap"`: how many of the newest URLs to consider per poll.

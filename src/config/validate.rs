@@ -80,7 +80,15 @@ pub(super) fn parse(
     let fetch = fetch_config(fetch, &mut problems);
     let sources: Vec<SourceConfig> = raw_sources
         .into_iter()
-        .filter_map(|(name, raw)| source_config(name, raw, &fetch, &mut problems))
+        .filter_map(|(name, raw)| {
+            source_config(
+                name,
+                raw,
+                &fetch,
+                daemon.public_url.is_some(),
+                &mut problems,
+            )
+        })
         .collect();
     let sinks: Vec<SinkConfig> = raw_sinks
         .into_iter()
@@ -457,12 +465,37 @@ fn daemon_config(
             }
         },
     };
+    let public_url = raw
+        .public_url
+        .as_deref()
+        .and_then(|text| public_url(text, problems));
+    let listen_off = matches!(raw.listen.as_deref().map(str::trim), Some("off") | Some(""));
+    if public_url.is_some() && listen_off {
+        problems.add(
+            "daemon.public_url",
+            "is set but daemon.listen is \"off\": WebSub hubs deliver to the HTTP listener; set listen to the address public_url leads to, or remove public_url",
+        );
+    }
     DaemonConfig {
         state_dir: base.join(state_dir),
         listen,
         health_sinks,
         health_failures,
+        public_url,
     }
+}
+
+/// `[daemon] public_url`: an absolute http(s) URL the callback paths are appended to.
+fn public_url(text: &str, problems: &mut Problems) -> Option<Url> {
+    let url = http_url(text, "daemon.public_url", problems)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        problems.add(
+            "daemon.public_url",
+            format!("{text:?} has a query or fragment; write the base URL only, like \"https://example.org/wirewatch\" (callbacks are built as <public_url>/websub/ID)"),
+        );
+        return None;
+    }
+    Some(url)
 }
 
 fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
@@ -604,6 +637,7 @@ fn source_config(
     name: String,
     raw: RawSource,
     fetch: &FetchConfig,
+    websub_available: bool,
     problems: &mut Problems,
 ) -> Option<SourceConfig> {
     let path = format!("sources.{name}");
@@ -737,6 +771,26 @@ fn source_config(
             value.max(interval)
         }
     };
+    // Hubs push feeds; a page or sitemap has no hub to subscribe to.
+    let pushable = matches!(kind_name, "feed" | "auto");
+    let websub = match raw.websub {
+        Some(true) if !websub_available => {
+            problems.add(
+                format!("{path}.websub"),
+                "needs [daemon] public_url, the address hubs deliver to; set it, or remove websub",
+            );
+            false
+        }
+        Some(true) if !pushable => {
+            problems.add(
+                format!("{path}.websub"),
+                format!("only feed and auto sources can be pushed by a WebSub hub, not kind = {kind_name:?}"),
+            );
+            false
+        }
+        Some(wanted) => wanted,
+        None => websub_available && pushable,
+    };
     Some(SourceConfig {
         name,
         url: url?,
@@ -748,6 +802,7 @@ fn source_config(
         max_interval,
         adaptive: raw.adaptive.unwrap_or(true),
         respect_robots: raw.respect_robots.unwrap_or(true),
+        websub,
     })
 }
 
@@ -1192,6 +1247,66 @@ mod tests {
         assert!(config.sources[0].adaptive && config.sources[0].respect_robots);
         assert_eq!(config.fetch.per_host_gap, Duration::from_secs(1));
         assert_eq!(config.daemon.health_failures, 5);
+    }
+
+    #[test]
+    fn websub_keys() {
+        let problems = problems_of(
+            r#"
+            [daemon]
+            listen = "off"
+            public_url = "https://example.org/wirewatch"
+            [sources.a]
+            url = "https://example.org/feed"
+            [sources.b]
+            url = "https://example.org/sitemap.xml"
+            kind = "sitemap"
+            websub = true
+            [sinks.journal]
+            kind = "log"
+        "#,
+        );
+        let expected_prefixes = [
+            "daemon.public_url: is set but daemon.listen is \"off\"",
+            "sources.b.websub: only feed and auto sources can be pushed",
+        ];
+        for prefix in expected_prefixes {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(prefix)),
+                "missing {prefix:?} in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected_prefixes.len(), "{problems:#?}");
+        for (public_url, expected) in [
+            ("wirewatch/hooks", "is not a valid URL"),
+            ("ftp://example.org/", "is not an http(s) URL"),
+            ("https://example.org/?a=1", "has a query or fragment"),
+        ] {
+            let problems = problems_of(&format!(
+                "[daemon]\npublic_url = \"{public_url}\"\n[sources.a]\nurl = \"https://example.org/feed\"\nwebsub = true\n"
+            ));
+            assert_eq!(problems.len(), 2, "{problems:#?}");
+            assert!(
+                problems[0].starts_with("daemon.public_url: ") && problems[0].contains(expected),
+                "{problems:#?}"
+            );
+            assert!(problems[1].starts_with("sources.a.websub: needs [daemon] public_url"));
+        }
+        // on by default for feeds once public_url is set, and off for other kinds
+        let config = parse(
+            "[daemon]\npublic_url = \"https://example.org/ww\"\n[sources.a]\nurl = \"https://example.org/feed\"\n[sources.b]\nurl = \"https://example.org/feed2\"\nwebsub = false\n[sources.c]\nurl = \"https://example.org/\"\nkind = \"sitemap\"\n",
+            Path::new("."),
+            &|_| None,
+        )
+        .unwrap();
+        let websub: Vec<bool> = config.sources.iter().map(|source| source.websub).collect();
+        assert_eq!(websub, vec![true, false, false]);
+        assert_eq!(
+            config.daemon.websub_callback("abc").unwrap().as_str(),
+            "https://example.org/ww/websub/abc"
+        );
+        let config = parse("", Path::new("."), &|_| None).unwrap();
+        assert_eq!(config.daemon.websub_callback("abc"), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Bookkeeping after each poll: record the outcome (failure count, last error, entry rhythm),
 //! report a source unhealthy after `[daemon] health_failures` consecutive failures and recovered
 //! on its next success — each message created once, in the outbox, for the `health_sinks` — and
-//! ask the pure scheduler when to poll next.
+//! ask the pure scheduler when to poll next (slower while a WebSub hub pushes the source).
 //!
 //! It neither polls nor sleeps: `run` and `once` call [`Pipeline::after_poll`] with the result
 //! of a poll and do what the returned delay says (`once` ignores it).
@@ -103,7 +103,12 @@ impl Pipeline {
                 }
             }
         };
-        let next = schedule::next_poll(&policy, &outcome, now, rand::thread_rng().gen());
+        let mut next = schedule::next_poll(&policy, &outcome, now, rand::thread_rng().gen());
+        // while a hub pushes, polling is only the fallback for what it may drop
+        let pushed = result.is_ok() && self.websub_active(source, millis);
+        if pushed {
+            next.delay = crate::websub::fallback_delay(next.delay, policy.max_interval);
+        }
         let next_poll_at = millis.saturating_add(next.delay.as_millis() as i64);
         if let Err(store_error) = self.store.record_next_poll(&source.name, next_poll_at) {
             error!(source = %source.name, error = %store_error, "cannot record the next poll time");
@@ -118,7 +123,7 @@ impl Pipeline {
                 warn!(source = %source.name, error = %poll_error, failures, next_poll_in = %delay, reason = next.reason.describe(), "poll failed");
             }
         } else {
-            tracing::debug!(source = %source.name, next_poll_in = %humantime::format_duration(Duration::from_secs(next.delay.as_secs())), reason = next.reason.describe(), "scheduled");
+            tracing::debug!(source = %source.name, next_poll_in = %humantime::format_duration(Duration::from_secs(next.delay.as_secs())), reason = next.reason.describe(), websub = pushed, "scheduled");
         }
         next.delay
     }

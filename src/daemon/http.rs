@@ -1,6 +1,7 @@
 //! The daemon's HTTP listener (`[daemon] listen`): `/healthz` for liveness probes, `/metrics` in
-//! the Prometheus/OpenMetrics text format, `/status` as JSON. Read-only: it never changes state,
-//! and it serves whichever pipeline generation is current (reloads swap it underneath).
+//! the Prometheus/OpenMetrics text format, `/status` as JSON, and `/websub/{id}`, where WebSub
+//! hubs verify subscriptions and push content (`daemon::websub`). Only the WebSub callbacks change
+//! state; everything serves whichever pipeline generation is current (reloads swap it underneath).
 
 use std::net::SocketAddr;
 
@@ -27,6 +28,10 @@ pub async fn serve(
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
+        .route(
+            "/websub/:id",
+            get(super::websub::verify).post(super::websub::push),
+        )
         .with_state(current);
     let handle = tokio::spawn(async move {
         let result = axum::serve(listener, router)
@@ -100,6 +105,7 @@ async fn status(State(current): State<watch::Receiver<Current>>) -> Response {
                 "last_success_at": state.and_then(|s| s.last_success_at).map(rfc3339),
                 "consecutive_failures": state.map_or(0, |s| s.consecutive_failures),
                 "last_error": state.and_then(|s| s.last_error.clone()),
+                "websub": pipeline.websub_status(source),
             })
         })
         .collect();

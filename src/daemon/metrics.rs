@@ -15,7 +15,9 @@ use prometheus_client::registry::Registry;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceOutcome {
     pub source: String,
-    /// ok | not_modified | error
+    /// polls: ok | not_modified | error; WebSub pushes: accepted | bad_signature |
+    /// unparsable | too_large | deferred | unknown_subscription (source ""); WebSub requests:
+    /// sent | failed
     pub outcome: String,
 }
 
@@ -63,6 +65,10 @@ pub struct Metrics {
     pub alerts: Family<WatchlistLabel, Counter>,
     pub deliveries: Family<SinkOutcome, Counter>,
     pub outbox: Family<StateLabel, Gauge>,
+    /// Content pushed by WebSub hubs, by outcome (accepted, bad_signature, …).
+    pub websub_pushes: Family<SourceOutcome, Counter>,
+    /// WebSub subscription requests (first ones and renewals), sent or failed.
+    pub websub_requests: Family<SourceOutcome, Counter>,
     pub poll_seconds: Histogram,
     pub article_seconds: Histogram,
     /// From the alert's creation (its entry committed) to the sink accepting it.
@@ -89,6 +95,8 @@ impl Metrics {
         let alerts = Family::<WatchlistLabel, Counter>::default();
         let deliveries = Family::<SinkOutcome, Counter>::default();
         let outbox = Family::<StateLabel, Gauge>::default();
+        let websub_pushes = Family::<SourceOutcome, Counter>::default();
+        let websub_requests = Family::<SourceOutcome, Counter>::default();
         let poll_seconds = Histogram::new(exponential_buckets(0.005, 2.0, 14));
         let article_seconds = Histogram::new(exponential_buckets(0.005, 2.0, 14));
         let delivery_latency_seconds: HistogramFamily<SinkLabel> =
@@ -107,6 +115,16 @@ impl Metrics {
             deliveries.clone(),
         );
         registry.register("outbox", "Outbox rows by state", outbox.clone());
+        registry.register(
+            "websub_pushes",
+            "Content pushed by WebSub hubs, by outcome",
+            websub_pushes.clone(),
+        );
+        registry.register(
+            "websub_requests",
+            "WebSub subscription requests, by outcome",
+            websub_requests.clone(),
+        );
         registry.register(
             "poll_duration_seconds",
             "Time of one poll of a source, its new articles included",
@@ -130,6 +148,8 @@ impl Metrics {
             alerts,
             deliveries,
             outbox,
+            websub_pushes,
+            websub_requests,
             poll_seconds,
             article_seconds,
             delivery_latency_seconds,

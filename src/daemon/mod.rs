@@ -18,6 +18,7 @@ pub mod signals;
 mod sources;
 pub mod status;
 mod supervisor;
+mod websub;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -50,6 +51,12 @@ pub struct Pipeline {
     sinks: BTreeMap<String, SinkSlot>,
     /// Feeds found for `kind = "auto"` sources, by source name (rediscovered after a restart).
     discovered: std::sync::Mutex<std::collections::HashMap<String, url::Url>>,
+    /// Woken when a poll finds a new hub or a hub answers: subscription requests may be due.
+    websub_wake: Notify,
+    /// Woken when pushed content was stored.
+    inbox_wake: Notify,
+    /// Per source: woken to poll at once (its WebSub subscription ended).
+    poll_wakes: std::collections::HashMap<String, Notify>,
 }
 
 struct SinkSlot {
@@ -139,6 +146,11 @@ impl Pipeline {
                 )
             })
             .collect();
+        let poll_wakes = config
+            .sources
+            .iter()
+            .map(|source| (source.name.clone(), Notify::new()))
+            .collect();
         Ok(Pipeline {
             config: Arc::new(config),
             store,
@@ -147,6 +159,9 @@ impl Pipeline {
             matcher,
             sinks,
             discovered: std::sync::Mutex::new(std::collections::HashMap::new()),
+            websub_wake: Notify::new(),
+            inbox_wake: Notify::new(),
+            poll_wakes,
         })
     }
 }

@@ -147,10 +147,31 @@ impl Pipeline {
             },
             ..PollReport::default()
         };
+        self.process_entries(source, &fetched.url, &fetched.entries, now, &mut report)
+            .await;
+        if source.websub {
+            self.note_hub(source, fetched.hub.as_ref());
+        }
+        let validators = (report.failed_entries == 0).then_some(&fetched.validators);
+        self.store
+            .record_poll_success(&source.name, validators, now_millis())?;
+        Ok(report)
+    }
+
+    /// Processes the entries of one fetch (a poll) or one push: each not seen before becomes an
+    /// article, its matches and alerts, committed with its seen-mark. Counts go into `report`.
+    pub(super) async fn process_entries(
+        &self,
+        source: &SourceConfig,
+        feed_url: &Url,
+        entries: &[Entry],
+        now: DateTime<Utc>,
+        report: &mut PollReport,
+    ) {
         // Feeds list newest first; processing oldest first makes alerts arrive in story order.
         let mut keys_in_feed = std::collections::HashSet::new();
         let mut new_entries = Vec::new();
-        for entry in fetched.entries.iter().rev() {
+        for entry in entries.iter().rev() {
             let key = source::entry_key(entry);
             if !keys_in_feed.insert(key.clone()) {
                 continue; // a duplicate inside this very feed: the first one stands for it
@@ -189,7 +210,6 @@ impl Pipeline {
         }
         // A few article pages in flight at once: a burst of new entries is alerted on in seconds,
         // without hammering the publisher.
-        let feed_url = &fetched.url;
         // Boxed with an explicit type: the closure-returned futures otherwise trip rustc's
         // higher-ranked lifetime inference when the poll runs in a spawned (Send) task.
         type Processing<'a> = std::pin::Pin<
@@ -221,10 +241,6 @@ impl Pipeline {
                 }
             }
         }
-        let validators = (report.failed_entries == 0).then_some(&fetched.validators);
-        self.store
-            .record_poll_success(&source.name, validators, now_millis())?;
-        Ok(report)
     }
 
     async fn process_entry(

@@ -45,8 +45,12 @@ pub(super) async fn source_loop(
         }
         // records the outcome (health, rhythm) and asks crate::schedule for the delay
         let delay = pipeline.after_poll(&source, &result);
-        if !sleep_or_cancel(delay, &shutdown).await {
-            return;
+        // a WebSub subscription that ends wakes the source early: pushes no longer cover it
+        let wake = pipeline.poll_wakes.get(&source.name);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = async { match wake { Some(wake) => wake.notified().await, None => std::future::pending().await } } => {}
+            _ = shutdown.cancelled() => return,
         }
     }
 }

@@ -30,13 +30,16 @@ pub(super) struct SourceEntries {
     pub ttl_minutes: Option<u32>,
     pub update_period: Option<String>,
     pub update_frequency: Option<u32>,
+    /// The WebSub hub and topic the feed advertises (headers or document).
+    pub hub: Option<crate::websub::Discovered>,
 }
 
 /// What fetching a source gave.
 pub(super) enum Polled {
     /// 304: nothing changed since the validators were saved.
     NotModified(CacheHeaders),
-    Changed(SourceEntries),
+    /// Boxed: entries and their facts are several times the size of a 304's headers.
+    Changed(Box<SourceEntries>),
 }
 
 impl Pipeline {
@@ -79,6 +82,7 @@ impl Pipeline {
         };
         let content_type = page.content_type.as_deref();
         let mut hints = (None, None, None);
+        let mut hub = None;
         let entries = match &source.kind {
             SourceKind::Feed | SourceKind::Auto => {
                 let parsed = source::feed::parse_feed(&page.body, content_type, &page.final_url)
@@ -87,6 +91,12 @@ impl Pipeline {
                     parsed.ttl_minutes,
                     parsed.update_period,
                     parsed.update_frequency,
+                );
+                hub = crate::websub::discover(
+                    &crate::websub::parse_link_headers(page.links.iter().map(String::as_str)),
+                    parsed.hub.as_deref(),
+                    parsed.self_link.as_deref(),
+                    &page.final_url,
                 );
                 parsed.entries
             }
@@ -114,7 +124,7 @@ impl Pipeline {
             }
         };
         let (ttl_minutes, update_period, update_frequency) = hints;
-        Ok(Polled::Changed(SourceEntries {
+        Ok(Polled::Changed(Box::new(SourceEntries {
             entries,
             url: page.final_url,
             validators: page.validators,
@@ -122,7 +132,8 @@ impl Pipeline {
             ttl_minutes,
             update_period,
             update_frequency,
-        }))
+            hub,
+        })))
     }
 
     /// One child of a sitemap index; a failing child is logged and skipped.

@@ -1,6 +1,6 @@
 //! `wirewatch sources`: each configured source's health and schedule as the state database
 //! records it (last success, consecutive failures, last error, how long it has been silent,
-//! next poll), as rows and as a plain-text table.
+//! next poll, WebSub subscription), as rows and as a plain-text table.
 //!
 //! Read-only: it neither polls nor takes the state directory's lock, so it runs beside the
 //! daemon (SQLite's WAL lets it read while the daemon writes).
@@ -28,6 +28,9 @@ pub struct SourceStatus {
     pub silent_too_long: bool,
     pub next_poll: Option<Millis>,
     pub unhealthy: bool,
+    /// The WebSub subscription's state (`active`, `pending`, …) and lease end; `None` when the
+    /// source takes no pushes or its feed advertises no hub.
+    pub websub: Option<(&'static str, Option<Millis>)>,
 }
 
 pub fn source_status(
@@ -44,6 +47,20 @@ pub fn source_status(
             (Some(rhythm), Some(last)) => schedule::is_silent(&rhythm, last, now),
             _ => false,
         };
+        let websub = if source.websub {
+            store
+                .websub_subscription(&source.name)?
+                .map(|subscription| {
+                    let status = crate::websub::status(&subscription.facts, now.timestamp_millis());
+                    let expires_at = match status {
+                        crate::websub::Status::Active { expires_at } => Some(expires_at),
+                        _ => None,
+                    };
+                    (status.name(), expires_at)
+                })
+        } else {
+            None
+        };
         rows.push(SourceStatus {
             name: source.name.clone(),
             kind: source.kind.name(),
@@ -55,6 +72,7 @@ pub fn source_status(
             silent_too_long,
             next_poll: health.next_poll_at,
             unhealthy: health.unhealthy_since.is_some(),
+            websub,
         });
     }
     Ok(rows)
@@ -71,9 +89,10 @@ pub fn render_table(rows: &[SourceStatus], now: DateTime<Utc>) -> String {
         "LAST ERROR",
         "SILENT FOR",
         "NEXT POLL",
+        "WEBSUB",
     ];
     let now_millis = now.timestamp_millis();
-    let mut lines: Vec<[String; 8]> = vec![header.map(str::to_string)];
+    let mut lines: Vec<[String; 9]> = vec![header.map(str::to_string)];
     for row in rows {
         let failures = if row.unhealthy {
             format!("{} (unhealthy)", row.failures)
@@ -103,9 +122,17 @@ pub fn render_table(rows: &[SourceStatus], now: DateTime<Utc>) -> String {
                     format!("in {}", short(millis_duration(at - now_millis)))
                 }
             }),
+            match row.websub {
+                None => "-".to_string(),
+                Some((state, Some(expires_at))) => format!(
+                    "{state}, lease {} left",
+                    short(millis_duration(expires_at - now_millis))
+                ),
+                Some((state, None)) => state.to_string(),
+            },
         ]);
     }
-    let mut widths = [0usize; 8];
+    let mut widths = [0usize; 9];
     for line in &lines {
         for (width, cell) in widths.iter_mut().zip(line) {
             *width = (*width).max(cell.chars().count());
@@ -197,6 +224,7 @@ mod tests {
                 silent_too_long: false,
                 next_poll: Some(millis + 240_000),
                 unhealthy: false,
+                websub: Some(("active", Some(millis + 9 * 86_400_000 + 3_600_000))),
             },
             SourceStatus {
                 name: "dead".into(),
@@ -209,13 +237,14 @@ mod tests {
                 silent_too_long: false,
                 next_poll: Some(millis - 1),
                 unhealthy: true,
+                websub: None,
             },
         ];
         let table = render_table(&rows, now);
         let expected = "\
-NAME  KIND  URL                                          LAST SUCCESS  FAILURES       LAST ERROR                            SILENT FOR  NEXT POLL
-bbc   feed  https://feeds.bbci.co.uk/news/world/rss.xml  1m 30s ago    0              -                                     10m         in 4m
-dead  page  https://example.org/                         never         7 (unhealthy)  fetch https://example.org/: HTTP 503  -           due
+NAME  KIND  URL                                          LAST SUCCESS  FAILURES       LAST ERROR                            SILENT FOR  NEXT POLL  WEBSUB
+bbc   feed  https://feeds.bbci.co.uk/news/world/rss.xml  1m 30s ago    0              -                                     10m         in 4m      active, lease 9d 1h left
+dead  page  https://example.org/                         never         7 (unhealthy)  fetch https://example.org/: HTTP 503  -           due        -
 ";
         assert_eq!(table, expected);
     }

@@ -127,6 +127,19 @@ fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generation {
             source_loop(pipeline, source, stagger, token).await
         });
     }
+    if pipeline.websub_enabled() {
+        tracker.spawn(super::websub::subscription_loop(
+            Arc::clone(&pipeline),
+            token.clone(),
+        ));
+    }
+    if pipeline.config.daemon.public_url.is_some() && pipeline.config.daemon.listen.is_some() {
+        // also without WebSub sources now: bodies stored before a reload are still processed
+        tracker.spawn(super::websub::inbox_loop(
+            Arc::clone(&pipeline),
+            token.clone(),
+        ));
+    }
     for sink in pipeline.config.sinks.iter() {
         let alive = Alive::new(&liveness, false);
         let pipeline = Arc::clone(&pipeline);

@@ -1,4 +1,5 @@
-//! Inbound HTTP: the only module that reads content from the network. Two clients are built at
+//! Inbound HTTP: the only module that reads content from the network (and that asks WebSub hubs
+//! for subscriptions). Two clients are built at
 //! start-up and reused: one for URLs the operator wrote in the config (trusted), one for URLs
 //! learned from fetched content — entry links and everything they redirect to — which is guarded
 //! against SSRF: every address it connects to, after DNS resolution and on every redirect, must
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use reqwest::header::{
     HeaderMap, CACHE_CONTROL, CONTENT_TYPE, DATE, ETAG, EXPIRES, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, RETRY_AFTER,
+    LAST_MODIFIED, LINK, RETRY_AFTER,
 };
 use reqwest::{redirect, Client, StatusCode};
 use url::Url;
@@ -51,7 +52,20 @@ pub struct Page {
     /// Validators exactly as the server sent them, for the next conditional GET.
     pub validators: Validators,
     pub cache: CacheHeaders,
+    /// Every `Link` header value as sent (WebSub hubs are announced there).
+    pub links: Vec<String>,
 }
+
+/// A hub's answer to a form POST: its status and the start of its body (hubs explain refusals
+/// in plain text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub text: String,
+}
+
+/// How much of an answer's body is kept for the message.
+const ANSWER_TEXT_LIMIT: usize = 300;
 
 /// The response headers that say how long it stays fresh, as sent (the scheduler reads them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,7 +87,8 @@ impl CacheHeaders {
 
 #[derive(Debug)]
 pub enum Fetched {
-    Page(Page),
+    /// Boxed: a page is several times the size of the 304 answer.
+    Page(Box<Page>),
     /// 304: the validators still hold.
     NotModified(CacheHeaders),
 }
@@ -320,7 +335,7 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Page(Page {
+        Ok(Fetched::Page(Box::new(Page {
             final_url,
             content_type: header_text(&headers, CONTENT_TYPE.as_str()),
             body,
@@ -329,7 +344,63 @@ impl Fetcher {
                 last_modified: header_text(&headers, LAST_MODIFIED.as_str()),
             },
             cache: CacheHeaders::of(&headers),
-        }))
+            links: headers
+                .get_all(LINK)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .map(str::to_string)
+                .collect(),
+        })))
+    }
+
+    /// POSTs a form (a WebSub subscription request) and returns the answer, whatever its status.
+    /// The URL was learned from content, so `origin` is normally `Content`: the SSRF guard and
+    /// the host's politeness turn apply as for a GET.
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        origin: Origin,
+        form: &[(&str, &str)],
+    ) -> Result<Answer, FetchError> {
+        let client = match origin {
+            Origin::Config => &self.trusted,
+            Origin::Content => {
+                if !self.allow_private_networks {
+                    guard::check_url_literal(url).map_err(FetchError::Blocked)?;
+                }
+                &self.guarded
+            }
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::Blocked(format!(
+                "scheme {:?} is not http(s)",
+                url.scheme()
+            )));
+        }
+        let _turn = self.politeness.turn(url).await;
+        let mut response = client
+            .post(url.clone())
+            .form(form)
+            .send()
+            .await
+            .map_err(FetchError::from_reqwest)?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        // only the start is kept; a failing read ends the text, not the answer
+        while let Ok(Some(chunk)) = response.chunk().await {
+            body.extend_from_slice(&chunk);
+            if body.len() >= ANSWER_TEXT_LIMIT {
+                break;
+            }
+        }
+        let text: String = String::from_utf8_lossy(&body)
+            .chars()
+            .take(ANSWER_TEXT_LIMIT)
+            .collect();
+        Ok(Answer {
+            status,
+            text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+        })
     }
 }
 

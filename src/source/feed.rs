@@ -33,6 +33,8 @@ pub struct ParsedFeed {
     pub entries: Vec<Entry>,
     /// WebSub hub (`<link rel="hub">`), for push subscriptions.
     pub hub: Option<String>,
+    /// The feed's own URL as the publisher names it (`<link rel="self">`): the WebSub topic.
+    pub self_link: Option<String>,
     /// RSS `<ttl>`: the publisher's suggested minimum polling interval.
     pub ttl_minutes: Option<u32>,
     /// RSS 1.0 syndication module: `sy:updatePeriod` (hourly, daily, …) as written, and
@@ -228,15 +230,18 @@ fn convert(
             None => instant.fixed_offset(),
         }
     };
-    let hub = feed
-        .links
-        .iter()
-        .find(|link| {
-            link.rel
-                .as_deref()
-                .is_some_and(|rel| rel.eq_ignore_ascii_case("hub"))
-        })
-        .map(|link| resolve(&link.href, feed_url));
+    let link_of = |relation: &str| {
+        feed.links
+            .iter()
+            .find(|link| {
+                link.rel
+                    .as_deref()
+                    .is_some_and(|rel| rel.eq_ignore_ascii_case(relation))
+            })
+            .map(|link| resolve(&link.href, feed_url))
+    };
+    let hub = link_of("hub");
+    let self_link = link_of("self");
     let title = feed
         .title
         .as_ref()
@@ -251,6 +256,7 @@ fn convert(
         title,
         entries,
         hub,
+        self_link,
         ttl_minutes: feed.ttl,
         update_period: None,
         update_frequency: None,
@@ -605,7 +611,11 @@ mod tests {
     #[test]
     fn hub_and_ttl() {
         let feed = parse(
-            r#"<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T &amp; U</title><ttl>30</ttl><atom:link rel="hub" href="https://pubsubhubbub.appspot.com/"/></channel></rss>"#,
+            r#"<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>T &amp; U</title><ttl>30</ttl><atom:link rel="hub" href="https://pubsubhubbub.appspot.com/"/><atom:link rel="self" href="/feed.xml"/></channel></rss>"#,
+        );
+        assert_eq!(
+            feed.self_link.as_deref(),
+            Some("https://example.org/feed.xml")
         );
         assert_eq!(feed.title.as_deref(), Some("T & U"));
         assert_eq!(feed.ttl_minutes, Some(30));

@@ -1,7 +1,7 @@
 //! Durable state in one SQLite file (WAL): each source's HTTP validators, poll health and
 //! schedule facts (entry rhythm, next poll), the entries already seen, the alerts created —
 //! watchlist matches and source-health messages alike — and their delivery outbox (one row per
-//! alert and sink).
+//! alert and sink); WebSub subscriptions and the pushed bodies waiting to be processed.
 //!
 //! The invariant the daemon relies on: [`Store::commit_entry`] marks an entry seen and inserts
 //! its alerts and outbox rows in ONE transaction, so an alert is created exactly once and never
@@ -126,21 +126,77 @@ pub struct HealthAlert {
     pub sinks: Vec<String>,
 }
 
+/// A source's WebSub subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub source: String,
+    /// The unguessable last segment of the callback URL.
+    pub callback_id: String,
+    /// The `hub.secret` pushes are signed with (never shown by `Debug`).
+    pub secret: crate::config::Secret,
+    pub hub: String,
+    pub topic: String,
+    /// The callback URL of the last request (it changes with `[daemon] public_url`).
+    pub callback: Option<String>,
+    pub facts: crate::websub::Facts,
+    /// Why the last request failed, or the hub's reason for a denial.
+    pub last_error: Option<String>,
+}
+
+/// A pushed body, stored before the hub is answered and processed afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    pub id: i64,
+    pub source: String,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+    pub received_at: Millis,
+}
+
 pub struct Store {
     connection: Mutex<Connection>,
 }
 
 /// Steps from each older schema version to the next (the last one's version is current); a database is brought forward step by step
 /// at open, so databases of every earlier release keep working.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    2,
-    "ALTER TABLE source_state ADD COLUMN last_new_entry_at INTEGER;
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        2,
+        "ALTER TABLE source_state ADD COLUMN last_new_entry_at INTEGER;
      ALTER TABLE source_state ADD COLUMN entry_gap_ms INTEGER;
      ALTER TABLE source_state ADD COLUMN newest_entry_at INTEGER;
      ALTER TABLE source_state ADD COLUMN next_poll_at INTEGER;
      ALTER TABLE source_state ADD COLUMN unhealthy_since INTEGER;
      ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'article.matched';",
-)];
+    ),
+    // WebSub: one subscription per source (its callback id and secret, the hub and topic, and
+    // the facts of `websub::Facts`), and pushed bodies waiting to be processed.
+    (
+        3,
+        "CREATE TABLE websub_subscriptions (
+         source TEXT PRIMARY KEY,
+         callback_id TEXT NOT NULL UNIQUE,
+         secret TEXT NOT NULL,
+         hub TEXT NOT NULL,
+         topic TEXT NOT NULL,
+         callback TEXT,
+         requested_at INTEGER,
+         accepted INTEGER NOT NULL DEFAULT 0,
+         failures INTEGER NOT NULL DEFAULT 0,
+         verified_at INTEGER,
+         expires_at INTEGER,
+         denied_at INTEGER,
+         last_error TEXT
+     );
+     CREATE TABLE websub_inbox (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         source TEXT NOT NULL,
+         content_type TEXT,
+         body BLOB NOT NULL,
+         received_at INTEGER NOT NULL
+     );",
+    ),
+];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS source_state (
@@ -764,6 +820,231 @@ impl Store {
             params![now],
         )?)
     }
+
+    /// Records the hub and topic a source's feed advertises. A new hub or topic starts a new
+    /// subscription with a fresh callback id and secret from `fresh` (the old one lapses
+    /// unrenewed); the same ones keep it. Returns whether anything changed.
+    pub fn websub_advertised(
+        &self,
+        source: &str,
+        hub: &str,
+        topic: &str,
+        fresh: impl FnOnce() -> (String, String),
+    ) -> Result<bool, StoreError> {
+        let connection = self.lock()?;
+        let current: Option<(String, String)> = connection
+            .prepare_cached("SELECT hub, topic FROM websub_subscriptions WHERE source = ?1")?
+            .query_row(params![source], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        if current
+            .as_ref()
+            .is_some_and(|(h, t)| h == hub && t == topic)
+        {
+            return Ok(false);
+        }
+        let (callback_id, secret) = fresh();
+        connection
+            .prepare_cached(
+                "INSERT OR REPLACE INTO websub_subscriptions (source, callback_id, secret, hub, topic)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![source, callback_id, secret, hub, topic])?;
+        Ok(true)
+    }
+
+    /// Forgets a source's subscription (its feed no longer advertises a hub); true if there was
+    /// one. Pushes to its callback are refused from now on, and the lease lapses unrenewed.
+    pub fn websub_forget(&self, source: &str) -> Result<bool, StoreError> {
+        let connection = self.lock()?;
+        let deleted = connection
+            .prepare_cached("DELETE FROM websub_subscriptions WHERE source = ?1")?
+            .execute(params![source])?;
+        Ok(deleted > 0)
+    }
+
+    pub fn websub_subscription(&self, source: &str) -> Result<Option<Subscription>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare_cached(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM websub_subscriptions WHERE source = ?1"
+        ))?;
+        Ok(statement
+            .query_row(params![source], subscription_row)
+            .optional()?)
+    }
+
+    /// The subscription a callback URL belongs to.
+    pub fn websub_by_callback(
+        &self,
+        callback_id: &str,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare_cached(&format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM websub_subscriptions WHERE callback_id = ?1"
+        ))?;
+        Ok(statement
+            .query_row(params![callback_id], subscription_row)
+            .optional()?)
+    }
+
+    /// A subscription request to `callback` is about to be sent.
+    pub fn websub_requested(
+        &self,
+        source: &str,
+        callback: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection
+            .prepare_cached(
+                "UPDATE websub_subscriptions SET requested_at = ?2, callback = ?3, accepted = 0
+                 WHERE source = ?1",
+            )?
+            .execute(params![source, now, callback])?;
+        Ok(())
+    }
+
+    /// The hub's answer to the request: accepted (`None`: a verification should follow) or why
+    /// it failed.
+    pub fn websub_request_result(
+        &self,
+        source: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        let sql = match error {
+            None => "UPDATE websub_subscriptions SET accepted = 1, last_error = ?2 WHERE source = ?1",
+            Some(_) => {
+                "UPDATE websub_subscriptions SET accepted = 0, failures = failures + 1, last_error = ?2
+                 WHERE source = ?1"
+            }
+        };
+        connection
+            .prepare_cached(sql)?
+            .execute(params![source, error])?;
+        Ok(())
+    }
+
+    /// The last request was accepted but never verified: it counts as a failure.
+    pub fn websub_unanswered(&self, source: &str) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection
+            .prepare_cached(
+                "UPDATE websub_subscriptions SET accepted = 0, failures = failures + 1,
+                 last_error = 'the hub accepted the request but never verified it' WHERE source = ?1",
+            )?
+            .execute(params![source])?;
+        Ok(())
+    }
+
+    /// The hub verified the subscription and granted a lease until `expires_at`.
+    pub fn websub_verified(
+        &self,
+        callback_id: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection
+            .prepare_cached(
+                "UPDATE websub_subscriptions SET verified_at = ?2, expires_at = ?3, failures = 0,
+                 denied_at = NULL, last_error = NULL WHERE callback_id = ?1",
+            )?
+            .execute(params![callback_id, now, expires_at])?;
+        Ok(())
+    }
+
+    /// The hub denied the subscription (or ended it): no lease any more.
+    pub fn websub_denied(
+        &self,
+        callback_id: &str,
+        now: Millis,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection
+            .prepare_cached(
+                "UPDATE websub_subscriptions SET denied_at = ?2, expires_at = NULL, last_error = ?3
+                 WHERE callback_id = ?1",
+            )?
+            .execute(params![callback_id, now, reason])?;
+        Ok(())
+    }
+
+    /// Stores a pushed body for processing; false (nothing stored) when `limit` bodies are
+    /// waiting already, so a flood cannot fill the disk.
+    pub fn websub_enqueue(
+        &self,
+        source: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        now: Millis,
+        limit: u64,
+    ) -> Result<bool, StoreError> {
+        let connection = self.lock()?;
+        let waiting: u64 = connection
+            .prepare_cached("SELECT COUNT(*) FROM websub_inbox")?
+            .query_row([], |row| row.get(0))?;
+        if waiting >= limit {
+            return Ok(false);
+        }
+        connection
+            .prepare_cached(
+                "INSERT INTO websub_inbox (source, content_type, body, received_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![source, content_type, body, now])?;
+        Ok(true)
+    }
+
+    /// The oldest pushed body not processed yet.
+    pub fn websub_next_pushed(&self) -> Result<Option<Pushed>, StoreError> {
+        let connection = self.lock()?;
+        let row = connection
+            .prepare_cached(
+                "SELECT id, source, content_type, body, received_at FROM websub_inbox ORDER BY id LIMIT 1",
+            )?
+            .query_row([], |row| {
+                Ok(Pushed {
+                    id: row.get(0)?,
+                    source: row.get(1)?,
+                    content_type: row.get(2)?,
+                    body: row.get(3)?,
+                    received_at: row.get(4)?,
+                })
+            })
+            .optional()?;
+        Ok(row)
+    }
+
+    pub fn websub_pushed_done(&self, id: i64) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        connection
+            .prepare_cached("DELETE FROM websub_inbox WHERE id = ?1")?
+            .execute(params![id])?;
+        Ok(())
+    }
+}
+
+const SUBSCRIPTION_COLUMNS: &str = "source, callback_id, secret, hub, topic, callback,
+    requested_at, accepted, failures, verified_at, expires_at, denied_at, last_error";
+
+fn subscription_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
+    Ok(Subscription {
+        source: row.get(0)?,
+        callback_id: row.get(1)?,
+        secret: crate::config::Secret::new(row.get::<_, String>(2)?),
+        hub: row.get(3)?,
+        topic: row.get(4)?,
+        callback: row.get(5)?,
+        facts: crate::websub::Facts {
+            requested_at: row.get(6)?,
+            accepted: row.get(7)?,
+            failures: row.get(8)?,
+            verified_at: row.get(9)?,
+            expires_at: row.get(10)?,
+            denied_at: row.get(11)?,
+        },
+        last_error: row.get(12)?,
+    })
 }
 
 const HEALTH_COLUMNS: &str = "source, last_polled_at, last_success_at, consecutive_failures,
@@ -1110,6 +1391,87 @@ mod tests {
         assert_eq!(store.next_due("hook").unwrap(), None);
         let counts = store.outbox_counts().unwrap();
         assert_eq!((counts.pending, counts.delivered, counts.dead), (0, 1, 1));
+    }
+
+    #[test]
+    fn websub_subscription_and_inbox() {
+        let store = Store::open_in_memory().unwrap();
+        let fresh = |n: &str| {
+            let n = n.to_string();
+            move || (format!("id-{n}"), format!("secret-{n}"))
+        };
+        assert!(store
+            .websub_advertised("s", "https://hub/", "https://t/", fresh("1"))
+            .unwrap());
+        // the same hub and topic keep the subscription (and its secret)
+        assert!(!store
+            .websub_advertised("s", "https://hub/", "https://t/", fresh("2"))
+            .unwrap());
+        store
+            .websub_requested("s", "https://me/websub/id-1", 5)
+            .unwrap();
+        store.websub_request_result("s", Some("HTTP 503")).unwrap();
+        store
+            .websub_requested("s", "https://me/websub/id-1", 8)
+            .unwrap();
+        store.websub_request_result("s", None).unwrap();
+        store.websub_unanswered("s").unwrap();
+        store
+            .websub_requested("s", "https://me/websub/id-1", 10)
+            .unwrap();
+        store.websub_request_result("s", None).unwrap();
+        let subscription = store.websub_subscription("s").unwrap().unwrap();
+        assert_eq!(
+            (subscription.facts.failures, subscription.facts.accepted),
+            (2, true)
+        );
+        assert_eq!(subscription.secret.expose(), "secret-1");
+        assert_eq!(
+            subscription.callback.as_deref(),
+            Some("https://me/websub/id-1")
+        );
+        store.websub_verified("id-1", 20, 4_020).unwrap();
+        let subscription = store.websub_by_callback("id-1").unwrap().unwrap();
+        assert_eq!(
+            subscription.facts,
+            crate::websub::Facts {
+                requested_at: Some(10),
+                accepted: true,
+                failures: 0,
+                verified_at: Some(20),
+                expires_at: Some(4_020),
+                denied_at: None,
+            }
+        );
+        store.websub_denied("id-1", 30, "topic not found").unwrap();
+        let subscription = store.websub_subscription("s").unwrap().unwrap();
+        assert_eq!(
+            (subscription.facts.expires_at, subscription.facts.denied_at),
+            (None, Some(30))
+        );
+        assert_eq!(subscription.last_error.as_deref(), Some("topic not found"));
+        // a new hub: a new subscription, the old callback is unknown from now on
+        assert!(store
+            .websub_advertised("s", "https://hub2/", "https://t/", fresh("3"))
+            .unwrap());
+        assert!(store.websub_by_callback("id-1").unwrap().is_none());
+        assert_eq!(
+            store.websub_subscription("s").unwrap().unwrap().facts,
+            crate::websub::Facts::default()
+        );
+        // the inbox is first in, first out, and bounded
+        assert!(store.websub_enqueue("s", None, b"one", 1, 2).unwrap());
+        assert!(store
+            .websub_enqueue("s", Some("application/atom+xml"), b"two", 2, 2)
+            .unwrap());
+        assert!(!store.websub_enqueue("s", None, b"three", 3, 2).unwrap());
+        let first = store.websub_next_pushed().unwrap().unwrap();
+        assert_eq!(first.body, b"one");
+        store.websub_pushed_done(first.id).unwrap();
+        assert_eq!(store.websub_next_pushed().unwrap().unwrap().body, b"two");
+        assert!(store.websub_forget("s").unwrap());
+        assert!(!store.websub_forget("s").unwrap());
+        assert!(store.websub_subscription("s").unwrap().is_none());
     }
 
     #[test]
