@@ -241,21 +241,31 @@ impl Store {
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.busy_timeout(Duration::from_secs(10))?;
-        let mut version: i64 =
-            connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if version < 1 {
-            // a new database gets the first schema, then the same steps as an old one
-            connection.execute_batch(SCHEMA)?;
-            connection.pragma_update(None, "user_version", 1)?;
-            version = 1;
-        }
-        for (target, step) in MIGRATIONS {
-            if version < *target {
-                // each step and its version bump commit together: a crash leaves either
-                connection.execute_batch(&format!(
-                    "BEGIN; {step} PRAGMA user_version = {target}; COMMIT;"
-                ))?;
-                version = *target;
+        // A new database gets the first schema, then the same steps as an old one. Each step
+        // and its version bump commit together (a crash leaves either), and the version is read
+        // inside the step's write transaction: another process opening the same file at the
+        // same moment (`alerts list` while the daemon starts) waits, then sees the step done,
+        // instead of applying it twice or setting the version back.
+        let steps = std::iter::once((1, SCHEMA)).chain(MIGRATIONS.iter().copied());
+        for (target, step) in steps {
+            let version: i64 =
+                connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            if version >= target {
+                continue;
+            }
+            connection.execute_batch("BEGIN IMMEDIATE")?;
+            let applied = (|| {
+                let version: i64 =
+                    connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+                if version < target {
+                    connection.execute_batch(step)?;
+                    connection.pragma_update(None, "user_version", target)?;
+                }
+                connection.execute_batch("COMMIT")
+            })();
+            if let Err(error) = applied {
+                let _ = connection.execute_batch("ROLLBACK");
+                return Err(error.into());
             }
         }
         // idempotent additions, whatever the version: safe on old and new databases alike
@@ -910,6 +920,30 @@ mod tests {
         // opening again is a no-op
         let store = Store::open(&path).unwrap();
         assert!(store.source_health("s").unwrap().is_some());
+    }
+
+    #[test]
+    fn concurrent_first_opens_agree_on_the_schema() {
+        // regression: a second process opening a new database while the first was migrating
+        // it set the version back, and every later open failed with "duplicate column name"
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("race.db");
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Store::open(&path).map(|_| ()))
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.outbox_counts().unwrap(), OutboxCounts::default());
+        let connection = store.lock().unwrap();
+        let version: i64 = connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.last().unwrap().0);
     }
 
     #[test]
