@@ -161,6 +161,7 @@ impl Receiver {
         let router = Router::new()
             .route("/hooks/:name", post(hook))
             .route("/", post(hook_root))
+            .fallback(hook_other)
             .with_state(state);
         let address = serve(router).await;
         Receiver {
@@ -215,6 +216,16 @@ async fn hook(
     let response = answer(current).await;
     received.lock().unwrap()[index].status = response.status().as_u16();
     response
+}
+
+/// Any other path (a Bot API method, a chat service's webhook path), recorded in full.
+async fn hook_other(
+    state: State<ReceiverState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    hook(state, UrlPath(uri.path().to_string()), headers, body).await
 }
 
 /// ntfy publishes JSON to the server root.
