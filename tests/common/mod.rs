@@ -137,6 +137,8 @@ pub struct Received {
     pub status: u16,
     pub headers: BTreeMap<String, String>,
     pub body: String,
+    /// When the request arrived.
+    pub at: std::time::SystemTime,
 }
 
 impl Received {
@@ -209,6 +211,7 @@ async fn hook(
                 .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
                 .collect(),
             body: String::from_utf8_lossy(&body).into_owned(),
+            at: std::time::SystemTime::now(),
         });
         all.len() - 1
     };
