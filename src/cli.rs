@@ -550,8 +550,10 @@ async fn alerts_command(command: AlertsCommand) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let store = match load_config(&config).and_then(|config| open_store(&config)) {
-                Ok(store) => store,
+            let (config, store) = match load_config(&config)
+                .and_then(|config| open_store(&config).map(|store| (config, store)))
+            {
+                Ok(loaded) => loaded,
                 Err(code) => return code,
             };
             let rows = match store.list_alerts(dead, since, limit) {
@@ -588,6 +590,24 @@ async fn alerts_command(command: AlertsCommand) -> ExitCode {
                 );
                 if !row.article_url.starts_with("source-health:") {
                     let _ = writeln!(out, "{:>110}{}", "", row.article_url);
+                }
+                let window = config.sink(&row.sink).and_then(|sink| sink.digest);
+                match (&row.digest_id, row.state.as_str(), window) {
+                    (Some(digest), "delivered", _) => {
+                        let _ = writeln!(out, "{:>110}delivered in digest {digest}", "");
+                    }
+                    (Some(digest), state, _) => {
+                        let _ = writeln!(out, "{:>110}{state} in digest {digest}", "");
+                    }
+                    (None, "pending", Some(window)) => {
+                        let _ = writeln!(
+                            out,
+                            "{:>110}waiting for its {} digest window to close",
+                            "",
+                            humantime::format_duration(window)
+                        );
+                    }
+                    _ => {}
                 }
                 if let Some(error) = &row.last_error {
                     let _ = writeln!(out, "{:>110}last error: {error}", "");

@@ -449,7 +449,7 @@ async fn chat_sink_config_errors_name_the_key_and_the_expected_form() {
         r#"
 [sinks.team]
 kind = "slack"
-url = "https://example.org/not-slack"
+url = "https://discord.com/api/webhooks/1/abc"
 
 [sinks.bad-template]
 url = "discord://123/abc"
@@ -457,7 +457,7 @@ template = "{{ title"
 
 [sinks.mail]
 kind = "email"
-url = "mailto://me:pw@smtp.example.org?to=you@example.org"
+url = "mailto://me:pw@smtp.example.org?to=you@example.org&mode=none"
 "#,
     );
     let output = wirewatch(&["check", "--config", path.to_str().unwrap()]).await;
@@ -484,7 +484,7 @@ url = "mailto://me:pw@smtp.example.org?to=you@example.org"
     assert!(
         output
             .stderr
-            .contains("sinks.mail.kind: email delivery is not available"),
+            .contains("sinks.mail.url: mailto:// URL: mode `none` is not one of starttls, ssl (there is no plaintext mode)"),
         "{}",
         output.stderr
     );

@@ -186,6 +186,8 @@ pub struct SinkConfig {
     pub rate_limit: Option<RateLimit>,
     /// Delay before each retry; after the last one the alert becomes a dead letter.
     pub retry: Vec<Duration>,
+    /// When set, the alerts of each window go out together as one digest message.
+    pub digest: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +204,13 @@ pub enum SinkKind {
         target: crate::sink::format::TargetUrl,
         /// Replaces the default message text (minijinja over the alert payload).
         template: Option<String>,
+        timeout: Duration,
+        /// Telegram only: the Bot API server to use instead of api.telegram.org.
+        api_base: Option<Url>,
+    },
+    /// SMTP submission (lettre).
+    Email {
+        target: crate::sink::format::EmailTarget,
         timeout: Duration,
     },
 }

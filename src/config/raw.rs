@@ -82,6 +82,18 @@ pub struct RawSink {
     pub rate_limit: Option<String>,
     pub retry: Option<Vec<String>>,
     pub timeout: Option<String>,
+    /// Bundle each window's alerts into one message ("1h").
+    pub digest: Option<String>,
+    /// `kind = "telegram"`: the Bot API server (a self-hosted one), default api.telegram.org.
+    pub api_base: Option<String>,
+    /// `kind = "email"` without a mailto:// URL: the SMTP submission settings.
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub security: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<OneOrMany>,
 }
 
 /// A string, or a list of strings (`secret = "whsec_…"` or `secret = ["whsec_new", "whsec_old"]`).

@@ -342,7 +342,7 @@ fn default_rate_limit(kind: &SinkKind) -> Option<RateLimit> {
             TargetUrl::Ntfy { .. } => limit(1, 1),
             TargetUrl::Json { .. } | TargetUrl::Email(_) => None,
         },
-        SinkKind::Webhook { .. } | SinkKind::Log => None,
+        SinkKind::Webhook { .. } | SinkKind::Log | SinkKind::Email { .. } => None,
     }
 }
 
@@ -833,7 +833,7 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
     let Some(kind_name) = raw.kind.clone().or(inferred) else {
         problems.add(
             format!("{path}.kind"),
-            "missing: one of \"webhook\", \"log\", \"slack\", \"discord\", \"teams\", \"ntfy\", \"telegram\" (or a service URL like slack://… that names it)",
+            "missing: one of \"webhook\", \"log\", \"slack\", \"discord\", \"teams\", \"ntfy\", \"telegram\", \"email\" (or a service URL like slack://… that names it)",
         );
         return None;
     };
@@ -848,6 +848,32 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
         if let Err(error) = crate::sink::format::check_template(template) {
             problems.add(format!("{path}.template"), error.to_string());
         }
+    }
+    // keys that belong to one family of kinds: said once here instead of in every branch
+    let email_keys = [
+        ("host", raw.host.is_some()),
+        ("port", raw.port.is_some()),
+        ("security", raw.security.is_some()),
+        ("username", raw.username.is_some()),
+        ("password", raw.password.is_some()),
+        ("from", raw.from.is_some()),
+        ("to", raw.to.is_some()),
+    ];
+    if kind_name != "email" {
+        for (key, present) in email_keys {
+            if present {
+                problems.add(
+                    format!("{path}.{key}"),
+                    "only email sinks take SMTP settings",
+                );
+            }
+        }
+    }
+    if kind_name != "telegram" && raw.api_base.is_some() {
+        problems.add(
+            format!("{path}.api_base"),
+            "only telegram sinks take api_base (the Bot API server); other kinds take their endpoint as url",
+        );
     }
     let kind = match kind_name.as_str() {
         "slack" | "discord" | "teams" | "ntfy" | "telegram" => {
@@ -868,11 +894,16 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
                     "only webhook sinks are signed; chat services authenticate by their URL",
                 );
             }
+            let api_base = raw
+                .api_base
+                .as_deref()
+                .and_then(|text| api_base(text, &format!("{path}.api_base"), problems));
             match crate::sink::format::parse_target(target_kind, url) {
                 Ok(target) => SinkKind::Chat {
                     target,
                     template: raw.template.clone(),
                     timeout,
+                    api_base,
                 },
                 Err(error) => {
                     problems.add(format!("{path}.url"), error.to_string());
@@ -881,11 +912,21 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
             }
         }
         "email" => {
-            problems.add(
-                format!("{path}.kind"),
-                "email delivery is not available in this version; use a webhook, chat or ntfy sink",
-            );
-            return None;
+            for (key, present) in [
+                ("secret", raw.secret.is_some()),
+                ("template", raw.template.is_some()),
+            ] {
+                if present {
+                    problems.add(
+                        format!("{path}.{key}"),
+                        "an email sink takes no such key: mail has its own message format and authenticates with username and password",
+                    );
+                }
+            }
+            SinkKind::Email {
+                target: email_target(&raw, &path, problems)?,
+                timeout,
+            }
         }
         "webhook" => {
             let url = match raw.url.as_deref() {
@@ -950,7 +991,7 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
         other => {
             problems.add(
                 format!("{path}.kind"),
-                format!("unknown sink kind {other:?}, expected one of \"webhook\", \"log\", \"slack\", \"discord\", \"teams\", \"ntfy\", \"telegram\""),
+                format!("unknown sink kind {other:?}, expected one of \"webhook\", \"log\", \"slack\", \"discord\", \"teams\", \"ntfy\", \"telegram\", \"email\""),
             );
             return None;
         }
@@ -966,11 +1007,185 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
         },
         None => default_rate_limit(&kind),
     };
+    let digest = match raw.digest.as_deref() {
+        None | Some("none") => None,
+        Some(text) => match parse_duration(text) {
+            // a shorter window would bundle nothing and only delay
+            Ok(window) if window < Duration::from_secs(1) => {
+                problems.add(
+                    format!("{path}.digest"),
+                    format!("{text:?} is too short, the minimum digest window is 1s"),
+                );
+                None
+            }
+            Ok(window) => Some(window),
+            Err(message) => {
+                problems.add(format!("{path}.digest"), message);
+                None
+            }
+        },
+    };
+    if digest.is_some() {
+        if matches!(kind, SinkKind::Log) {
+            problems.add(
+                format!("{path}.digest"),
+                "a log sink writes one line per alert; digests are for webhook, chat and email sinks",
+            );
+        }
+        if raw.template.is_some() {
+            problems.add(
+                format!("{path}.digest"),
+                "a digest uses the service's digest format, so it cannot be combined with a template (the template shapes single alerts)",
+            );
+        }
+    }
     Some(SinkConfig {
         name,
         kind,
         rate_limit,
         retry,
+        digest,
+    })
+}
+
+/// `api_base`: an http(s) URL without query or fragment. Like every URL in this file it is
+/// trusted (a loopback or private address is fine): the SSRF guard is for URLs found in content.
+fn api_base(text: &str, path: &str, problems: &mut Problems) -> Option<Url> {
+    let url = http_url(text, path, problems)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        problems.add(
+            path,
+            format!("{text:?} has a query or fragment; give the server's base URL, like \"http://127.0.0.1:8081\""),
+        );
+        return None;
+    }
+    Some(url)
+}
+
+/// The SMTP target of an email sink: a mailto:// / mailtos:// `url`, or the separate keys.
+fn email_target(
+    raw: &RawSink,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<crate::sink::format::EmailTarget> {
+    use crate::sink::format::{valid_address, EmailTarget, Secret as UrlSecret, SmtpSecurity};
+    let separate = [
+        raw.host.is_some(),
+        raw.port.is_some(),
+        raw.security.is_some(),
+        raw.username.is_some(),
+        raw.password.is_some(),
+        raw.from.is_some(),
+        raw.to.is_some(),
+    ]
+    .contains(&true);
+    if let Some(url) = raw.url.as_deref() {
+        if separate {
+            problems.add(
+                format!("{path}.url"),
+                "give either a mailto:// url or host, from and to (with port, security, username, password), not both",
+            );
+            return None;
+        }
+        return match crate::sink::format::parse_target(crate::sink::format::TargetKind::Email, url)
+        {
+            Ok(crate::sink::format::TargetUrl::Email(target)) => Some(target),
+            Ok(_) => None,
+            Err(error) => {
+                problems.add(format!("{path}.url"), error.to_string());
+                None
+            }
+        };
+    }
+    let mut valid = true;
+    let mut missing = |key: &str, example: &str| {
+        problems.add(
+            format!("{path}.{key}"),
+            format!("missing: an email sink needs {key} = {example} (or a mailto:// url)"),
+        );
+        valid = false;
+    };
+    let host = raw.host.clone().filter(|host| !host.trim().is_empty());
+    if host.is_none() {
+        missing("host", "\"smtp.example.org\"");
+    }
+    let from = raw.from.clone();
+    if from.is_none() {
+        missing("from", "\"alerts@example.org\"");
+    }
+    let to = raw.to.as_ref().map(OneOrMany::items).unwrap_or_default();
+    if raw.to.is_none() {
+        missing("to", "[\"you@example.org\"]");
+    } else if to.is_empty() {
+        problems.add(
+            format!("{path}.to"),
+            "is empty; name at least one recipient",
+        );
+        valid = false;
+    }
+    if let Some(from) = &from {
+        if !valid_address(from) {
+            problems.add(
+                format!("{path}.from"),
+                format!("{from:?} is not an email address like \"alerts@example.org\""),
+            );
+            valid = false;
+        }
+    }
+    for (index, address) in to.iter().enumerate() {
+        if !valid_address(address) {
+            problems.add(
+                format!("{path}.to[{index}]"),
+                format!("{address:?} is not an email address like \"you@example.org\""),
+            );
+            valid = false;
+        }
+    }
+    let security = match raw.security.as_deref().unwrap_or("starttls") {
+        "starttls" => SmtpSecurity::StartTls,
+        "tls" => SmtpSecurity::ImplicitTls,
+        "none" => SmtpSecurity::Plaintext,
+        other => {
+            problems.add(
+                format!("{path}.security"),
+                format!("unknown security {other:?}, expected \"starttls\" (port 587), \"tls\" (port 465) or \"none\" (a relay on a trusted network)"),
+            );
+            valid = false;
+            SmtpSecurity::StartTls
+        }
+    };
+    if raw.username.is_some() != raw.password.is_some() {
+        problems.add(
+            format!("{path}.password"),
+            "username and password go together: give both, or neither for a relay that needs no login",
+        );
+        valid = false;
+    }
+    if security == SmtpSecurity::Plaintext && raw.password.is_some() {
+        problems.add(
+            format!("{path}.security"),
+            "\"none\" would send the password unencrypted; use \"starttls\" or \"tls\", or a relay that needs no login",
+        );
+        valid = false;
+    }
+    if !valid {
+        return None;
+    }
+    Some(EmailTarget {
+        smtp_host: host?.trim().to_ascii_lowercase(),
+        port: raw.port.unwrap_or(match security {
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::ImplicitTls => 465,
+            SmtpSecurity::Plaintext => 25,
+        }),
+        security,
+        user: raw.username.clone(),
+        password: raw.password.clone().map(UrlSecret::new),
+        from: from?,
+        from_name: None,
+        to,
+        cc: Vec::new(),
+        bcc: Vec::new(),
     })
 }
 
@@ -1359,5 +1574,120 @@ mod tests {
         let config = parse(text, Path::new("."), &environment).unwrap();
         let debug = format!("{config:?}");
         assert!(!debug.contains("MfKQ9r8"), "{debug}");
+    }
+}
+
+#[cfg(test)]
+mod sink_tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, Vec<String>> {
+        let environment = |name: &str| (name == "SMTP_PASSWORD").then(|| "hunter2".to_string());
+        parse(text, Path::new("/etc/wirewatch"), &environment)
+            .map_err(|problems| problems.iter().map(ToString::to_string).collect())
+    }
+
+    const SOURCE: &str =
+        "[sources.s]\nurl = \"https://example.org/feed\"\n[watchlists.w]\nkeywords = [\"x\"]\n";
+
+    #[test]
+    fn email_sink_from_keys_or_mailto_with_a_digest() {
+        let config = load(&format!(
+            r#"{SOURCE}
+[sinks.mail]
+kind = "email"
+host = "SMTP.example.org"
+username = "alerts@example.org"
+password = "${{SMTP_PASSWORD}}"
+from = "alerts@example.org"
+to = ["me@example.org", "you@example.org"]
+digest = "1h"
+
+[sinks.url]
+url = "mailtos://bot:pw@smtp.example.org?to=me@example.org"
+"#
+        ))
+        .unwrap();
+        let SinkKind::Email { target, .. } = &config.sinks[0].kind else {
+            panic!("not an email sink: {:?}", config.sinks[0].kind);
+        };
+        assert_eq!(
+            (
+                target.smtp_host.as_str(),
+                target.port,
+                target.security,
+                target.password.as_ref().map(|p| p.expose())
+            ),
+            (
+                "smtp.example.org",
+                587,
+                crate::sink::format::SmtpSecurity::StartTls,
+                Some("hunter2")
+            )
+        );
+        assert_eq!(target.to, vec!["me@example.org", "you@example.org"]);
+        assert_eq!(config.sinks[0].digest, Some(Duration::from_secs(3600)));
+        let SinkKind::Email { target, .. } = &config.sinks[1].kind else {
+            panic!("mailtos:// is an email sink");
+        };
+        assert_eq!((target.port, target.to.len()), (465, 1));
+    }
+
+    #[test]
+    fn sink_key_errors_say_what_fits() {
+        let problems = load(&format!(
+            r#"{SOURCE}
+[sinks.mail]
+kind = "email"
+host = "smtp.example.org"
+security = "none"
+username = "a"
+password = "b"
+to = ["not-an-address"]
+
+[sinks.both]
+kind = "email"
+url = "mailto://a:b@smtp.example.org"
+host = "smtp.example.org"
+
+[sinks.journal]
+kind = "log"
+digest = "1h"
+
+[sinks.hook]
+kind = "webhook"
+url = "https://example.org/hook"
+digest = "soon"
+from = "a@example.org"
+
+[sinks.team]
+kind = "slack"
+url = "https://hooks.slack.com/services/T1/B2/c3"
+api_base = "http://127.0.0.1:1"
+template = "{{{{ watchlist }}}}"
+digest = "10m"
+
+[sinks.bot]
+kind = "telegram"
+url = "tgram://123:abc/-100"
+api_base = "http://127.0.0.1:8081?x=1"
+"#
+        ))
+        .unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                "sinks.bot.api_base: \"http://127.0.0.1:8081?x=1\" has a query or fragment; give the server's base URL, like \"http://127.0.0.1:8081\"",
+                "sinks.both.url: give either a mailto:// url or host, from and to (with port, security, username, password), not both",
+                "sinks.hook.from: only email sinks take SMTP settings",
+                "sinks.hook.digest: invalid duration \"soon\" (expected number at 0); write a number with a unit, like \"90s\", \"5m\", \"2h\" or \"3d\"",
+                "sinks.journal.digest: a log sink writes one line per alert; digests are for webhook, chat and email sinks",
+                "sinks.mail.from: missing: an email sink needs from = \"alerts@example.org\" (or a mailto:// url)",
+                "sinks.mail.to[0]: \"not-an-address\" is not an email address like \"you@example.org\"",
+                "sinks.mail.security: \"none\" would send the password unencrypted; use \"starttls\" or \"tls\", or a relay that needs no login",
+                "sinks.team.api_base: only telegram sinks take api_base (the Bot API server); other kinds take their endpoint as url",
+                "sinks.team.digest: a digest uses the service's digest format, so it cannot be combined with a template (the template shapes single alerts)",
+            ]
+        );
     }
 }

@@ -2,21 +2,33 @@
 //! delivered, retry at the next step of the sink's schedule (or later, if the receiver asked with
 //! Retry-After), or dead letter after the last step or on a permanent error.
 //!
+//! A sink with a `digest` window sends watchlist matches as digests instead: once the window
+//! that opened with the oldest waiting match has closed, the matches due by then are bundled
+//! (their membership recorded in the store before the first attempt) and sent as one message;
+//! the digest then retries, succeeds or dies as one, with every member keeping its own row.
+//! Source-health messages are never bundled.
+//!
 //! Each sink is driven separately (its own task in the daemon), so a slow or failing receiver
 //! only ever delays its own rows.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tracing::{debug, error, warn};
+use sha2::{Digest as _, Sha256};
+use tracing::{debug, error, info, warn};
 
 use super::metrics::SinkLabel;
-use super::{now_millis, Pipeline};
+use super::{now_millis, Pipeline, SinkSlot};
+use crate::config::SinkConfig;
 use crate::sink::Outcome;
-use crate::store::StoreError;
+use crate::store::{DueDelivery, Settlement, StoreError};
 
 /// Rows fetched per round; small enough that a shutdown is noticed between rounds.
 const BATCH: usize = 32;
+
+/// Alerts per digest message at most: the most any digest format lists one by one (email's),
+/// so a long window's backlog goes out as several digests rather than one oversized message.
+pub const DIGEST_MAX_ALERTS: usize = 100;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -35,8 +47,51 @@ impl DeliveryReport {
     }
 }
 
+/// What one attempt carried: a single alert, or a digest of several.
+enum Unit<'a> {
+    Single(&'a DueDelivery),
+    Digest {
+        id: &'a str,
+        members: &'a [DueDelivery],
+    },
+}
+
+impl Unit<'_> {
+    fn id(&self) -> &str {
+        match self {
+            Unit::Single(delivery) => &delivery.alert_id,
+            Unit::Digest { id, .. } => id,
+        }
+    }
+
+    fn members(&self) -> &[DueDelivery] {
+        match self {
+            Unit::Single(delivery) => std::slice::from_ref(*delivery),
+            Unit::Digest { members, .. } => members,
+        }
+    }
+}
+
+/// `dig_` and 32 hex digits of SHA-256 over the sink and the member ids: the same digest keeps
+/// its id on every attempt, and two sinks never share one.
+pub fn digest_id(sink: &str, members: &[String]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(sink.as_bytes());
+    for member in members {
+        hash.update(b"\n");
+        hash.update(member.as_bytes());
+    }
+    let digest = hash.finalize();
+    let hex: String = digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("dig_{hex}")
+}
+
 impl Pipeline {
-    /// Attempts one batch of this sink's due deliveries.
+    /// Attempts one batch of this sink's due deliveries (for a digest sink: its due single
+    /// messages, then every digest whose window has closed).
     pub async fn deliver_due(&self, sink_name: &str) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         let (Some(slot), Some(config)) = (self.sinks.get(sink_name), self.config.sink(sink_name))
@@ -46,95 +101,227 @@ impl Pipeline {
         if slot.gone.load(Ordering::SeqCst) {
             return Ok(report);
         }
-        let due = self.store.due_deliveries(sink_name, now_millis(), BATCH)?;
-        for delivery in due {
+        let due = match config.digest {
+            Some(_) => self.store.due_undigested(sink_name, now_millis(), BATCH)?,
+            None => self.store.due_deliveries(sink_name, now_millis(), BATCH)?,
+        };
+        for delivery in &due {
             if slot.gone.load(Ordering::SeqCst) {
                 break;
             }
-            if let Some(bucket) = &slot.bucket {
-                loop {
-                    let wait = match bucket.lock() {
-                        Ok(mut bucket) => bucket.take(std::time::Instant::now()).err(),
-                        Err(_) => None,
-                    };
-                    match wait {
-                        Some(wait) => tokio::time::sleep(wait).await,
-                        None => break,
-                    }
-                }
-            }
-            report.attempted += 1;
-            let outcome = slot
-                .sink
-                .deliver(&delivery.alert_id, &delivery.payload)
-                .await;
-            let attempt = delivery.attempts + 1;
-            let now = now_millis();
-            match outcome {
-                Outcome::Delivered => {
-                    self.store
-                        .mark_delivered(&delivery.alert_id, sink_name, now)?;
-                    report.delivered += 1;
-                    self.metrics.delivery(sink_name, "delivered");
-                    self.metrics
-                        .delivery_latency_seconds
-                        .get_or_create(&SinkLabel {
-                            sink: sink_name.to_string(),
-                        })
-                        .observe((now - delivery.created_at).max(0) as f64 / 1000.0);
-                    debug!(sink = sink_name, id = %delivery.alert_id, attempt, latency_ms = now - delivery.created_at, "delivered");
-                }
-                Outcome::Retry { error, retry_after } => {
-                    match config.retry.get(delivery.attempts as usize) {
-                        Some(delay) => {
-                            let wait = retry_after.map_or(*delay, |asked| asked.max(*delay));
-                            let next = now.saturating_add(millis(wait));
-                            self.store
-                                .mark_retry(&delivery.alert_id, sink_name, next, &error)?;
-                            report.retrying += 1;
-                            self.metrics.delivery(sink_name, "retry");
-                            warn!(sink = sink_name, id = %delivery.alert_id, attempt, %error, retry_in = %humantime::format_duration(wait), "delivery failed; will retry");
-                        }
-                        None => {
-                            let error = format!("{error} (after {attempt} attempts, the retry schedule is exhausted)");
-                            self.store
-                                .mark_dead(&delivery.alert_id, sink_name, &error)?;
-                            report.dead += 1;
-                            self.metrics.delivery(sink_name, "dead");
-                            error!(sink = sink_name, id = %delivery.alert_id, attempt, %error, "alert is now a dead letter");
-                        }
-                    }
-                }
-                Outcome::Gone { error } => {
-                    slot.gone.store(true, Ordering::SeqCst);
-                    // the alert stays queued and due: it goes out once the URL is fixed
-                    self.store
-                        .mark_retry(&delivery.alert_id, sink_name, now, &error)?;
-                    report.retrying += 1;
-                    self.metrics.delivery(sink_name, "gone");
-                    error!(sink = sink_name, id = %delivery.alert_id, %error, "sink disabled: its receiver is gone; alerts for it stay queued until the sink's url is fixed and wirewatch reloaded or restarted");
-                }
-                Outcome::Permanent { error } => {
-                    self.store
-                        .mark_dead(&delivery.alert_id, sink_name, &error)?;
-                    report.dead += 1;
-                    self.metrics.delivery(sink_name, "dead");
-                    error!(sink = sink_name, id = %delivery.alert_id, attempt, %error, "delivery refused permanently; alert is now a dead letter");
-                }
-            }
+            self.attempt(slot, config, Unit::Single(delivery), &mut report)
+                .await?;
+        }
+        if let Some(window) = config.digest {
+            self.deliver_digests(slot, config, window, &mut report)
+                .await?;
         }
         Ok(report)
     }
 
-    /// Delivers until nothing of this sink is due now (rows waiting for a later retry stay).
+    async fn deliver_digests(
+        &self,
+        slot: &SinkSlot,
+        config: &SinkConfig,
+        window: Duration,
+        report: &mut DeliveryReport,
+    ) -> Result<(), StoreError> {
+        let sink_name = config.name.as_str();
+        // Bundle what a closed window holds; more than one digest when the window overflowed.
+        // Digests formed earlier (and not yet accepted) are picked up below with these.
+        let now = now_millis();
+        if let Some(window_end) = self.store.digest_window_end(sink_name, millis(window))? {
+            if window_end <= now {
+                while let Some(id) = self.store.form_digest(
+                    sink_name,
+                    window_end,
+                    DIGEST_MAX_ALERTS,
+                    now,
+                    |members| digest_id(sink_name, members),
+                )? {
+                    debug!(sink = sink_name, digest = %id, "digest window closed");
+                }
+            }
+        }
+        for id in self.store.due_digests(sink_name, now_millis())? {
+            if slot.gone.load(Ordering::SeqCst) {
+                break;
+            }
+            let members = self.store.digest_members(sink_name, &id)?;
+            if members.is_empty() {
+                continue;
+            }
+            self.attempt(
+                slot,
+                config,
+                Unit::Digest {
+                    id: &id,
+                    members: &members,
+                },
+                report,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// One request to the sink, paced by its rate limit, and the bookkeeping of its outcome for
+    /// every alert it carried.
+    async fn attempt(
+        &self,
+        slot: &SinkSlot,
+        config: &SinkConfig,
+        unit: Unit<'_>,
+        report: &mut DeliveryReport,
+    ) -> Result<(), StoreError> {
+        let sink_name = config.name.as_str();
+        if let Some(bucket) = &slot.bucket {
+            loop {
+                let wait = match bucket.lock() {
+                    Ok(mut bucket) => bucket.take(std::time::Instant::now()).err(),
+                    Err(_) => None,
+                };
+                match wait {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => break,
+                }
+            }
+        }
+        let members = unit.members();
+        let count = members.len();
+        report.attempted += count;
+        let outcome = match &unit {
+            Unit::Single(delivery) => {
+                slot.sink
+                    .deliver(&delivery.alert_id, &delivery.payload)
+                    .await
+            }
+            Unit::Digest { id, members } => {
+                let payloads: Vec<&str> = members
+                    .iter()
+                    .map(|member| member.payload.as_str())
+                    .collect();
+                slot.sink.deliver_digest(id, &payloads).await
+            }
+        };
+        // every member of a digest has seen the same attempts; the most any has seen decides
+        let attempts = members
+            .iter()
+            .map(|member| member.attempts)
+            .max()
+            .unwrap_or(0);
+        let attempt = attempts + 1;
+        let id = unit.id();
+        let now = now_millis();
+        let settle = |settlement: Settlement<'_>| -> Result<(), StoreError> {
+            match &unit {
+                Unit::Single(delivery) => match settlement {
+                    Settlement::Delivered { now } => {
+                        self.store
+                            .mark_delivered(&delivery.alert_id, sink_name, now)
+                    }
+                    Settlement::Retry {
+                        next_attempt_at,
+                        error,
+                    } => {
+                        self.store
+                            .mark_retry(&delivery.alert_id, sink_name, next_attempt_at, error)
+                    }
+                    Settlement::Dead { error } => {
+                        self.store.mark_dead(&delivery.alert_id, sink_name, error)
+                    }
+                },
+                Unit::Digest { id, .. } => self.store.settle_digest(sink_name, id, settlement),
+            }
+        };
+        let count_all = |outcome: &str| {
+            for _ in 0..count {
+                self.metrics.delivery(sink_name, outcome);
+            }
+        };
+        match outcome {
+            Outcome::Delivered => {
+                settle(Settlement::Delivered { now })?;
+                report.delivered += count;
+                count_all("delivered");
+                let latency = self
+                    .metrics
+                    .delivery_latency_seconds
+                    .get_or_create(&SinkLabel {
+                        sink: sink_name.to_string(),
+                    });
+                for member in members {
+                    latency.observe((now - member.created_at).max(0) as f64 / 1000.0);
+                }
+                if let Unit::Digest { .. } = unit {
+                    info!(sink = sink_name, digest = %id, alerts = count, attempt, "digest delivered");
+                } else {
+                    debug!(sink = sink_name, %id, attempt, latency_ms = now - members[0].created_at, "delivered");
+                }
+            }
+            Outcome::Retry { error, retry_after } => match config.retry.get(attempts as usize) {
+                Some(delay) => {
+                    let wait = retry_after.map_or(*delay, |asked| asked.max(*delay));
+                    let next = now.saturating_add(millis(wait));
+                    settle(Settlement::Retry {
+                        next_attempt_at: next,
+                        error: &error,
+                    })?;
+                    report.retrying += count;
+                    count_all("retry");
+                    warn!(sink = sink_name, %id, alerts = count, attempt, %error, retry_in = %humantime::format_duration(wait), "delivery failed; will retry");
+                }
+                None => {
+                    let error = format!(
+                        "{error} (after {attempt} attempts, the retry schedule is exhausted)"
+                    );
+                    settle(Settlement::Dead { error: &error })?;
+                    report.dead += count;
+                    count_all("dead");
+                    error!(sink = sink_name, %id, alerts = count, attempt, %error, "now a dead letter");
+                }
+            },
+            Outcome::Gone { error } => {
+                slot.gone.store(true, Ordering::SeqCst);
+                // the alerts stay queued and due: they go out once the URL is fixed
+                settle(Settlement::Retry {
+                    next_attempt_at: now,
+                    error: &error,
+                })?;
+                report.retrying += count;
+                count_all("gone");
+                error!(sink = sink_name, %id, %error, "sink disabled: its receiver is gone; alerts for it stay queued until the sink's url is fixed and wirewatch reloaded or restarted");
+            }
+            Outcome::Permanent { error } => {
+                settle(Settlement::Dead { error: &error })?;
+                report.dead += count;
+                count_all("dead");
+                error!(sink = sink_name, %id, alerts = count, attempt, %error, "delivery refused permanently; now a dead letter");
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers until nothing of this sink is due now (rows waiting for a later retry, or for
+    /// their digest window to close, stay).
     pub async fn deliver_all_due(&self, sink_name: &str) -> Result<DeliveryReport, StoreError> {
         let mut total = DeliveryReport::default();
         loop {
             let report = self.deliver_due(sink_name).await?;
             total.add(report);
+            // a round that attempted fewer rows than a batch left nothing due behind it; a
+            // digest round sends every due digest, and the next round finds nothing
             if report.attempted < BATCH {
                 return Ok(total);
             }
+        }
+    }
+
+    /// When this sink next has something to send: a due row, a digest, or a window closing.
+    pub fn next_send(&self, sink_name: &str) -> Result<Option<crate::store::Millis>, StoreError> {
+        match self.config.sink(sink_name).and_then(|config| config.digest) {
+            Some(window) => self.store.next_digest_due(sink_name, millis(window)),
+            None => self.store.next_due(sink_name),
         }
     }
 }

@@ -97,7 +97,7 @@ pub(super) async fn delivery_loop(
                 error!(sink = %sink, error = %store_error, "cannot read the outbox");
                 Duration::from_secs(5)
             }
-            Ok(_) => match pipeline.store.next_due(&sink) {
+            Ok(_) => match pipeline.next_send(&sink) {
                 Ok(Some(next)) => {
                     Duration::from_millis((next - now_millis()).max(0) as u64).min(DELIVERY_IDLE)
                 }

@@ -3,14 +3,15 @@
 //! POSTed as JSON, with the same outcome rules as the generic webhook (2xx accepted; 408, 429,
 //! 5xx and network errors retried, honouring Retry-After; 410 disables; other 4xx permanent).
 //!
-//! A user template, when configured, replaces the default message text. Email (SMTP) is not
+//! A user template, when configured, replaces the default message text. A digest is one message
+//! in the service's digest format (a template never applies to it). Email (SMTP) is not
 //! delivered by this module.
 
 use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
 
-use super::format::{self, AlertView, NtfyAuth, TargetUrl};
+use super::format::{self, AlertView, NtfyAuth, Secret, TargetUrl};
 use super::webhook::{network_outcome, status_outcome};
 use super::Outcome;
 
@@ -19,6 +20,8 @@ pub struct ChatSink {
     target: TargetUrl,
     template: Option<String>,
     timeout: Duration,
+    /// Telegram's Bot API server (`api_base`), without a trailing slash.
+    telegram_api: String,
 }
 
 /// One HTTP request a delivery needs (Telegram sends one per chat).
@@ -34,13 +37,82 @@ impl ChatSink {
         target: TargetUrl,
         template: Option<String>,
         timeout: Duration,
+        api_base: Option<&str>,
     ) -> ChatSink {
         ChatSink {
             client,
             target,
             template,
             timeout,
+            telegram_api: api_base
+                .unwrap_or(format::TELEGRAM_API)
+                .trim_end_matches('/')
+                .to_string(),
         }
+    }
+
+    /// The requests of one digest: the service's digest format, one message per target.
+    fn digest_requests(&self, payloads: &[&str]) -> Result<Vec<Request>, String> {
+        let alerts = payloads
+            .iter()
+            .map(|payload| AlertView::from_payload(payload))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| error.to_string())?;
+        let plain = |url: &Secret, body: serde_json::Value| Request {
+            url: url.expose().to_string(),
+            body,
+            auth: None,
+        };
+        Ok(match &self.target {
+            TargetUrl::Slack { webhook_url, .. } => {
+                vec![plain(webhook_url, format::slack_digest(&alerts))]
+            }
+            TargetUrl::Discord { webhook_url } => {
+                vec![plain(webhook_url, format::discord_digest(&alerts))]
+            }
+            TargetUrl::Teams { webhook_url } => {
+                vec![plain(webhook_url, format::teams_digest(&alerts))]
+            }
+            TargetUrl::Ntfy {
+                server,
+                topics,
+                auth,
+            } => {
+                let message = format::ntfy_digest(&alerts);
+                topics
+                    .iter()
+                    .map(|topic| Request {
+                        url: format!("{server}/"),
+                        body: message.to_json(topic),
+                        auth: ntfy_authorization(auth),
+                    })
+                    .collect()
+            }
+            TargetUrl::Telegram {
+                bot_token,
+                chat_ids,
+                thread_id,
+            } => {
+                let url = self.telegram_url(bot_token);
+                chat_ids
+                    .iter()
+                    .map(|chat| {
+                        let mut body = format::telegram_digest(&alerts, chat);
+                        if let Some(thread) = thread_id {
+                            body["message_thread_id"] = serde_json::json!(thread);
+                        }
+                        plain(&url, body)
+                    })
+                    .collect()
+            }
+            TargetUrl::Json { .. } | TargetUrl::Email(_) => {
+                return Err("this target is not a chat service".to_string())
+            }
+        })
+    }
+
+    fn telegram_url(&self, bot_token: &Secret) -> Secret {
+        format::telegram_api_url_at(&self.telegram_api, bot_token, "sendMessage")
     }
 
     fn requests(&self, payload: &str) -> Result<Vec<Request>, String> {
@@ -92,16 +164,7 @@ impl ChatSink {
                 topics,
                 auth,
             } => {
-                let auth = match auth {
-                    NtfyAuth::None => None,
-                    NtfyAuth::Token(token) => Some(format!("Bearer {}", token.expose())),
-                    NtfyAuth::Basic { user, password } => {
-                        use base64::Engine;
-                        let encoded = base64::engine::general_purpose::STANDARD
-                            .encode(format!("{user}:{}", password.expose()));
-                        Some(format!("Basic {encoded}"))
-                    }
-                };
+                let auth = ntfy_authorization(auth);
                 topics
                     .iter()
                     .map(|topic| {
@@ -122,7 +185,7 @@ impl ChatSink {
                 chat_ids,
                 thread_id,
             } => {
-                let url = format::telegram_api_url(bot_token, "sendMessage");
+                let url = self.telegram_url(bot_token);
                 chat_ids
                     .iter()
                     .map(|chat| {
@@ -144,10 +207,20 @@ impl ChatSink {
     }
 
     pub async fn deliver(&self, payload: &str) -> Outcome {
-        let requests = match self.requests(payload) {
-            Ok(requests) => requests,
-            Err(error) => return Outcome::Permanent { error },
-        };
+        match self.requests(payload) {
+            Ok(requests) => self.send(requests).await,
+            Err(error) => Outcome::Permanent { error },
+        }
+    }
+
+    pub async fn deliver_digest(&self, payloads: &[&str]) -> Outcome {
+        match self.digest_requests(payloads) {
+            Ok(requests) => self.send(requests).await,
+            Err(error) => Outcome::Permanent { error },
+        }
+    }
+
+    async fn send(&self, requests: Vec<Request>) -> Outcome {
         for request in requests {
             let mut builder = self
                 .client
@@ -168,5 +241,19 @@ impl ChatSink {
             }
         }
         Outcome::Delivered
+    }
+}
+
+/// The `Authorization` header of an ntfy server that wants one.
+fn ntfy_authorization(auth: &NtfyAuth) -> Option<String> {
+    match auth {
+        NtfyAuth::None => None,
+        NtfyAuth::Token(token) => Some(format!("Bearer {}", token.expose())),
+        NtfyAuth::Basic { user, password } => {
+            use base64::Engine;
+            let encoded = base64::engine::general_purpose::STANDARD
+                .encode(format!("{user}:{}", password.expose()));
+            Some(format!("Basic {encoded}"))
+        }
     }
 }

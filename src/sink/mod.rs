@@ -1,11 +1,13 @@
 //! Alert delivery targets: the only modules that send alerts over the network. Each sink turns
-//! one stored alert payload into one delivery attempt and classifies the outcome; retry timing,
+//! one stored alert payload — or, for a sink with a digest window, several bundled as one
+//! message — into one delivery attempt and classifies the outcome; retry timing, digest windows,
 //! dead letters and bookkeeping belong to the daemon's delivery loop, not here.
 //!
 //! Sinks are a closed enum (one variant and one file per kind): no plug-in system until a real
 //! need for one exists.
 
 pub mod chat;
+pub mod email;
 pub mod format;
 pub mod log;
 pub mod rate;
@@ -36,6 +38,7 @@ pub enum Sink {
     Log,
     Webhook(webhook::WebhookSink),
     Chat(chat::ChatSink),
+    Email(email::EmailSink),
 }
 
 impl Sink {
@@ -46,12 +49,17 @@ impl Sink {
                 target,
                 template,
                 timeout,
+                api_base,
             } => Sink::Chat(chat::ChatSink::new(
                 client.clone(),
                 target.clone(),
                 template.clone(),
                 *timeout,
+                api_base.as_ref().map(url::Url::as_str),
             )),
+            SinkKind::Email { target, timeout } => {
+                Sink::Email(email::EmailSink::new(target, *timeout))
+            }
             SinkKind::Webhook {
                 url,
                 secrets,
@@ -71,6 +79,26 @@ impl Sink {
             Sink::Log => log::deliver(alert_id, payload),
             Sink::Webhook(webhook) => webhook.deliver(alert_id, payload).await,
             Sink::Chat(chat) => chat.deliver(payload).await,
+            Sink::Email(email) => email.deliver(alert_id, payload).await,
+        }
+    }
+
+    /// One attempt to deliver several stored payloads as one digest message, identified by
+    /// `digest_id` (stable across retries of the same digest).
+    pub async fn deliver_digest(&self, digest_id: &str, payloads: &[&str]) -> Outcome {
+        match self {
+            // config refuses digests for the log sink; should one arrive, log each alert
+            Sink::Log => {
+                for payload in payloads {
+                    if let Outcome::Permanent { error } = log::deliver(digest_id, payload) {
+                        return Outcome::Permanent { error };
+                    }
+                }
+                Outcome::Delivered
+            }
+            Sink::Webhook(webhook) => webhook.deliver_digest(digest_id, payloads).await,
+            Sink::Chat(chat) => chat.deliver_digest(payloads).await,
+            Sink::Email(email) => email.deliver_digest(digest_id, payloads).await,
         }
     }
 }

@@ -74,6 +74,13 @@ impl WebhookSink {
         }
     }
 
+    /// A digest: the envelope of [`digest_body`], signed and sent like one alert under the
+    /// digest's own id.
+    pub async fn deliver_digest(&self, digest_id: &str, payloads: &[&str]) -> Outcome {
+        self.deliver(digest_id, &digest_body(digest_id, payloads))
+            .await
+    }
+
     pub async fn deliver(&self, alert_id: &str, payload: &str) -> Outcome {
         let now = chrono::Utc::now();
         let timestamp = now.timestamp();
@@ -98,6 +105,25 @@ impl WebhookSink {
             Err(error) => network_outcome(&error),
         }
     }
+}
+
+/// The digest payload: `{"version":1,"id":"dig_…","type":"alert.digest","alerts":[…]}`, each
+/// alert the stored payload byte for byte (its own `id` included), so a receiver handles a
+/// digest's alerts exactly as single ones and can drop those it has seen.
+pub fn digest_body(digest_id: &str, payloads: &[&str]) -> String {
+    let id = serde_json::Value::String(digest_id.to_string());
+    let mut body = format!(
+        "{{\"version\":{},\"id\":{id},\"type\":\"alert.digest\",\"alerts\":[",
+        crate::alert::PAYLOAD_VERSION
+    );
+    for (index, payload) in payloads.iter().enumerate() {
+        if index > 0 {
+            body.push(',');
+        }
+        body.push_str(payload);
+    }
+    body.push_str("]}");
+    body
 }
 
 /// A request that got no answer: always worth another try.
@@ -157,6 +183,20 @@ mod tests {
             ),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
+    }
+
+    #[test]
+    fn digest_body_keeps_each_alert_verbatim() {
+        let body = digest_body(
+            "dig_1",
+            &[r#"{"id":"msg_a","x":[1, 2]}"#, r#"{"id":"msg_b"}"#],
+        );
+        assert_eq!(
+            body,
+            r#"{"version":1,"id":"dig_1","type":"alert.digest","alerts":[{"id":"msg_a","x":[1, 2]},{"id":"msg_b"}]}"#
+        );
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value["alerts"][1]["id"], "msg_b");
     }
 
     #[test]

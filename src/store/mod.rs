@@ -79,6 +79,8 @@ pub struct AlertRow {
     pub state: String,
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// The digest that carries (or carried) this alert to this sink.
+    pub digest_id: Option<String>,
 }
 
 /// What the store knows of a source's polls.
@@ -196,6 +198,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
          received_at INTEGER NOT NULL
      );",
     ),
+    (
+        // the digest a row was bundled into (sinks with `digest`): kept after delivery, so
+        // `alerts list` can say which message carried the alert
+        4,
+        "ALTER TABLE deliveries ADD COLUMN digest_id TEXT;
+     CREATE INDEX deliveries_digest ON deliveries (sink, digest_id);",
+    ),
 ];
 
 const SCHEMA: &str = "
@@ -297,21 +306,31 @@ impl Store {
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.busy_timeout(Duration::from_secs(10))?;
-        let mut version: i64 =
-            connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if version < 1 {
-            // a new database gets the first schema, then the same steps as an old one
-            connection.execute_batch(SCHEMA)?;
-            connection.pragma_update(None, "user_version", 1)?;
-            version = 1;
-        }
-        for (target, step) in MIGRATIONS {
-            if version < *target {
-                // each step and its version bump commit together: a crash leaves either
-                connection.execute_batch(&format!(
-                    "BEGIN; {step} PRAGMA user_version = {target}; COMMIT;"
-                ))?;
-                version = *target;
+        // A new database gets the first schema, then the same steps as an old one. Each step
+        // and its version bump commit together (a crash leaves either), and the version is read
+        // inside the step's write transaction: another process opening the same file at the
+        // same moment (`alerts list` while the daemon starts) waits, then sees the step done,
+        // instead of applying it twice or setting the version back.
+        let steps = std::iter::once((1, SCHEMA)).chain(MIGRATIONS.iter().copied());
+        for (target, step) in steps {
+            let version: i64 =
+                connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            if version >= target {
+                continue;
+            }
+            connection.execute_batch("BEGIN IMMEDIATE")?;
+            let applied = (|| {
+                let version: i64 =
+                    connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+                if version < target {
+                    connection.execute_batch(step)?;
+                    connection.pragma_update(None, "user_version", target)?;
+                }
+                connection.execute_batch("COMMIT")
+            })();
+            if let Err(error) = applied {
+                let _ = connection.execute_batch("ROLLBACK");
+                return Err(error.into());
             }
         }
         // idempotent additions, whatever the version: safe on old and new databases alike
@@ -656,23 +675,192 @@ impl Store {
         now: Millis,
         limit: usize,
     ) -> Result<Vec<DueDelivery>, StoreError> {
+        self.due_rows(sink, now, limit, false)
+    }
+
+    /// As [`Store::due_deliveries`], without the watchlist matches: what a digest sink still
+    /// sends one by one (source-health messages, which are not news to bundle).
+    pub fn due_undigested(
+        &self,
+        sink: &str,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        self.due_rows(sink, now, limit, true)
+    }
+
+    fn due_rows(
+        &self,
+        sink: &str,
+        now: Millis,
+        limit: usize,
+        skip_matches: bool,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
         let connection = self.lock()?;
         let mut statement = connection.prepare_cached(
             "SELECT d.alert_id, d.sink, a.payload, d.attempts, a.created_at
              FROM deliveries d JOIN alerts a ON a.id = d.alert_id
              WHERE d.sink = ?1 AND d.state = 'pending' AND d.next_attempt_at <= ?2
+               AND (?4 = 0 OR a.kind != 'article.matched')
              ORDER BY d.next_attempt_at, a.created_at, d.alert_id LIMIT ?3",
         )?;
-        let rows = statement.query_map(params![sink, now, limit as i64], |row| {
-            Ok(DueDelivery {
-                alert_id: row.get(0)?,
-                sink: row.get(1)?,
-                payload: row.get(2)?,
-                attempts: row.get(3)?,
-                created_at: row.get(4)?,
-            })
-        })?;
+        let rows = statement.query_map(
+            params![sink, now, limit as i64, skip_matches as i64],
+            due_row,
+        )?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// When the digest window of `sink` that is open now closes: the earliest pending match not
+    /// yet in a digest, plus `window`. Windows start at their first alert rather than on
+    /// wall-clock boundaries, so every alert waits at most one window and a lone alert is never
+    /// sent moments after it arrived just because a boundary fell then.
+    pub fn digest_window_end(
+        &self,
+        sink: &str,
+        window: Millis,
+    ) -> Result<Option<Millis>, StoreError> {
+        let connection = self.lock()?;
+        let first: Option<Millis> = connection
+            .prepare_cached(
+                "SELECT MIN(d.next_attempt_at) FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                 WHERE d.sink = ?1 AND d.state = 'pending' AND d.digest_id IS NULL
+                   AND a.kind = 'article.matched'",
+            )?
+            .query_row(params![sink], |row| row.get(0))?;
+        Ok(first.map(|first| first.saturating_add(window)))
+    }
+
+    /// Bundles up to `limit` pending matches of `sink` that were due by `cutoff` (the end of a
+    /// closed window) into one digest, oldest first, whose id `name` derives from the member
+    /// ids; the digest is due at once. Returns its id, `None` when nothing was waiting. Members
+    /// are fixed from here on: every retry re-sends the same alerts under the same id, and a
+    /// crash before the send leaves the digest pending, to be sent after the restart.
+    pub fn form_digest(
+        &self,
+        sink: &str,
+        cutoff: Millis,
+        limit: usize,
+        now: Millis,
+        name: impl FnOnce(&[String]) -> String,
+    ) -> Result<Option<String>, StoreError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction()?;
+        let members: Vec<String> = {
+            let mut statement = transaction.prepare_cached(
+                "SELECT d.alert_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                 WHERE d.sink = ?1 AND d.state = 'pending' AND d.digest_id IS NULL
+                   AND a.kind = 'article.matched' AND d.next_attempt_at <= ?2
+                 ORDER BY a.created_at, d.alert_id LIMIT ?3",
+            )?;
+            let rows =
+                statement.query_map(params![sink, cutoff, limit as i64], |row| row.get(0))?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        if members.is_empty() {
+            return Ok(None);
+        }
+        let digest_id = name(&members);
+        {
+            let mut update = transaction.prepare_cached(
+                "UPDATE deliveries SET digest_id = ?3, next_attempt_at = ?4
+                 WHERE alert_id = ?1 AND sink = ?2",
+            )?;
+            for member in &members {
+                update.execute(params![member, sink, digest_id, now])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(Some(digest_id))
+    }
+
+    /// Digests of `sink` with pending members whose attempt is due, oldest first.
+    pub fn due_digests(&self, sink: &str, now: Millis) -> Result<Vec<String>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare_cached(
+            "SELECT digest_id FROM deliveries
+             WHERE sink = ?1 AND state = 'pending' AND digest_id IS NOT NULL
+             GROUP BY digest_id HAVING MIN(next_attempt_at) <= ?2
+             ORDER BY MIN(next_attempt_at), digest_id",
+        )?;
+        let rows = statement.query_map(params![sink, now], |row| row.get(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The pending members of a digest, in the order the message lists them.
+    pub fn digest_members(
+        &self,
+        sink: &str,
+        digest_id: &str,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare_cached(
+            "SELECT d.alert_id, d.sink, a.payload, d.attempts, a.created_at
+             FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             WHERE d.sink = ?1 AND d.digest_id = ?2 AND d.state = 'pending'
+             ORDER BY a.created_at, d.alert_id",
+        )?;
+        let rows = statement.query_map(params![sink, digest_id], due_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// When the next send of a digest sink falls due: a pending digest or single message, or
+    /// the end of the open window.
+    pub fn next_digest_due(
+        &self,
+        sink: &str,
+        window: Millis,
+    ) -> Result<Option<Millis>, StoreError> {
+        let window_end = self.digest_window_end(sink, window)?;
+        let connection = self.lock()?;
+        let other: Option<Millis> = connection
+            .prepare_cached(
+                "SELECT MIN(d.next_attempt_at) FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                 WHERE d.sink = ?1 AND d.state = 'pending'
+                   AND (d.digest_id IS NOT NULL OR a.kind != 'article.matched')",
+            )?
+            .query_row(params![sink], |row| row.get(0))?;
+        Ok(match (window_end, other) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
+    /// Records one outcome for every pending member of a digest at once, so a crash can never
+    /// split a digest into a delivered and a pending part.
+    pub fn settle_digest(
+        &self,
+        sink: &str,
+        digest_id: &str,
+        settlement: Settlement<'_>,
+    ) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        match settlement {
+            Settlement::Delivered { now } => connection
+                .prepare_cached(
+                    "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,
+                         delivered_at = ?3, last_error = NULL
+                     WHERE sink = ?1 AND digest_id = ?2 AND state = 'pending'",
+                )?
+                .execute(params![sink, digest_id, now])?,
+            Settlement::Retry {
+                next_attempt_at,
+                error,
+            } => connection
+                .prepare_cached(
+                    "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?3,
+                         last_error = ?4
+                     WHERE sink = ?1 AND digest_id = ?2 AND state = 'pending'",
+                )?
+                .execute(params![sink, digest_id, next_attempt_at, error])?,
+            Settlement::Dead { error } => connection
+                .prepare_cached(
+                    "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = ?3
+                     WHERE sink = ?1 AND digest_id = ?2 AND state = 'pending'",
+                )?
+                .execute(params![sink, digest_id, error])?,
+        };
+        Ok(())
     }
 
     /// When the next pending delivery of this sink falls due, if any is pending.
@@ -777,7 +965,7 @@ impl Store {
                              json_extract(a.payload, '$.type') || ': ' || a.source
                                || COALESCE(' (' || json_extract(a.payload, '$.health.last_error') || ')', ''),
                              ''), a.created_at,
-                    d.sink, d.state, d.attempts, d.last_error
+                    d.sink, d.state, d.attempts, d.last_error, d.digest_id
              FROM alerts a JOIN deliveries d ON d.alert_id = a.id
              WHERE a.created_at >= ?1 AND (?2 = 0 OR d.state = 'dead')
              ORDER BY a.created_at DESC, a.id, d.sink LIMIT ?3",
@@ -794,6 +982,7 @@ impl Store {
                 state: row.get(7)?,
                 attempts: row.get(8)?,
                 last_error: row.get(9)?,
+                digest_id: row.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -805,7 +994,7 @@ impl Store {
         let connection = self.lock()?;
         Ok(connection.execute(
             "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?2,
-                 delivered_at = NULL
+                 delivered_at = NULL, digest_id = NULL
              WHERE alert_id = ?1",
             params![alert_id, now],
         )?)
@@ -815,7 +1004,8 @@ impl Store {
     pub fn requeue_dead(&self, now: Millis) -> Result<usize, StoreError> {
         let connection = self.lock()?;
         Ok(connection.execute(
-            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?1
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?1,
+                 digest_id = NULL
              WHERE state = 'dead'",
             params![now],
         )?)
@@ -1047,6 +1237,31 @@ fn subscription_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
     })
 }
 
+/// What became of one attempt, for [`Store::settle_digest`].
+#[derive(Debug, Clone, Copy)]
+pub enum Settlement<'a> {
+    Delivered {
+        now: Millis,
+    },
+    Retry {
+        next_attempt_at: Millis,
+        error: &'a str,
+    },
+    Dead {
+        error: &'a str,
+    },
+}
+
+fn due_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<DueDelivery> {
+    Ok(DueDelivery {
+        alert_id: row.get(0)?,
+        sink: row.get(1)?,
+        payload: row.get(2)?,
+        attempts: row.get(3)?,
+        created_at: row.get(4)?,
+    })
+}
+
 const HEALTH_COLUMNS: &str = "source, last_polled_at, last_success_at, consecutive_failures,
     last_error, last_new_entry_at, entry_gap_ms, newest_entry_at, next_poll_at, unhealthy_since";
 
@@ -1196,6 +1411,30 @@ mod tests {
         // opening again is a no-op
         let store = Store::open(&path).unwrap();
         assert!(store.source_health("s").unwrap().is_some());
+    }
+
+    #[test]
+    fn concurrent_first_opens_agree_on_the_schema() {
+        // regression: a second process opening a new database while the first was migrating
+        // it set the version back, and every later open failed with "duplicate column name"
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("race.db");
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Store::open(&path).map(|_| ()))
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.outbox_counts().unwrap(), OutboxCounts::default());
+        let connection = store.lock().unwrap();
+        let version: i64 = connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.last().unwrap().0);
     }
 
     #[test]
@@ -1472,6 +1711,88 @@ mod tests {
         assert!(store.websub_forget("s").unwrap());
         assert!(!store.websub_forget("s").unwrap());
         assert!(store.websub_subscription("s").unwrap().is_none());
+    }
+
+    #[test]
+    fn digests_bundle_a_closed_window_and_settle_as_one() {
+        let store = Store::open_in_memory().unwrap();
+        for (index, at) in [(1, 1_000), (2, 1_500), (3, 2_500)] {
+            store
+                .commit_entry(
+                    "s",
+                    &format!("e{index}"),
+                    None,
+                    &[alert(
+                        &format!("a{index}"),
+                        "w",
+                        &format!("u{index}"),
+                        &["d"],
+                    )],
+                    at,
+                )
+                .unwrap();
+        }
+        let name = |members: &[String]| format!("dig:{}", members.join("+"));
+        // the window opened with the first alert
+        assert_eq!(store.digest_window_end("d", 1_000).unwrap(), Some(2_000));
+        assert_eq!(store.next_digest_due("d", 1_000).unwrap(), Some(2_000));
+        // matches are never sent one by one on a digest sink
+        assert!(store.due_undigested("d", 9_000, 10).unwrap().is_empty());
+        let id = store.form_digest("d", 2_000, 100, 2_000, name).unwrap();
+        assert_eq!(id.as_deref(), Some("dig:a1+a2"));
+        assert_eq!(
+            store.form_digest("d", 2_000, 100, 2_000, name).unwrap(),
+            None
+        );
+        assert_eq!(store.due_digests("d", 2_000).unwrap(), vec!["dig:a1+a2"]);
+        // a failed attempt keeps the members together; the next window starts at a3
+        store
+            .settle_digest(
+                "d",
+                "dig:a1+a2",
+                Settlement::Retry {
+                    next_attempt_at: 5_000,
+                    error: "503",
+                },
+            )
+            .unwrap();
+        assert_eq!(store.next_digest_due("d", 1_000).unwrap(), Some(3_500));
+        assert!(store.due_digests("d", 4_999).unwrap().is_empty());
+        let members = store.digest_members("d", "dig:a1+a2").unwrap();
+        assert_eq!(
+            members
+                .iter()
+                .map(|member| (member.alert_id.as_str(), member.attempts))
+                .collect::<Vec<_>>(),
+            vec![("a1", 1), ("a2", 1)]
+        );
+        store
+            .settle_digest("d", "dig:a1+a2", Settlement::Delivered { now: 5_000 })
+            .unwrap();
+        let rows = store.list_alerts(false, 0, 10).unwrap();
+        let delivered: Vec<(&str, &str, Option<&str>)> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row.alert_id.as_str(),
+                    row.state.as_str(),
+                    row.digest_id.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            delivered,
+            vec![
+                ("a3", "pending", None),
+                ("a2", "delivered", Some("dig:a1+a2")),
+                ("a1", "delivered", Some("dig:a1+a2")),
+            ]
+        );
+        // a replayed alert is bundled afresh
+        store.requeue_alert("a1", 6_000).unwrap();
+        assert_eq!(store.digest_window_end("d", 1_000).unwrap(), Some(3_500));
+        let id = store.form_digest("d", 7_000, 100, 7_000, name).unwrap();
+        assert_eq!(id.as_deref(), Some("dig:a1+a3"));
     }
 
     #[test]

@@ -137,6 +137,8 @@ pub struct Received {
     pub status: u16,
     pub headers: BTreeMap<String, String>,
     pub body: String,
+    /// When the request arrived.
+    pub at: std::time::SystemTime,
 }
 
 impl Received {
@@ -161,6 +163,7 @@ impl Receiver {
         let router = Router::new()
             .route("/hooks/:name", post(hook))
             .route("/", post(hook_root))
+            .fallback(hook_other)
             .with_state(state);
         let address = serve(router).await;
         Receiver {
@@ -208,6 +211,7 @@ async fn hook(
                 .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
                 .collect(),
             body: String::from_utf8_lossy(&body).into_owned(),
+            at: std::time::SystemTime::now(),
         });
         all.len() - 1
     };
@@ -215,6 +219,16 @@ async fn hook(
     let response = answer(current).await;
     received.lock().unwrap()[index].status = response.status().as_u16();
     response
+}
+
+/// Any other path (a Bot API method, a chat service's webhook path), recorded in full.
+async fn hook_other(
+    state: State<ReceiverState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    hook(state, UrlPath(uri.path().to_string()), headers, body).await
 }
 
 /// ntfy publishes JSON to the server root.

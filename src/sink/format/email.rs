@@ -129,8 +129,8 @@ pub fn email(alert: &AlertView) -> EmailMessage {
     }
 }
 
-/// One message for several alerts: title, source line, link and first snippet of each, up to
-/// 100 alerts, then "and N more alerts".
+/// One message for several alerts: title, source line, link, first snippet and alert id of
+/// each, up to 100 alerts, then "and N more alerts".
 pub fn email_digest(alerts: &[AlertView]) -> EmailMessage {
     let count = alerts.len();
     let noun = if count == 1 { "alert" } else { "alerts" };
@@ -152,6 +152,13 @@ pub fn email_digest(alerts: &[AlertView]) -> EmailMessage {
             plain.push_str(&format!("{}\n", text_spans(&snippet)));
             html.push_str(&format!("<p>{}</p>\n", html_spans(&snippet)));
         }
+        // each alert keeps its id, as in a single alert's footer, so it can be replayed or
+        // matched with what other sinks received
+        plain.push_str(&format!("(alert {})\n", alert.id));
+        html.push_str(&format!(
+            "<p style=\"color: #999; font-size: small\">alert {}</p>\n",
+            text::escape_html(&alert.id)
+        ));
     }
     if count > DIGEST_MAX_ALERTS {
         let more = and_more(count - DIGEST_MAX_ALERTS, "alert", "alerts");

@@ -29,8 +29,9 @@ pub use email::{email, email_digest, EmailMessage};
 pub use ntfy::{ntfy, ntfy_digest, ntfy_json, NtfyMessage};
 pub use slack::{slack, slack_digest};
 pub use target_url::{
-    parse_target, parse_target_url, telegram_api_url, EmailTarget, NtfyAuth, Secret, SmtpSecurity,
-    TargetKind, TargetUrl, TargetUrlError,
+    parse_target, parse_target_url, telegram_api_url, telegram_api_url_at, valid_address,
+    EmailTarget, NtfyAuth, Secret, SmtpSecurity, TargetKind, TargetUrl, TargetUrlError,
+    TELEGRAM_API,
 };
 pub use teams::{teams, teams_digest};
 pub use telegram::{telegram, telegram_digest};

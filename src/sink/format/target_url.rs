@@ -77,13 +77,16 @@ pub enum NtfyAuth {
     Token(Secret),
 }
 
-/// How the SMTP connection is secured; there is no plaintext mode.
+/// How the SMTP connection is secured. URLs always ask for TLS; only the explicit
+/// `security = "none"` of a configured sink (for a relay on a trusted network) goes without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpSecurity {
     /// `mailto://`: plain connection upgraded with STARTTLS (required), port 587 by default.
     StartTls,
     /// `mailtos://`: TLS from the first byte, port 465 by default.
     ImplicitTls,
+    /// No TLS at all, port 25 by default; refused together with credentials.
+    Plaintext,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,8 +106,18 @@ pub struct EmailTarget {
 /// The Bot API endpoint of `method` (e.g. `sendMessage`) for a Telegram target's token: a
 /// secret itself, since the token is part of the path.
 pub fn telegram_api_url(bot_token: &Secret, method: &str) -> Secret {
+    telegram_api_url_at(TELEGRAM_API, bot_token, method)
+}
+
+/// Telegram's own Bot API server.
+pub const TELEGRAM_API: &str = "https://api.telegram.org";
+
+/// As [`telegram_api_url`], on the Bot API server at `base` (a self-hosted `telegram-bot-api`
+/// serves the same paths): `base` without a trailing slash.
+pub fn telegram_api_url_at(base: &str, bot_token: &Secret, method: &str) -> Secret {
     Secret::new(format!(
-        "https://api.telegram.org/bot{}/{method}",
+        "{}/bot{}/{method}",
+        base.trim_end_matches('/'),
         bot_token.expose()
     ))
 }
@@ -688,7 +701,7 @@ fn telegram(rest: &str) -> Result<TargetUrl, TargetUrlError> {
 }
 
 /// A plausible single mailbox address: `local@domain`, no spaces, brackets or controls.
-fn valid_address(address: &str) -> bool {
+pub fn valid_address(address: &str) -> bool {
     let Some((local, domain)) = address.rsplit_once('@') else {
         return false;
     };
@@ -774,6 +787,7 @@ fn mailto(scheme: &str, input: &str) -> Result<TargetUrl, TargetUrlError> {
     let port = parsed.port().unwrap_or(match security {
         SmtpSecurity::StartTls => 587,
         SmtpSecurity::ImplicitTls => 465,
+        SmtpSecurity::Plaintext => 25,
     });
 
     let from = match last("from") {

@@ -7,6 +7,14 @@
 //! Discord's webhook hosts, an https Workflows URL carrying its `sig`, an ntfy topic URL); other
 //! fields a kind needs beyond its URL (Telegram chat ids, mail recipients) come from the Apprise
 //! URL's path and parameters, which is deliberately the only way to give them here.
+//!
+//! A Slack, Discord or Teams sink may also name any other http(s) URL: a receiver that speaks
+//! the service's webhook format (Mattermost and Rocket.Chat take Slack's), a relay, or a local
+//! test receiver. Such a URL is used as written. It is refused only where it is clearly a
+//! mistake: a URL on a known service host that is not that kind's webhook (a Discord URL in a
+//! Slack sink, hooks.slack.com without `/services/`, plain http to the service, an Azure workflow
+//! URL without its `sig`). Like every URL in the config file it is trusted — the SSRF guard is for
+//! URLs found in fetched content, and no content ever chooses where a sink sends.
 
 use std::str::FromStr;
 
@@ -46,13 +54,13 @@ impl TargetKind {
         match self {
             TargetKind::Webhook => "use an http(s):// or json(s):// URL",
             TargetKind::Slack => {
-                "use https://hooks.slack.com/services/… or slack://TokenA/TokenB/TokenC"
+                "use https://hooks.slack.com/services/…, slack://TokenA/TokenB/TokenC, or the URL of a Slack-compatible receiver"
             }
             TargetKind::Discord => {
-                "use https://discord.com/api/webhooks/… or discord://WebhookID/WebhookToken"
+                "use https://discord.com/api/webhooks/…, discord://WebhookID/WebhookToken, or the URL of a Discord-compatible receiver"
             }
             TargetKind::Teams => {
-                "use the workflow's https:// URL or workflows://host/WorkflowID/Signature"
+                "use the workflow's https:// URL (with its sig), workflows://host/WorkflowID/Signature, or the URL of a compatible receiver"
             }
             TargetKind::Ntfy => "use https://host/topic, ntfy://… or ntfys://…",
             TargetKind::Telegram => "use tgram://BotToken/ChatID",
@@ -127,7 +135,11 @@ pub fn parse_target(kind: TargetKind, input: &str) -> Result<TargetUrl, TargetUr
         ),
         TargetKind::Slack => match path.strip_prefix("/services/") {
             Some(tokens) if secure && host == "hooks.slack.com" => slack(tokens),
-            _ => Err(mismatch(kind, &scheme)),
+            _ if service_host(&host) => Err(mismatch(kind, &scheme)),
+            _ => Ok(TargetUrl::Slack {
+                webhook_url: compatible(kind, &scheme, input)?,
+                channel: None,
+            }),
         },
         TargetKind::Discord => {
             let known_host = [
@@ -139,7 +151,10 @@ pub fn parse_target(kind: TargetKind, input: &str) -> Result<TargetUrl, TargetUr
             .contains(&host.as_str());
             match path.strip_prefix("/api/webhooks/") {
                 Some(tokens) if secure && known_host => discord(tokens),
-                _ => Err(mismatch(kind, &scheme)),
+                _ if service_host(&host) => Err(mismatch(kind, &scheme)),
+                _ => Ok(TargetUrl::Discord {
+                    webhook_url: compatible(kind, &scheme, input)?,
+                }),
             }
         }
         TargetKind::Teams => {
@@ -149,12 +164,14 @@ pub fn parse_target(kind: TargetKind, input: &str) -> Result<TargetUrl, TargetUr
                     .split('&')
                     .any(|pair| pair.starts_with("sig=") && pair.len() > 4)
             });
-            if !secure || !signed {
+            let workflow = path.contains("/workflows/")
+                || host.ends_with(".logic.azure.com")
+                || host.ends_with(".powerplatform.com");
+            if workflow && (!secure || !signed) || service_host(&host) {
                 return Err(mismatch(kind, &scheme));
             }
-            let url = url::Url::parse(input).map_err(|_| mismatch(kind, &scheme))?;
             Ok(TargetUrl::Teams {
-                webhook_url: super::Secret::new(url.to_string()),
+                webhook_url: compatible(kind, &scheme, input)?,
             })
         }
         TargetKind::Ntfy => ntfy(
@@ -164,6 +181,34 @@ pub fn parse_target(kind: TargetKind, input: &str) -> Result<TargetUrl, TargetUr
         // Telegram's API URL carries the bot token but not the chat, and mail has no URL of its
         // own: only their Apprise forms configure them.
         TargetKind::Telegram | TargetKind::Email => Err(mismatch(kind, &scheme)),
+    }
+}
+
+/// Hosts of the services wirewatch knows, where only their own webhook URLs make sense.
+fn service_host(host: &str) -> bool {
+    let host = host.split(':').next().unwrap_or(host);
+    [
+        "slack.com",
+        "discord.com",
+        "discordapp.com",
+        "telegram.org",
+        "ntfy.sh",
+    ]
+    .iter()
+    .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")))
+}
+
+/// Another receiver's http(s) URL, as written (normalised by the URL parser).
+fn compatible(
+    kind: TargetKind,
+    scheme: &str,
+    input: &str,
+) -> Result<super::Secret, TargetUrlError> {
+    match url::Url::parse(input) {
+        Ok(url) if url.host_str().is_some_and(|host| !host.is_empty()) => {
+            Ok(super::Secret::new(url.to_string()))
+        }
+        _ => Err(mismatch(kind, scheme)),
     }
 }
 

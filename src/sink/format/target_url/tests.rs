@@ -488,25 +488,62 @@ fn kinds_with_native_urls() {
             headers: vec![],
         }),
     );
+    // receivers that speak a service's format elsewhere (Mattermost, a relay, a local test
+    // receiver): used as written, like any URL in the config file
     check_kind(
         "slack",
-        "https://example.org/services/T1/B2/c3",
-        Err("this https:// URL does not fit target kind `slack`: use https://hooks.slack.com/services/… or slack://TokenA/TokenB/TokenC"),
+        "https://chat.example.org/hooks/abc",
+        Ok(TargetUrl::Slack {
+            webhook_url: secret("https://chat.example.org/hooks/abc"),
+            channel: None,
+        }),
+    );
+    check_kind(
+        "discord",
+        "http://127.0.0.1:8080/api/webhooks/1/t",
+        Ok(TargetUrl::Discord {
+            webhook_url: secret("http://127.0.0.1:8080/api/webhooks/1/t"),
+        }),
+    );
+    check_kind(
+        "teams",
+        "http://[::1]:9/relay",
+        Ok(TargetUrl::Teams {
+            webhook_url: secret("http://[::1]:9/relay"),
+        }),
+    );
+    // but a known service's host that is not this kind's webhook is a mistake
+    let slack_hint = "use https://hooks.slack.com/services/…, slack://TokenA/TokenB/TokenC, or the URL of a Slack-compatible receiver";
+    check_kind(
+        "slack",
+        "https://discord.com/api/webhooks/1/t",
+        Err(&format!(
+            "this https:// URL does not fit target kind `slack`: {slack_hint}"
+        )),
+    );
+    check_kind(
+        "slack",
+        "https://hooks.slack.com/workflows/T1/B2/c3",
+        Err(&format!(
+            "this https:// URL does not fit target kind `slack`: {slack_hint}"
+        )),
     );
     check_kind(
         "slack",
         "discord://1/t",
-        Err("this discord:// URL does not fit target kind `slack`: use https://hooks.slack.com/services/… or slack://TokenA/TokenB/TokenC"),
+        Err(&format!(
+            "this discord:// URL does not fit target kind `slack`: {slack_hint}"
+        )),
     );
     check_kind(
         "discord",
         "http://discord.com/api/webhooks/1/t",
-        Err("this http:// URL does not fit target kind `discord`: use https://discord.com/api/webhooks/… or discord://WebhookID/WebhookToken"),
+        Err("this http:// URL does not fit target kind `discord`: use https://discord.com/api/webhooks/…, discord://WebhookID/WebhookToken, or the URL of a Discord-compatible receiver"),
     );
     check_kind(
         "teams",
         "https://prod.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?api-version=1",
-        Err("this https:// URL does not fit target kind `teams`: use the workflow's https:// URL or workflows://host/WorkflowID/Signature"),
+        Err("this https:// URL does not fit target kind `teams`: use the workflow's https:// URL (with its sig), workflows://host/WorkflowID/Signature, or the URL of a compatible receiver"),
     );
     check_kind(
         "telegram",
