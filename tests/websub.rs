@@ -337,6 +337,9 @@ async fn subscribe_verify_push_and_refuse_forgeries() {
     let websub = &status["sources"][0]["websub"];
     assert_eq!(websub["state"], "active", "{status:#}");
     assert_eq!(websub["topic"], hub.topic().as_str());
+    // the subscription and pushed-content loops count for /healthz and the watchdog
+    assert_eq!(status["loops"]["websub_alive"], 2, "{status:#}");
+    assert_eq!(status["healthy"], true, "{status:#}");
 
     // forged pushes (wrong secret, no signature) are acknowledged and ignored; a signed one
     // becomes an alert within seconds, though the next poll is an hour away

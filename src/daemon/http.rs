@@ -46,13 +46,12 @@ pub async fn serve(
 
 async fn healthz(State(current): State<watch::Receiver<Current>>) -> Response {
     let current = current.borrow().clone();
-    let (sources, sources_expected, sinks, sinks_expected) = current.liveness.counts();
     if current.liveness.healthy() {
         (StatusCode::OK, "ok\n").into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("unhealthy: {sources}/{sources_expected} polling loops and {sinks}/{sinks_expected} delivery loops alive\n"),
+            format!("unhealthy: {}\n", current.liveness.counts()),
         )
             .into_response()
     }
@@ -110,13 +109,17 @@ async fn status(State(current): State<watch::Receiver<Current>>) -> Response {
         })
         .collect();
     let outbox = pipeline.store.outbox_counts().unwrap_or_default();
-    let (sources_alive, _, sinks_alive, _) = current.liveness.counts();
+    let loops = current.liveness.counts();
     Json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "started_at": current.started_at.to_rfc3339(),
         "reloads": current.reloads,
         "healthy": current.liveness.healthy(),
-        "loops": { "sources_alive": sources_alive, "sinks_alive": sinks_alive },
+        "loops": {
+            "sources_alive": loops.polling.0,
+            "sinks_alive": loops.delivery.0,
+            "websub_alive": loops.websub.0,
+        },
         "sources": sources,
         "watchlists": config.watchlists.iter().map(|w| serde_json::json!({"name": w.name, "query": w.query_text, "sinks": w.sinks})).collect::<Vec<_>>(),
         "sinks": config.sinks.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),

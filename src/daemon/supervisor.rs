@@ -1,5 +1,5 @@
 //! The long-lived daemon: starts a *generation* of tasks for a pipeline (one polling loop per
-//! source, one delivery loop per sink), and from its own loop answers reload requests, pings the
+//! source, one delivery loop per sink, the WebSub loops when WebSub is on), and from its own loop answers reload requests, pings the
 //! systemd watchdog, and publishes status, until shutdown.
 //!
 //! Reload: the new config is read and validated first; only if it is valid is the old
@@ -42,51 +42,80 @@ pub struct Control {
 /// Counts of live tasks of the current generation, for the watchdog and `/healthz`.
 #[derive(Debug, Default)]
 pub struct Liveness {
-    sources_expected: usize,
-    sinks_expected: usize,
-    sources_alive: AtomicUsize,
-    sinks_alive: AtomicUsize,
+    expected: [usize; 3],
+    alive: [AtomicUsize; 3],
 }
 
-impl Liveness {
-    pub fn healthy(&self) -> bool {
-        self.sources_alive.load(Ordering::SeqCst) == self.sources_expected
-            && self.sinks_alive.load(Ordering::SeqCst) == self.sinks_expected
-    }
+/// The kinds of long-lived task a generation runs; every one of them must stay alive.
+#[derive(Debug, Clone, Copy)]
+enum Task {
+    /// One per source.
+    Polling = 0,
+    /// One per sink.
+    Delivery = 1,
+    /// The WebSub subscription and pushed-content loops, when WebSub is on.
+    WebSub = 2,
+}
 
-    pub fn counts(&self) -> (usize, usize, usize, usize) {
-        (
-            self.sources_alive.load(Ordering::SeqCst),
-            self.sources_expected,
-            self.sinks_alive.load(Ordering::SeqCst),
-            self.sinks_expected,
+/// Live and expected counts of each kind of task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoopCounts {
+    pub polling: (usize, usize),
+    pub delivery: (usize, usize),
+    pub websub: (usize, usize),
+}
+
+impl std::fmt::Display for LoopCounts {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "{}/{} polling loops, {}/{} delivery loops and {}/{} WebSub loops alive",
+            self.polling.0,
+            self.polling.1,
+            self.delivery.0,
+            self.delivery.1,
+            self.websub.0,
+            self.websub.1
         )
     }
 }
 
+impl Liveness {
+    pub fn healthy(&self) -> bool {
+        let counts = self.counts();
+        counts.polling.0 == counts.polling.1
+            && counts.delivery.0 == counts.delivery.1
+            && counts.websub.0 == counts.websub.1
+    }
+
+    pub fn counts(&self) -> LoopCounts {
+        let pair = |task: Task| {
+            (
+                self.alive[task as usize].load(Ordering::SeqCst),
+                self.expected[task as usize],
+            )
+        };
+        LoopCounts {
+            polling: pair(Task::Polling),
+            delivery: pair(Task::Delivery),
+            websub: pair(Task::WebSub),
+        }
+    }
+}
+
 /// Decrements its counter when the task holding it ends, however it ends (panic included).
-struct Alive(Arc<Liveness>, bool);
+struct Alive(Arc<Liveness>, Task);
 
 impl Alive {
-    fn new(liveness: &Arc<Liveness>, source: bool) -> Alive {
-        let counter = if source {
-            &liveness.sources_alive
-        } else {
-            &liveness.sinks_alive
-        };
-        counter.fetch_add(1, Ordering::SeqCst);
-        Alive(Arc::clone(liveness), source)
+    fn new(liveness: &Arc<Liveness>, task: Task) -> Alive {
+        liveness.alive[task as usize].fetch_add(1, Ordering::SeqCst);
+        Alive(Arc::clone(liveness), task)
     }
 }
 
 impl Drop for Alive {
     fn drop(&mut self) {
-        let counter = if self.1 {
-            &self.0.sources_alive
-        } else {
-            &self.0.sinks_alive
-        };
-        counter.fetch_sub(1, Ordering::SeqCst);
+        self.0.alive[self.1 as usize].fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -110,13 +139,20 @@ fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generation {
     warn_about_orphaned_deliveries(&pipeline);
     let token = parent.child_token();
     let tracker = TaskTracker::new();
+    let websub_loops = pipeline.websub_enabled();
+    // also without WebSub sources now: bodies stored before a reload are still processed
+    let inbox_loop =
+        pipeline.config.daemon.public_url.is_some() && pipeline.config.daemon.listen.is_some();
     let liveness = Arc::new(Liveness {
-        sources_expected: pipeline.config.sources.len(),
-        sinks_expected: pipeline.config.sinks.len(),
+        expected: [
+            pipeline.config.sources.len(),
+            pipeline.config.sinks.len(),
+            usize::from(websub_loops) + usize::from(inbox_loop),
+        ],
         ..Liveness::default()
     });
     for (index, source) in pipeline.config.sources.iter().enumerate() {
-        let alive = Alive::new(&liveness, true);
+        let alive = Alive::new(&liveness, Task::Polling);
         let pipeline = Arc::clone(&pipeline);
         let token = token.clone();
         let source = source.clone();
@@ -127,21 +163,26 @@ fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generation {
             source_loop(pipeline, source, stagger, token).await
         });
     }
-    if pipeline.websub_enabled() {
-        tracker.spawn(super::websub::subscription_loop(
-            Arc::clone(&pipeline),
-            token.clone(),
-        ));
+    if websub_loops {
+        let alive = Alive::new(&liveness, Task::WebSub);
+        let pipeline = Arc::clone(&pipeline);
+        let token = token.clone();
+        tracker.spawn(async move {
+            let _alive = alive;
+            super::websub::subscription_loop(pipeline, token).await
+        });
     }
-    if pipeline.config.daemon.public_url.is_some() && pipeline.config.daemon.listen.is_some() {
-        // also without WebSub sources now: bodies stored before a reload are still processed
-        tracker.spawn(super::websub::inbox_loop(
-            Arc::clone(&pipeline),
-            token.clone(),
-        ));
+    if inbox_loop {
+        let alive = Alive::new(&liveness, Task::WebSub);
+        let pipeline = Arc::clone(&pipeline);
+        let token = token.clone();
+        tracker.spawn(async move {
+            let _alive = alive;
+            super::websub::inbox_loop(pipeline, token).await
+        });
     }
     for sink in pipeline.config.sinks.iter() {
-        let alive = Alive::new(&liveness, false);
+        let alive = Alive::new(&liveness, Task::Delivery);
         let pipeline = Arc::clone(&pipeline);
         let token = token.clone();
         let name = sink.name.clone();
@@ -253,8 +294,8 @@ pub async fn run(pipeline: Arc<Pipeline>, mut control: Control) -> Result<(), St
                 if generation.liveness.healthy() {
                     notify::watchdog();
                 } else {
-                    let (sources, sources_expected, sinks, sinks_expected) = generation.liveness.counts();
-                    error!(sources, sources_expected, sinks, sinks_expected, "a polling or delivery loop has died; withholding the watchdog ping so systemd restarts the service");
+                    let counts = generation.liveness.counts();
+                    error!(loops = %counts, "a long-lived loop has died; withholding the watchdog ping so systemd restarts the service");
                 }
             }
             _ = status_timer.tick() => notify::status(&status_line(&generation.pipeline)),
