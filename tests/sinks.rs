@@ -1,8 +1,9 @@
 //! Every sink kind end to end through the real binary, each against a local receiver: mail to a
 //! minimal SMTP server written here (the exact message, and a 5xx refusal becoming a dead letter
 //! at once), one sink of each chat kind pointed at a local HTTP receiver through its endpoint
-//! override (the exact request bodies and the headers that matter), and digests (one request
-//! for a window's alerts, also when the daemon is killed mid-window).
+//! override (the exact request bodies and the headers that matter), digests (one request for a
+//! window's alerts, also when the daemon is killed mid-window), and source-health messages
+//! reaching a Slack and an email sink in their own health formats.
 
 mod common;
 
@@ -571,4 +572,134 @@ async fn a_failed_digest_is_retried_with_the_same_id_and_alerts() {
             "{id}: every attempt carries the same alerts"
         );
     }
+}
+
+/// Quoted-printable decoded (soft line breaks joined, `=XX` bytes restored), so a snapshot does
+/// not depend on where the encoder happened to wrap a line around an id or a time.
+fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'=')
+            .then(|| joined.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                index += 3;
+            }
+            None => {
+                out.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What changes from run to run in a health message: the fixture server's port, the message
+/// id (derived from the time the source turned unhealthy) and the times themselves.
+fn redact_health(text: &str, server: &FixtureServer) -> String {
+    let text = text.replace(&server.base, "http://[fixtures]");
+    let text = regex::Regex::new("msg_[0-9a-f]{32}")
+        .unwrap()
+        .replace_all(&text, "msg_[id]");
+    regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+        .unwrap()
+        .replace_all(&text, "[time]")
+        .into_owned()
+}
+
+/// A source that fails is reported to a Slack sink and an email sink in their own health
+/// formats — delivered, not dead letters — and so is its recovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_messages_reach_chat_and_email_sinks_in_their_own_format() {
+    let server = FixtureServer::start("e2e").await;
+    let smtp = SmtpServer::start(SmtpBehaviour::Accept).await;
+    let slack = Receiver::start().await;
+    let config = |feed: &str| {
+        format!(
+            r#"
+[daemon]
+listen = "off"
+health_sinks = ["slack", "mail"]
+health_failures = 1
+
+[fetch]
+allow_private_networks = true
+
+[sources.world]
+url = "{base}/feeds/{feed}"
+max_age = "none"
+
+[watchlists.nothing]
+query = "zzzz-never-in-any-article"
+
+[sinks.slack]
+kind = "slack"
+url = "{slack}/services/T1/B2/c3"
+# a template applies to alerts only: health messages keep their built-in format
+template = "{{{{ watchlist }}}}: {{{{ article.title }}}}"
+{mail}"#,
+            base = server.base,
+            slack = slack.url.trim_end_matches("/hooks"),
+            mail = email_sink(smtp.port),
+        )
+    };
+    let folder = tempfile::tempdir().unwrap();
+    let path = common::write_config(folder.path(), &config("missing.rss"));
+    let output = once(&path).await;
+    assert!(
+        output
+            .stderr
+            .contains("2 delivered, 0 awaiting retry, 0 dead"),
+        "{}",
+        output.stderr
+    );
+    common::write_config(folder.path(), &config("world.rss"));
+    let output = once(&path).await;
+    assert!(
+        output
+            .stderr
+            .contains("2 delivered, 0 awaiting retry, 0 dead"),
+        "{}",
+        output.stderr
+    );
+
+    let requests = slack.all();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    for (request, kind) in requests.iter().zip(["unhealthy", "recovered"]) {
+        assert_eq!(request.path, "/services/T1/B2/c3");
+        let body = serde_json::to_string_pretty(&request.json()).unwrap();
+        insta::assert_snapshot!(
+            format!("health_slack_{kind}"),
+            redact_health(&body, &server)
+        );
+    }
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 2);
+    for (mail, kind) in mails.iter().zip(["unhealthy", "recovered"]) {
+        assert_eq!(mail.to, vec!["desk@example.org", "editor@example.org"]);
+        let message = decode_quoted_printable(&redact(&mail.data));
+        insta::assert_snapshot!(
+            format!("health_email_{kind}"),
+            redact_health(&message, &server)
+        );
+    }
+    let dead = wirewatch(&[
+        "alerts",
+        "list",
+        "--dead",
+        "--config",
+        path.to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        !dead.stdout.contains("source."),
+        "no dead letters: {}",
+        dead.stdout
+    );
 }

@@ -3,15 +3,18 @@
 //! POSTed as JSON, with the same outcome rules as the generic webhook (2xx accepted; 408, 429,
 //! 5xx and network errors retried, honouring Retry-After; 410 disables; other 4xx permanent).
 //!
-//! A user template, when configured, replaces the default message text. A digest is one message
-//! in the service's digest format (a template never applies to it). Email (SMTP) is not
-//! delivered by this module.
+//! A user template, when configured, replaces the default message text of an alert. A digest is
+//! one message in the service's digest format, and a source-health message one in its health
+//! format, chosen by the payload's `type`; a template never applies to either (it is written
+//! against the alert payload). Email (SMTP) is not delivered by this module.
 
 use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
 
-use super::format::{self, AlertView, NtfyAuth, Secret, TargetUrl};
+use super::format::{
+    self, AlertView, HealthView, Message, NtfyAuth, NtfyMessage, Secret, TargetUrl,
+};
 use super::webhook::{network_outcome, status_outcome};
 use super::Outcome;
 
@@ -58,27 +61,26 @@ impl ChatSink {
             .map(|payload| AlertView::from_payload(payload))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| error.to_string())?;
+        self.built_in_requests(&BuiltIn::Digest(&alerts))
+    }
+
+    /// The requests of a message in one of the service's built-in formats, one per target.
+    fn built_in_requests(&self, content: &BuiltIn<'_>) -> Result<Vec<Request>, String> {
         let plain = |url: &Secret, body: serde_json::Value| Request {
             url: url.expose().to_string(),
             body,
             auth: None,
         };
         Ok(match &self.target {
-            TargetUrl::Slack { webhook_url, .. } => {
-                vec![plain(webhook_url, format::slack_digest(&alerts))]
-            }
-            TargetUrl::Discord { webhook_url } => {
-                vec![plain(webhook_url, format::discord_digest(&alerts))]
-            }
-            TargetUrl::Teams { webhook_url } => {
-                vec![plain(webhook_url, format::teams_digest(&alerts))]
-            }
+            TargetUrl::Slack { webhook_url, .. } => vec![plain(webhook_url, content.slack())],
+            TargetUrl::Discord { webhook_url } => vec![plain(webhook_url, content.discord())],
+            TargetUrl::Teams { webhook_url } => vec![plain(webhook_url, content.teams())],
             TargetUrl::Ntfy {
                 server,
                 topics,
                 auth,
             } => {
-                let message = format::ntfy_digest(&alerts);
+                let message = content.ntfy();
                 topics
                     .iter()
                     .map(|topic| Request {
@@ -97,7 +99,7 @@ impl ChatSink {
                 chat_ids
                     .iter()
                     .map(|chat| {
-                        let mut body = format::telegram_digest(&alerts, chat);
+                        let mut body = content.telegram(chat);
                         if let Some(thread) = thread_id {
                             body["message_thread_id"] = serde_json::json!(thread);
                         }
@@ -116,7 +118,11 @@ impl ChatSink {
     }
 
     fn requests(&self, payload: &str) -> Result<Vec<Request>, String> {
-        let alert = AlertView::from_payload(payload).map_err(|error| error.to_string())?;
+        let alert = match Message::from_payload(payload).map_err(|error| error.to_string())? {
+            Message::Alert(alert) => alert,
+            // a template is written against the alert payload: health messages keep their own
+            Message::Health(health) => return self.built_in_requests(&BuiltIn::Health(&health)),
+        };
         let custom = match &self.template {
             Some(template) => {
                 let value: serde_json::Value =
@@ -241,6 +247,49 @@ impl ChatSink {
             }
         }
         Outcome::Delivered
+    }
+}
+
+/// A message only ever sent in the service's built-in format, never through a template.
+enum BuiltIn<'a> {
+    Digest(&'a [AlertView]),
+    Health(&'a HealthView),
+}
+
+impl BuiltIn<'_> {
+    fn slack(&self) -> serde_json::Value {
+        match self {
+            BuiltIn::Digest(alerts) => format::slack_digest(alerts),
+            BuiltIn::Health(health) => format::slack_health(health),
+        }
+    }
+
+    fn discord(&self) -> serde_json::Value {
+        match self {
+            BuiltIn::Digest(alerts) => format::discord_digest(alerts),
+            BuiltIn::Health(health) => format::discord_health(health),
+        }
+    }
+
+    fn teams(&self) -> serde_json::Value {
+        match self {
+            BuiltIn::Digest(alerts) => format::teams_digest(alerts),
+            BuiltIn::Health(health) => format::teams_health(health),
+        }
+    }
+
+    fn ntfy(&self) -> NtfyMessage {
+        match self {
+            BuiltIn::Digest(alerts) => format::ntfy_digest(alerts),
+            BuiltIn::Health(health) => format::ntfy_health(health),
+        }
+    }
+
+    fn telegram(&self, chat_id: &str) -> serde_json::Value {
+        match self {
+            BuiltIn::Digest(alerts) => format::telegram_digest(alerts, chat_id),
+            BuiltIn::Health(health) => format::telegram_health(health, chat_id),
+        }
     }
 }
 

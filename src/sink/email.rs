@@ -1,6 +1,6 @@
-//! Email over SMTP (lettre, rustls): each alert — or each digest — becomes one
-//! `multipart/alternative` message (plain text and HTML from `sink::format::email`), submitted to
-//! the configured server with STARTTLS, implicit TLS or, where explicitly configured, none.
+//! Email over SMTP (lettre, rustls): each alert — or digest, or source-health message — becomes
+//! one `multipart/alternative` message (plain text and HTML from `sink::format::email`), submitted
+//! to the configured server with STARTTLS, implicit TLS or, where explicitly configured, none.
 //!
 //! The Message-ID derives from the alert (or digest) id, so a message sent again after a retry
 //! or a replay is recognisably the same one, and mail clients that thread or de-duplicate by
@@ -61,10 +61,13 @@ impl EmailSink {
         }
     }
 
-    /// One attempt to mail the stored payload of alert `alert_id`.
+    /// One attempt to mail the stored payload of alert (or source-health message) `alert_id`.
     pub async fn deliver(&self, alert_id: &str, payload: &str) -> Outcome {
-        match AlertView::from_payload(payload) {
-            Ok(alert) => self.send(alert_id, format::email(&alert)).await,
+        match format::Message::from_payload(payload) {
+            Ok(format::Message::Alert(alert)) => self.send(alert_id, format::email(&alert)).await,
+            Ok(format::Message::Health(health)) => {
+                self.send(alert_id, format::email_health(&health)).await
+            }
             Err(error) => Outcome::Permanent {
                 error: error.to_string(),
             },

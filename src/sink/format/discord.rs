@@ -1,7 +1,9 @@
 //! Discord webhook messages: one embed per alert (linked title, publisher as author, lead as
 //! description, one field per matched term with its highlighted snippet, date and watchlist in
 //! the footer, the lead image as thumbnail), mentions disabled so article text such as
-//! "@everyone" can never ping anyone.
+//! "@everyone" can never ping anyone. A source-health message is one embed too: the headline
+//! linking to the source URL, red for unhealthy and green for recovered, the summary, one field
+//! per fact, and the message id in the footer.
 //!
 //! Limits, from Discord's developer docs (Message resource, "Embed Limits"): title 256,
 //! description 4096, at most 25 fields, field name 256, field value 1024, footer text 2048,
@@ -13,8 +15,9 @@
 
 use serde_json::{json, Value};
 
+use super::health::LAST_ERROR;
 use super::text::{self, utf16_len, Span};
-use super::{and_more, AlertView, MatchView};
+use super::{and_more, AlertView, HealthKind, HealthView, MatchView};
 
 const TITLE: usize = 256;
 const DESCRIPTION: usize = 4096;
@@ -33,6 +36,11 @@ const SNIPPET_CHARS: usize = 400;
 const MAX_MATCHES: usize = 10;
 /// An embed's accent colour (a muted blue).
 const COLOR: u32 = 0x002B_6CB0;
+/// Health embeds: red while a source is unhealthy, green once it recovered.
+const UNHEALTHY_COLOR: u32 = 0x00C0_392B;
+const RECOVERED_COLOR: u32 = 0x002E_8B57;
+/// Our own cap on each short fact of a health message (the last error may fill its field).
+const FACT_CHARS: usize = 400;
 
 fn markdown(spans: &[Span]) -> String {
     text::render(spans, text::escape_markdown, "**", "**")
@@ -180,4 +188,56 @@ pub fn discord_digest(alerts: &[AlertView]) -> Value {
         body["content"] = json!("wirewatch: 0 new alerts");
     }
     body
+}
+
+/// The webhook body for one source-health message.
+pub fn discord_health(health: &HealthView) -> Value {
+    let fields: Vec<Field> = health
+        .facts()
+        .iter()
+        .take(MAX_FIELDS)
+        .map(|fact| {
+            let max = if fact.label == LAST_ERROR {
+                FIELD_VALUE
+            } else {
+                FACT_CHARS
+            };
+            let value = match &fact.link {
+                Some(link) => {
+                    let label = plain_fitted(&fact.value, max / 2);
+                    let linked = format!("[{label}]({})", text::markdown_link_url(link));
+                    if utf16_len(&linked) <= max {
+                        linked
+                    } else {
+                        plain_fitted(&fact.value, max)
+                    }
+                }
+                None => plain_fitted(&fact.value, max),
+            };
+            Field {
+                name: plain_fitted(fact.label, FIELD_NAME),
+                // Discord refuses an empty field value
+                value: if value.is_empty() {
+                    "\u{200B}".to_string()
+                } else {
+                    value
+                },
+            }
+        })
+        .collect();
+    let mut embed = json!({
+        "title": plain_fitted(&health.headline(), TITLE),
+        "description": plain_fitted(&health.summary(), DESCRIPTION.min(1000)),
+        "color": match health.kind {
+            HealthKind::Unhealthy => UNHEALTHY_COLOR,
+            HealthKind::Recovered => RECOVERED_COLOR,
+        },
+        "fields": fields.iter().map(Field::to_json).collect::<Vec<_>>(),
+        // footers are not Markdown-rendered: plain text, cut only
+        "footer": { "text": text::truncate(&health.footer(), FOOTER) },
+    });
+    if let Some(link) = &health.link {
+        embed["url"] = json!(link);
+    }
+    json!({ "embeds": [embed], "allowed_mentions": { "parse": [] } })
 }

@@ -1,6 +1,8 @@
 //! Email alerts: a subject line and the two alternative bodies of a `multipart/alternative`
 //! message — plain text and HTML — showing title, source line, link, each matched term with its
-//! highlighted snippet, and the lead paragraphs.
+//! highlighted snippet, and the lead paragraphs. A source-health message has the subject
+//! `[wirewatch] Source unhealthy: NAME` (or `recovered`) and bodies with the summary, the facts
+//! as a list (the source URL linked) and the message id.
 //!
 //! This returns a plain [`EmailMessage`]; building the MIME message (headers, encodings, the
 //! `multipart/alternative` structure) and sending it are the sink's job, with lettre's builder:
@@ -11,7 +13,7 @@
 //! text is escaped after cutting; links are only ever the alert's http(s) URLs.
 
 use super::text::{self, Span};
-use super::{and_more, AlertView, MatchView};
+use super::{and_more, AlertView, HealthView, MatchView};
 
 /// Our own caps, for readability.
 const SUBJECT_CHARS: usize = 150;
@@ -172,6 +174,45 @@ pub fn email_digest(alerts: &[AlertView]) -> EmailMessage {
     let subject = format!("[wirewatch] {count} new {noun}{first}");
     EmailMessage {
         subject: text::truncate(&text::one_line(&subject), SUBJECT_CHARS),
+        text: plain,
+        html: document(&html),
+    }
+}
+
+/// The message for one source-health message.
+pub fn email_health(health: &HealthView) -> EmailMessage {
+    let headline = health.headline();
+    let summary = health.summary();
+    let mut plain = format!("{headline}\n\n{summary}\n\n");
+    let mut html = format!(
+        "<h2>{}</h2>\n<p>{}</p>\n<ul>\n",
+        text::escape_html(&headline),
+        text::escape_html(&summary)
+    );
+    for fact in health.facts() {
+        plain.push_str(&format!("{}: {}\n", fact.label, fact.value));
+        let value = text::escape_html(&fact.value);
+        let value = match &fact.link {
+            Some(link) => format!("<a href=\"{}\">{value}</a>", text::escape_html(link)),
+            None => value,
+        };
+        html.push_str(&format!(
+            "<li><strong>{}:</strong> {value}</li>\n",
+            fact.label
+        ));
+    }
+    html.push_str("</ul>\n");
+    let footer = format!("Sent by wirewatch (source health message {}).", health.id);
+    plain.push_str(&format!("\n-- \n{footer}\n"));
+    html.push_str(&format!(
+        "<p style=\"color: #999; font-size: small\">{}</p>\n",
+        text::escape_html(&footer)
+    ));
+    EmailMessage {
+        subject: text::truncate(
+            &text::one_line(&format!("[wirewatch] {headline}")),
+            SUBJECT_CHARS,
+        ),
         text: plain,
         html: document(&html),
     }

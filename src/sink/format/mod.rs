@@ -1,16 +1,20 @@
 //! Message formats of the alert delivery targets: the alert payload (version 1) turned into the
 //! body each service expects — Slack Block Kit, a Discord embed, a Teams Adaptive Card, an ntfy
-//! notification, a Telegram `sendMessage` body, an email — one alert at a time or as a digest,
-//! plus user templates ([`template`]) and Apprise-style target URLs ([`target_url`]).
+//! notification, a Telegram `sendMessage` body, an email — one alert at a time or as a digest;
+//! source-health messages in each service's own health format ([`health`]); plus user templates
+//! ([`template`]) and Apprise-style target URLs ([`target_url`]).
 //!
 //! Everything here is pure: payload text in, message out. Sending, authentication, retries and
 //! rate limits belong to the sinks that call these functions. Each service's documented size
 //! limits are enforced here, by cutting text cleanly ("…", whole characters, balanced markup) and
 //! by dropping whole matches or alerts with an "and N more" line, so a message is never rejected
-//! for its size. The payload is parsed once into an [`AlertView`] holding only what messages show.
+//! for its size. The payload is parsed once into an [`AlertView`] holding only what messages show
+//! (a [`HealthView`] for a source-health message; [`Message::from_payload`] tells them apart by
+//! the payload's `type`).
 
 pub mod discord;
 pub mod email;
+pub mod health;
 pub mod ntfy;
 pub mod slack;
 pub mod target_url;
@@ -24,17 +28,18 @@ mod tests;
 
 use serde::Deserialize;
 
-pub use discord::{discord, discord_digest};
-pub use email::{email, email_digest, EmailMessage};
-pub use ntfy::{ntfy, ntfy_digest, ntfy_json, NtfyMessage};
-pub use slack::{slack, slack_digest};
+pub use discord::{discord, discord_digest, discord_health};
+pub use email::{email, email_digest, email_health, EmailMessage};
+pub use health::{HealthKind, HealthView};
+pub use ntfy::{ntfy, ntfy_digest, ntfy_health, ntfy_json, NtfyMessage};
+pub use slack::{slack, slack_digest, slack_health};
 pub use target_url::{
     parse_target, parse_target_url, telegram_api_url, telegram_api_url_at, valid_address,
     EmailTarget, NtfyAuth, Secret, SmtpSecurity, TargetKind, TargetUrl, TargetUrlError,
     TELEGRAM_API,
 };
-pub use teams::{teams, teams_digest};
-pub use telegram::{telegram, telegram_digest};
+pub use teams::{teams, teams_digest, teams_health};
+pub use telegram::{telegram, telegram_digest, telegram_health};
 pub use template::{check_template, render_template, TemplateError};
 
 use text::Span;
@@ -59,6 +64,8 @@ pub enum FormatError {
     Version(u64),
     #[error("article url `{0}` is not an absolute http(s) URL, so no message can link to it")]
     Url(String),
+    #[error("message type `{0}` is not one this build formats")]
+    Type(String),
 }
 
 impl FormatError {
@@ -66,6 +73,38 @@ impl FormatError {
     /// delivery loop should dead-letter the alert at once.
     pub fn is_retryable(&self) -> bool {
         false
+    }
+}
+
+/// A stored payload of either kind, parsed for the targets that format messages themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Alert(AlertView),
+    Health(HealthView),
+}
+
+/// Just enough of the envelope to choose the parser.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+}
+
+impl Message {
+    /// Parses a stored payload by its `type`: `source.unhealthy` and `source.recovered` are
+    /// health messages; anything else must be an alert (its parser says what is wrong if not).
+    pub fn from_payload(payload: &str) -> Result<Message, FormatError> {
+        let envelope: Envelope = serde_json::from_str(payload)?;
+        let health = envelope
+            .kind
+            .as_deref()
+            .and_then(HealthKind::from_type)
+            .is_some();
+        Ok(if health {
+            Message::Health(HealthView::from_payload(payload)?)
+        } else {
+            Message::Alert(AlertView::from_payload(payload)?)
+        })
     }
 }
 

@@ -1,18 +1,22 @@
 //! ntfy notifications: a title, a Markdown body (one line per matched term with its highlighted
 //! snippet, the lead paragraph, the source line, the link), a click URL and tags — as a struct
-//! for publishing with headers and body, or as the JSON of ntfy's JSON publishing API.
+//! for publishing with headers and body, or as the JSON of ntfy's JSON publishing API. A
+//! source-health message is titled with its headline, lists the summary and the facts, opens the
+//! source URL, and is the one kind with a priority: high (4) for unhealthy, default (3) once
+//! recovered, with `warning` and `white_check_mark` tags (ntfy shows them as emoji).
 //!
 //! Limit, from ntfy's publishing docs (docs.ntfy.sh/publish, "Limitations"; server default
 //! `message-size-limit`): a message body of at most 4096 bytes — longer bodies are turned into
 //! an attachment — so the body is built to fit 4096 bytes of UTF-8. ntfy documents no title
 //! limit; titles are cut at 250 characters so they stay a reasonable HTTP header. Header values
 //! must be ASCII: [`NtfyMessage::headers`] encodes non-ASCII ones as RFC 2047 words, which the
-//! ntfy server decodes. It deliberately does not set priorities, delays or e-mail forwarding.
+//! ntfy server decodes. It deliberately does not set priorities on alerts (a watchlist match is
+//! news, not an outage), delays or e-mail forwarding.
 
 use serde_json::{json, Value};
 
 use super::text::{self, Span};
-use super::{and_more, AlertView};
+use super::{and_more, AlertView, HealthKind, HealthView};
 
 /// ntfy: maximum message body, in bytes.
 const BODY_BYTES: usize = 4096;
@@ -24,6 +28,13 @@ const LEAD_CHARS: usize = 600;
 const URL_IN_BODY: usize = 1500;
 /// Room kept for the "and N more …" line.
 const MORE_RESERVE: usize = 40;
+/// The action label of alerts and digests.
+const OPEN_ARTICLE: &str = "Open article";
+/// ntfy priorities: 4 is "high" (a longer vibration, a pop-over), 3 the default.
+const HIGH_PRIORITY: u8 = 4;
+const DEFAULT_PRIORITY: u8 = 3;
+/// Our own cap on each fact line of a health message (the last error may take what is left).
+const FACT_CHARS: usize = 600;
 
 /// One ntfy notification, ready for header-style publishing (`body` as the request body).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +43,11 @@ pub struct NtfyMessage {
     /// Markdown: publish with `Markdown: yes` (headers) or `"markdown": true` (JSON).
     pub body: String,
     pub click: String,
+    /// The label of the action opening `click`.
+    pub action: &'static str,
     pub tags: Vec<String>,
+    /// 1 (min) to 5 (max); `None` leaves the server's default (3).
+    pub priority: Option<u8>,
 }
 
 impl NtfyMessage {
@@ -49,7 +64,10 @@ impl NtfyMessage {
         if !self.click.is_empty() {
             body["click"] = json!(self.click);
             body["actions"] =
-                json!([ { "action": "view", "label": "Open article", "url": self.click } ]);
+                json!([ { "action": "view", "label": self.action, "url": self.click } ]);
+        }
+        if let Some(priority) = self.priority {
+            body["priority"] = json!(priority);
         }
         body
     }
@@ -64,6 +82,9 @@ impl NtfyMessage {
         if !self.click.is_empty() {
             // Normalized http(s) URLs are ASCII (percent-encoded, punycode hosts).
             headers.push(("Click", self.click.clone()));
+        }
+        if let Some(priority) = self.priority {
+            headers.push(("Priority", priority.to_string()));
         }
         headers
     }
@@ -181,7 +202,9 @@ pub fn ntfy(alert: &AlertView) -> NtfyMessage {
             &tail,
         ),
         click: alert.url.clone(),
+        action: OPEN_ARTICLE,
         tags: vec!["newspaper".to_string(), tag(&alert.watchlist)],
+        priority: None,
     }
 }
 
@@ -225,7 +248,39 @@ pub fn ntfy_digest(alerts: &[AlertView]) -> NtfyMessage {
             .first()
             .map(|alert| alert.url.clone())
             .unwrap_or_default(),
+        action: OPEN_ARTICLE,
         tags,
+        priority: None,
+    }
+}
+
+/// The notification for one source-health message: as many fact lines as fit the body, in
+/// order, the last error cut to the room left.
+pub fn ntfy_health(health: &HealthView) -> NtfyMessage {
+    let mut body = fitted(&[Span::plain(health.summary())], BODY_BYTES / 4, FACT_CHARS);
+    body.push('\n');
+    for fact in health.facts() {
+        // the list marker and label stay raw: escaping would turn them into text
+        let label = format!("\n- **{}:** ", fact.label);
+        let room = BODY_BYTES.saturating_sub(body.len() + label.len());
+        let value = fitted(&[Span::plain(fact.value)], room, FACT_CHARS * 2);
+        if value.is_empty() {
+            break;
+        }
+        body.push_str(&label);
+        body.push_str(&value);
+    }
+    let (symbol, priority) = match health.kind {
+        HealthKind::Unhealthy => ("warning", HIGH_PRIORITY),
+        HealthKind::Recovered => ("white_check_mark", DEFAULT_PRIORITY),
+    };
+    NtfyMessage {
+        title: text::truncate(&health.headline(), TITLE_CHARS),
+        body,
+        click: health.link.clone().unwrap_or_default(),
+        action: "Open source URL",
+        tags: vec![symbol.to_string(), tag(&health.source)],
+        priority: Some(priority),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Slack incoming-webhook messages: Block Kit blocks (title link, source line, one section per
 //! matched term with its highlighted snippet, the lead paragraph, an "Open article" button) and
-//! a fallback `text` for notifications and clients without blocks.
+//! a fallback `text` for notifications and clients without blocks; a source-health message as a
+//! headline with its summary, the facts one per line (the source URL linked), the last error,
+//! and its id in a context line.
 //!
 //! Limits, from Slack's Block Kit reference (api.slack.com/reference/block-kit/blocks and
 //! /block-elements): at most 50 blocks per message; section and context `mrkdwn` text at most
@@ -13,8 +15,9 @@
 
 use serde_json::{json, Value};
 
+use super::health::{Fact, LAST_ERROR};
 use super::text::{self, utf16_len, Span};
-use super::{and_more, AlertView};
+use super::{and_more, AlertView, HealthView};
 
 /// Slack: maximum characters of a section or context text object.
 const SECTION_TEXT: usize = 3000;
@@ -29,6 +32,8 @@ const MAX_MATCHES: usize = 10;
 /// Our own cap on the title and the lead paragraph, for a readable message.
 const TITLE_CHARS: usize = 500;
 const LEAD_CHARS: usize = 600;
+/// Each fact line of a health message: seven of them stay well within one section.
+const FACT_CHARS: usize = 400;
 
 /// Slack mrkdwn of `spans`: escaped, bold runs as `*bold*`.
 fn mrkdwn(spans: &[Span]) -> String {
@@ -149,6 +154,57 @@ pub fn slack_digest(alerts: &[AlertView]) -> Value {
     }
     let titles: Vec<&str> = alerts.iter().map(|alert| alert.title.as_str()).collect();
     let fallback = format!("{count} new alerts: {}", titles.join(" · "));
+    json!({
+        "text": fitted("", &[Span::plain(fallback)], FALLBACK_TEXT),
+        "blocks": blocks,
+        "unfurl_links": false,
+    })
+}
+
+/// `*Label:* value`, the value linked when it has a link that fits, cut to `max` characters.
+fn fact_line(fact: &Fact, max: usize) -> String {
+    let label = format!("*{}:* ", fact.label);
+    let linked = fact.link.as_deref().and_then(|link| {
+        let url = text::escape_slack(&text::slack_link_url(link));
+        // `<url|` and `>` around the value, which must keep at least its ellipsis
+        let room = max.checked_sub(utf16_len(&label) + utf16_len(&url) + 3)?;
+        let value = fitted("", &[Span::plain(fact.value.clone())], room);
+        (!value.is_empty()).then(|| format!("{label}<{url}|{value}>"))
+    });
+    linked.unwrap_or_else(|| fitted(&label, &[Span::plain(fact.value.clone())], max))
+}
+
+/// The incoming-webhook body for one source-health message.
+pub fn slack_health(health: &HealthView) -> Value {
+    let headline = health.headline();
+    let summary = health.summary();
+    let mut blocks = vec![section(fitted(
+        "",
+        &[
+            Span::bold(headline.clone()),
+            Span::plain(format!("\n{summary}")),
+        ],
+        SECTION_TEXT,
+    ))];
+    let (errors, facts): (Vec<Fact>, Vec<Fact>) = health
+        .facts()
+        .into_iter()
+        .partition(|fact| fact.label == LAST_ERROR);
+    let lines: Vec<String> = facts
+        .iter()
+        .map(|fact| fact_line(fact, FACT_CHARS))
+        .collect();
+    blocks.push(section(lines.join("\n")));
+    // the error is the longest fact, so it gets a section of its own
+    for error in &errors {
+        blocks.push(section(fact_line(error, SECTION_TEXT)));
+    }
+    blocks.push(context(fitted(
+        "",
+        &[Span::plain(health.footer())],
+        SECTION_TEXT,
+    )));
+    let fallback = format!("{headline} — {summary}");
     json!({
         "text": fitted("", &[Span::plain(fallback)], FALLBACK_TEXT),
         "blocks": blocks,

@@ -1,7 +1,9 @@
 //! Microsoft Teams messages for a Workflows (Power Automate) webhook: an Adaptive Card 1.4 in
 //! the `{"type":"message","attachments":[…]}` envelope that the "When a Teams webhook request is
 //! received" trigger expects — title, source line, one text block per matched term with its
-//! highlighted snippet, the lead paragraph, and an "Open article" action.
+//! highlighted snippet, the lead paragraph, and an "Open article" action. A source-health message
+//! is a card with the headline (in the attention colour while unhealthy, the good colour once
+//! recovered), the summary, a FactSet of the facts, and an "Open source URL" action.
 //!
 //! Limit, from Microsoft's Teams documentation (webhooks and connectors: "the message size limit
 //! is 28 KB"): the whole serialized body stays under 28 000 bytes, by dropping matches (with an
@@ -12,7 +14,7 @@
 use serde_json::{json, Value};
 
 use super::text::{self, utf16_len, Span};
-use super::{and_more, AlertView};
+use super::{and_more, AlertView, HealthKind, HealthView};
 
 /// Teams: maximum message size, in bytes of the serialized body.
 const MAX_BYTES: usize = 28_000;
@@ -22,6 +24,8 @@ const SNIPPET_CHARS: usize = 600;
 const LEAD_CHARS: usize = 1500;
 const MAX_MATCHES: usize = 20;
 const DIGEST_MAX_ALERTS: usize = 50;
+/// Each fact of a health message, and its headline and summary.
+const FACT_CHARS: usize = 1500;
 
 fn markdown(spans: &[Span]) -> String {
     text::render(spans, text::escape_markdown, "**", "**")
@@ -164,4 +168,36 @@ pub fn teams_digest(alerts: &[AlertView]) -> Value {
         candidate = build(shown);
     }
     candidate
+}
+
+/// The workflow webhook body for one source-health message.
+pub fn teams_health(health: &HealthView) -> Value {
+    let mut title = title_block(fitted(&[Span::plain(health.headline())], FACT_CHARS));
+    title["color"] = json!(match health.kind {
+        HealthKind::Unhealthy => "Attention",
+        HealthKind::Recovered => "Good",
+    });
+    // FactSet values take the same Markdown subset as TextBlocks; titles are plain
+    let facts: Vec<Value> = health
+        .facts()
+        .iter()
+        .map(|fact| {
+            json!({
+                "title": fact.label,
+                "value": fitted(&[Span::plain(fact.value.clone())], FACT_CHARS),
+            })
+        })
+        .collect();
+    let body = vec![
+        title,
+        text_block(fitted(&[Span::plain(health.summary())], FACT_CHARS)),
+        json!({ "type": "FactSet", "facts": facts }),
+        subtle_block(fitted(&[Span::plain(health.footer())], FACT_CHARS)),
+    ];
+    let actions = health
+        .link
+        .iter()
+        .map(|link| json!({ "type": "Action.OpenUrl", "title": "Open source URL", "url": link }))
+        .collect();
+    envelope(body, actions)
 }

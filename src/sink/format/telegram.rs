@@ -1,6 +1,8 @@
 //! Telegram Bot API `sendMessage` bodies in HTML parse mode: linked bold title, source line, one
 //! line per matched term with its highlighted snippet, the lead paragraph in italics, and a link
-//! preview of the article.
+//! preview of the article. A source-health message is the bold headline, the summary, and one
+//! line per fact (the source URL linked), without a link preview: a feed's preview shows
+//! nothing useful.
 //!
 //! Limit, from the Bot API reference (core.telegram.org/bots/api#sendmessage): `text` is
 //! "1-4096 characters after entities parsing" — the visible text, tags removed and entities
@@ -13,7 +15,7 @@
 use serde_json::{json, Value};
 
 use super::text::{self, utf16_len, Span};
-use super::{and_more, AlertView, MatchView};
+use super::{and_more, AlertView, HealthView, MatchView};
 
 /// Telegram: maximum message length after entity parsing.
 const MAX_VISIBLE: usize = 4096;
@@ -23,6 +25,8 @@ const SNIPPET_CHARS: usize = 400;
 const LEAD_CHARS: usize = 800;
 /// Room kept for the "and N more …" line.
 const MORE_RESERVE: usize = 30;
+/// Our own cap on each fact line of a health message (the last error may take what is left).
+const FACT_CHARS: usize = 1000;
 
 /// A piece of the message: its HTML and the length Telegram counts for it.
 struct Part {
@@ -177,6 +181,47 @@ pub fn telegram_digest(alerts: &[AlertView], chat_id: &str) -> Value {
     json!({
         "chat_id": chat_id,
         "text": body.trim_end(),
+        "parse_mode": "HTML",
+        "link_preview_options": { "is_disabled": true },
+    })
+}
+
+/// The `sendMessage` body for one source-health message to `chat_id`: the facts in order, as
+/// many as fit, each cut to the room left.
+pub fn telegram_health(health: &HealthView, chat_id: &str) -> Value {
+    let headline = Part::plain(&health.headline(), TITLE_CHARS);
+    let summary = Part::plain(&health.summary(), FACT_CHARS);
+    // a newline between the two, and a blank line before the facts
+    let mut used = headline.visible + 1 + summary.visible + 1;
+    let mut lines = vec![
+        format!("<b>{}</b>", headline.html),
+        summary.html,
+        String::new(),
+    ];
+    for fact in health.facts() {
+        let label = format!("{}:", fact.label);
+        let label_visible = utf16_len(&label);
+        // the newline before the line and the space after the label
+        let room = MAX_VISIBLE.saturating_sub(used + 2 + label_visible);
+        let value = Part::plain(&fact.value, room.min(FACT_CHARS));
+        if value.visible == 0 {
+            break;
+        }
+        let value_html = match &fact.link {
+            Some(link) => self::link(link, &value.html),
+            None => value.html,
+        };
+        used += 2 + label_visible + value.visible;
+        lines.push(format!("<b>{}</b> {value_html}", text::escape_html(&label)));
+    }
+    let footer = Part::plain(&health.footer(), MAX_VISIBLE.saturating_sub(used + 2));
+    if footer.visible > 0 {
+        lines.push(String::new());
+        lines.push(format!("<i>{}</i>", footer.html));
+    }
+    json!({
+        "chat_id": chat_id,
+        "text": lines.join("\n"),
         "parse_mode": "HTML",
         "link_preview_options": { "is_disabled": true },
     })

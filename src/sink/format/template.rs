@@ -1,6 +1,8 @@
 //! User templates: an operator-written minijinja template per sink, rendered over the alert
 //! payload (the same JSON object the generic webhook sends: `id`, `watchlist`, `source`,
-//! `matches`, `article.title`, …), producing that sink's message text or body.
+//! `matches`, `article.title`, …), producing that sink's message text or body. Only alerts are
+//! rendered through it: source-health messages have no `watchlist` or `article` for a template
+//! to name, so they always use the built-in health format (`sink::format::health`).
 //!
 //! Undefined variables are errors, not empty strings, so a typo such as `{{ artcle.title }}`
 //! fails loudly — at start-up through [`check_template`] when it is a syntax error, at the first
