@@ -137,7 +137,7 @@ pub struct SourceHealthRecord<'a> {
     pub url: &'a str,
     /// feed, page, sitemap or auto.
     pub kind: &'a str,
-    /// Consecutive failed polls (for `source.recovered`: how many preceded the recovery).
+    /// Consecutive failed polls at the time of the message (0 in `source.recovered`).
     pub consecutive_failures: u32,
     pub last_error: Option<&'a str>,
     /// RFC 3339, UTC; null if the source never answered.
