@@ -22,7 +22,7 @@ use regex::{Regex, RegexSet};
 use std::collections::HashMap;
 
 use super::ast::{Field, Fields};
-use super::scan::Scan;
+use super::scan::{Scan, TermOccurrences};
 use super::{Document, Match};
 
 /// Term id of atoms that are not text (`lang:`); no term has it.
@@ -92,6 +92,49 @@ pub(crate) struct RegexTerm {
     pub(crate) fields: Fields,
 }
 
+/// The literals of regexes (see `compile::regex_prefixes`), each with the regex it belongs to.
+pub(crate) enum RegexLiterals {
+    /// A few (the usual config has a handful of regexes): one vectorised substring search each,
+    /// which stops at the first occurrence.
+    Few(Vec<(memchr::memmem::Finder<'static>, u32)>),
+    /// Many: one automaton pass for all; pattern `p` belongs to regex `regexes[p]`. It reads
+    /// byte by byte, since regex literals rarely start with bytes rare enough for a prefilter.
+    Many {
+        automaton: AhoCorasick,
+        regexes: Vec<u32>,
+    },
+}
+
+impl RegexLiterals {
+    /// Literal sets larger than this use the automaton.
+    pub(crate) const FEW: usize = 8;
+
+    /// Sets `candidates[regex]` for every regex one of whose literals occurs in `text`.
+    pub(crate) fn mark(&self, text: &str, candidates: &mut [bool]) {
+        let mut mark = |regex: u32| {
+            if let Some(candidate) = candidates.get_mut(regex as usize) {
+                *candidate = true;
+            }
+        };
+        match self {
+            RegexLiterals::Few(finders) => {
+                for (finder, regex) in finders {
+                    if finder.find(text.as_bytes()).is_some() {
+                        mark(*regex);
+                    }
+                }
+            }
+            RegexLiterals::Many { automaton, regexes } => {
+                for found in automaton.find_overlapping_iter(text) {
+                    if let Some(&regex) = regexes.get(found.pattern().as_usize()) {
+                        mark(regex);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Opcodes of watchlist programs: postfix code over a stack of booleans. The low 8 bits of a
 /// word are the opcode, the rest its operand. A program is the hot-path form of a query tree:
 /// plain terms and `lang:` are checked inline; exact case and `NEAR` call back into the tree.
@@ -119,7 +162,14 @@ pub struct Matcher {
     /// Number of Aho-Corasick patterns; regex `r` has term id `pattern_count + r`.
     pub(crate) pattern_count: u32,
     pub(crate) regexes: Vec<RegexTerm>,
+    /// Literals one of which starts every match of a regex. A regex none of whose literals
+    /// occurs in a field is not run on it: most articles contain none, and a case-insensitive
+    /// regex scan costs a fifth of the whole scan.
+    pub(crate) regex_literals: RegexLiterals,
+    /// The regexes without such literals, run together on every field; set entry `s` is regex
+    /// `unfiltered_regexes[s]`.
     pub(crate) regex_set: Option<RegexSet>,
+    pub(crate) unfiltered_regexes: Vec<u32>,
     /// `triggers[trigger_offsets[id]..trigger_offsets[id + 1]]` are the watchlists to evaluate
     /// when term `id` occurs, each as `[watchlist, fields | program length << 8, program…]`.
     /// The program is copied inline, so evaluating the candidates of a term reads memory in
@@ -401,18 +451,7 @@ impl Matcher {
             }
         }
         let mut stack = Vec::with_capacity(16);
-        let occurrences = &scan.occurrences;
-        let mut index = 0;
-        while let Some(occurrence) = occurrences.get(index) {
-            let id = occurrence.id;
-            let mut fields: Fields = 0;
-            while let Some(next) = occurrences.get(index) {
-                if next.id != id {
-                    break;
-                }
-                fields |= 1 << next.field;
-                index += 1;
-            }
+        for &TermOccurrences { id, fields, .. } in &scan.terms {
             let from = self.trigger_offsets.get(id as usize).copied().unwrap_or(0) as usize;
             let to = self
                 .trigger_offsets
