@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use super::ast::{Field, Fields, Node, TermKind};
 use super::matcher::{
-    Atom, AtomKind, Compiled, Matcher, RegexLiterals, RegexTerm, NO_TERM, OP_AND, OP_END, OP_LANG,
-    OP_NODE, OP_NODE_IF, OP_NOT, OP_OR, OP_TERM, PROVISIONAL_REGEX,
+    Atom, AtomKind, Compiled, Matcher, RegexLiterals, RegexTerm, Texts, NO_TERM, OP_AND, OP_END,
+    OP_LANG, OP_NODE, OP_NODE_IF, OP_NOT, OP_OR, OP_TERM, PROVISIONAL_REGEX,
 };
 use super::parser::compile_regex;
 use super::Query;
@@ -67,7 +67,7 @@ struct Builder {
     regex_ids: HashMap<String, u32>,
     regex_terms: Vec<(Regex, Regex, Fields)>,
     atoms: Vec<Atom>,
-    written: Vec<Box<str>>,
+    written: Texts,
     written_ids: HashMap<String, u32>,
     languages: Vec<Box<str>>,
     language_ids: HashMap<String, u32>,
@@ -153,7 +153,7 @@ impl Builder {
                 let next = self.written.len() as u32;
                 let written = *self.written_ids.entry(term.written.clone()).or_insert(next);
                 if written == next {
-                    self.written.push(term.written.as_str().into());
+                    self.written.push(&term.written);
                 }
                 self.atoms.push(Atom {
                     kind,
@@ -510,7 +510,11 @@ impl Matcher {
             triggers,
             untriggered,
             atoms: builder.atoms,
-            written: builder.written,
+            written: {
+                let mut written = builder.written;
+                written.shrink_to_fit();
+                written
+            },
             languages: builder.languages,
             nodes: builder.nodes,
             children: builder.children,

@@ -280,7 +280,7 @@ impl Matcher {
                 }
                 continue;
             }
-            let Some(term) = self.written.get(witness.term as usize) else {
+            let Some(term) = self.written.get(witness.term) else {
                 continue;
             };
             terms.push(witness.term);
