@@ -19,9 +19,9 @@
 
 use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
-use std::collections::HashMap;
 
 use super::ast::{Field, Fields};
+use super::evaluate::HitScratch;
 use super::scan::{Scan, TermOccurrences};
 use super::{Document, Match};
 
@@ -302,8 +302,7 @@ impl Matcher {
     ) -> Vec<Match> {
         let scan = self.scan(document);
         let matched = self.evaluate_candidates(&scan, watchlists);
-        // Popular terms are hits of many watchlists: build each snippet once per article.
-        let mut snippets = HashMap::new();
+        let mut scratch = HitScratch::default();
         let mut witnesses = Vec::new();
         let mut stack = Vec::with_capacity(16);
         let mut found = Vec::with_capacity(matched.len());
@@ -321,7 +320,7 @@ impl Matcher {
             }
             found.push(Match {
                 watchlist: watchlist as usize,
-                hits: self.hits(&scan, &witnesses, &mut snippets),
+                hits: self.hits(&scan, &witnesses, &mut scratch),
             });
         }
         found
@@ -338,7 +337,7 @@ impl Matcher {
                 self.witnesses(root, &scan, &mut witnesses);
             }
         }
-        self.hits(&scan, &witnesses, &mut HashMap::new())
+        self.hits(&scan, &witnesses, &mut HitScratch::default())
     }
 
     /// Runs a watchlist program: whether the watchlist matches. With `witnesses`, also appends
