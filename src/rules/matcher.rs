@@ -340,6 +340,60 @@ impl Matcher {
         self.hits(&scan, &witnesses, &mut HitScratch::default())
     }
 
+    /// Whether a watchlist program holds: `run` without witnesses, for the many candidates that
+    /// do not match, with a stack of plain booleans and no witness bookkeeping per operation.
+    pub(crate) fn holds(&self, code: &[u32], scan: &Scan, stack: &mut Vec<bool>) -> bool {
+        stack.clear();
+        let mut pc = 0;
+        while let Some(&word) = code.get(pc) {
+            let operand = word >> 8;
+            let value = match word & 0xFF {
+                OP_END => return stack.pop().unwrap_or(false),
+                OP_TERM => {
+                    let id = code.get(pc + 1).copied().unwrap_or(NO_TERM);
+                    let fields = operand as Fields;
+                    pc += 3;
+                    scan.of(id)
+                        .iter()
+                        .any(|occurrence| fields & (1 << occurrence.field) != 0)
+                }
+                OP_LANG => {
+                    pc += 2;
+                    scan.languages.get(operand as usize).copied() == Some(true)
+                }
+                OP_NODE => {
+                    let node = code.get(pc + 1).copied().unwrap_or(u32::MAX);
+                    pc += 2;
+                    self.evaluate(node, scan)
+                }
+                OP_NODE_IF => {
+                    let node = code.get(pc + 1).copied().unwrap_or(u32::MAX);
+                    pc += 2;
+                    stack.pop().unwrap_or(false) && self.evaluate(node, scan)
+                }
+                OP_AND | OP_OR => {
+                    let keep = stack.len().saturating_sub(operand as usize);
+                    let operands = stack.get(keep..).unwrap_or(&[]);
+                    let value = if word & 0xFF == OP_AND {
+                        operands.iter().all(|&value| value)
+                    } else {
+                        operands.iter().any(|&value| value)
+                    };
+                    stack.truncate(keep);
+                    pc += 1;
+                    value
+                }
+                OP_NOT => {
+                    pc += 1;
+                    !stack.pop().unwrap_or(true)
+                }
+                _ => return false,
+            };
+            stack.push(value);
+        }
+        false
+    }
+
     /// Runs a watchlist program: whether the watchlist matches. With `witnesses`, also appends
     /// the occurrences that make it true (see `witnesses`), reading the program, which is in
     /// cache, rather than the tree, which is not. Each stack entry is a value and where its
@@ -506,7 +560,7 @@ impl Matcher {
                 cursor += 2 + length;
                 if meta as Fields & fields != 0
                     && filter(watchlist as usize)
-                    && self.run(program, scan, &mut stack, None)
+                    && self.holds(program, scan, &mut stack)
                 {
                     matched.push((watchlist, program_start, program_start + length));
                 }
