@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use super::ast::{Field, Fields, Node, TermKind};
 use super::matcher::{
-    Atom, AtomKind, Compiled, Matcher, RegexTerm, NO_TERM, OP_AND, OP_END, OP_LANG, OP_NODE,
-    OP_NODE_IF, OP_NOT, OP_OR, OP_TERM, PROVISIONAL_REGEX,
+    Atom, AtomKind, Compiled, Matcher, RegexLiterals, RegexTerm, Texts, NO_TERM, OP_AND, OP_END,
+    OP_LANG, OP_NODE, OP_NODE_IF, OP_NOT, OP_OR, OP_TERM, PROVISIONAL_REGEX,
 };
 use super::parser::compile_regex;
 use super::Query;
@@ -31,6 +31,33 @@ fn cost(folded: &[String], prefix: bool, fields: Fields) -> f64 {
     cost
 }
 
+/// Literals one of which every match of regex `source` (case-insensitive, as compiled) starts
+/// with, in a canonical text; `None` when there is no such finite set, or it includes the empty
+/// string, so the regex must run on every field.
+///
+/// Canonical text is case-folded, so it never contains an ASCII capital: literals with one
+/// cannot occur and are dropped. That turns the dozens of case variants the extractor lists into
+/// the one or two that can occur.
+fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .build()
+        .parse(source)
+        .ok()?;
+    let sequence = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    let prefixes: Vec<Vec<u8>> = sequence
+        .literals()?
+        .iter()
+        .map(|literal| literal.as_bytes())
+        .filter(|bytes| !bytes.iter().any(u8::is_ascii_uppercase))
+        .map(<[u8]>::to_vec)
+        .collect();
+    if prefixes.iter().any(Vec::is_empty) {
+        return None;
+    }
+    Some(prefixes)
+}
+
 /// Builds the matcher's tables.
 #[derive(Default)]
 struct Builder {
@@ -40,7 +67,7 @@ struct Builder {
     regex_ids: HashMap<String, u32>,
     regex_terms: Vec<(Regex, Regex, Fields)>,
     atoms: Vec<Atom>,
-    written: Vec<Box<str>>,
+    written: Texts,
     written_ids: HashMap<String, u32>,
     languages: Vec<Box<str>>,
     language_ids: HashMap<String, u32>,
@@ -126,7 +153,7 @@ impl Builder {
                 let next = self.written.len() as u32;
                 let written = *self.written_ids.entry(term.written.clone()).or_insert(next);
                 if written == next {
-                    self.written.push(term.written.as_str().into());
+                    self.written.push(&term.written);
                 }
                 self.atoms.push(Atom {
                     kind,
@@ -413,13 +440,54 @@ impl Matcher {
                 .build(&builder.patterns)
                 .ok()
         };
-        let regex_set = if builder.regex_sources.is_empty() {
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut literal_regexes = Vec::new();
+        let mut unfiltered_regexes = Vec::new();
+        for (index, source) in builder.regex_sources.iter().enumerate() {
+            match regex_prefixes(source) {
+                Some(prefixes) => {
+                    literal_regexes.extend(std::iter::repeat_n(index as u32, prefixes.len()));
+                    literals.extend(prefixes);
+                }
+                None => unfiltered_regexes.push(index as u32),
+            }
+        }
+        let regex_literals = if literals.len() <= RegexLiterals::FEW {
+            RegexLiterals::Few(
+                literals
+                    .iter()
+                    .map(|literal| memchr::memmem::Finder::new(literal).into_owned())
+                    .zip(literal_regexes)
+                    .collect(),
+            )
+        } else {
+            // Like the main automaton's, this build fails only past size limits no config
+            // reaches; should it fail, these regexes run on every field instead.
+            match AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&literals)
+            {
+                Ok(automaton) => RegexLiterals::Many {
+                    automaton,
+                    regexes: literal_regexes,
+                },
+                Err(_) => {
+                    unfiltered_regexes = (0..builder.regex_sources.len() as u32).collect();
+                    RegexLiterals::Few(Vec::new())
+                }
+            }
+        };
+        let regex_set = if unfiltered_regexes.is_empty() {
             None
         } else {
-            regex::RegexSetBuilder::new(&builder.regex_sources)
-                .case_insensitive(true)
-                .build()
-                .ok()
+            regex::RegexSetBuilder::new(
+                unfiltered_regexes
+                    .iter()
+                    .filter_map(|&index| builder.regex_sources.get(index as usize)),
+            )
+            .case_insensitive(true)
+            .build()
+            .ok()
         };
         let regexes = builder
             .regex_terms
@@ -435,12 +503,18 @@ impl Matcher {
             automaton,
             pattern_count,
             regexes,
+            regex_literals,
             regex_set,
+            unfiltered_regexes,
             trigger_offsets,
             triggers,
             untriggered,
             atoms: builder.atoms,
-            written: builder.written,
+            written: {
+                let mut written = builder.written;
+                written.shrink_to_fit();
+                written
+            },
             languages: builder.languages,
             nodes: builder.nodes,
             children: builder.children,

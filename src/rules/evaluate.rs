@@ -5,8 +5,6 @@
 //! occurrences that made the query true (never those under NOT), first per (term, field),
 //! mapped back to the original text, each with a snippet.
 
-use std::collections::HashMap;
-
 use super::ast::{Field, Fields};
 use super::matcher::{
     field_of_index, Atom, AtomKind, Compiled, Matcher, Occurrence, Span, Witness, NO_TERM,
@@ -262,43 +260,75 @@ impl Matcher {
         &self,
         scan: &Scan,
         witnesses: &[Witness],
-        snippets: &mut HashMap<(usize, usize, usize), String>,
+        scratch: &mut HitScratch,
     ) -> Vec<Hit> {
-        let mut hits: Vec<Hit> = Vec::with_capacity(witnesses.len());
-        // The written term of each hit, to find duplicates by number rather than by text.
-        let mut terms: Vec<u32> = Vec::with_capacity(witnesses.len());
+        // The distinct (term, field) pairs and their earliest place, before any text is copied:
+        // most witnesses are duplicates or already in order.
+        let places = &mut scratch.places;
+        places.clear();
         for witness in witnesses {
             let (start, end) = scan.original_range(witness.field, witness.first, witness.last);
-            let duplicate = terms
-                .iter()
-                .zip(hits.iter_mut())
-                .find(|(&term, hit)| term == witness.term && hit.field == witness.field);
-            if let Some((_, existing)) = duplicate {
-                if start < existing.start {
-                    existing.start = start;
-                    existing.end = end;
+            let duplicate = places
+                .iter_mut()
+                .find(|place| place.term == witness.term && place.field == witness.field);
+            match duplicate {
+                Some(existing) => {
+                    if start < existing.start {
+                        existing.start = start;
+                        existing.end = end;
+                    }
                 }
-                continue;
+                None => places.push(Place {
+                    term: witness.term,
+                    field: witness.field,
+                    start,
+                    end,
+                }),
             }
-            let Some(term) = self.written.get(witness.term as usize) else {
+        }
+        places.sort_by_key(|place| (place.field.index(), place.start, place.end));
+        let mut hits = Vec::with_capacity(places.len());
+        for place in places.iter() {
+            let Some(term) = self.written.get(place.term) else {
                 continue;
             };
-            terms.push(witness.term);
+            // Popular terms are hits of many watchlists: each snippet is built once per article.
+            let key = (place.field.index(), place.start, place.end);
+            let snippets = &mut scratch.snippets;
+            let index = match snippets.binary_search_by_key(&key, |(key, _)| *key) {
+                Ok(index) => index,
+                Err(index) => {
+                    let text = snippet(scan.original(place.field), place.start, place.end);
+                    snippets.insert(index, (key, text));
+                    index
+                }
+            };
             hits.push(Hit {
                 term: term.to_string(),
-                field: witness.field,
-                start,
-                end,
-                snippet: String::new(),
+                field: place.field,
+                start: place.start,
+                end: place.end,
+                snippet: snippets
+                    .get(index)
+                    .map_or_else(String::new, |(_, text)| text.clone()),
             });
-        }
-        hits.sort_by_key(|hit| (hit.field.index(), hit.start, hit.end));
-        for hit in &mut hits {
-            hit.snippet = snippets
-                .entry((hit.field.index(), hit.start, hit.end))
-                .or_insert_with(|| snippet(scan.original(hit.field), hit.start, hit.end))
-                .clone();
         }
         hits
     }
+}
+
+/// Buffers for building the hits of one article's matches, reused from match to match.
+#[derive(Default)]
+pub(crate) struct HitScratch {
+    places: Vec<Place>,
+    /// Snippets built so far, by (field index, start, end), sorted.
+    snippets: Vec<((usize, usize, usize), String)>,
+}
+
+/// Where a hit is, before its text is copied.
+struct Place {
+    term: u32,
+    field: Field,
+    start: usize,
+    end: usize,
 }

@@ -153,10 +153,7 @@ fn atom_text(
             },
         ),
         AtomKind::Text { cased, .. } => {
-            let written = matcher
-                .written
-                .get(atom.written as usize)
-                .map_or("", |written| written.as_ref());
+            let written = matcher.written.get(atom.written).unwrap_or("");
             let quoted = if cased.is_some() {
                 format!("'{written}'")
             } else if written.contains(char::is_whitespace) {

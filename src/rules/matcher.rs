@@ -19,10 +19,10 @@
 
 use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
-use std::collections::HashMap;
 
 use super::ast::{Field, Fields};
-use super::scan::Scan;
+use super::evaluate::HitScratch;
+use super::scan::{Scan, TermOccurrences};
 use super::{Document, Match};
 
 /// Term id of atoms that are not text (`lang:`); no term has it.
@@ -92,6 +92,49 @@ pub(crate) struct RegexTerm {
     pub(crate) fields: Fields,
 }
 
+/// The literals of regexes (see `compile::regex_prefixes`), each with the regex it belongs to.
+pub(crate) enum RegexLiterals {
+    /// A few (the usual config has a handful of regexes): one vectorised substring search each,
+    /// which stops at the first occurrence.
+    Few(Vec<(memchr::memmem::Finder<'static>, u32)>),
+    /// Many: one automaton pass for all; pattern `p` belongs to regex `regexes[p]`. It reads
+    /// byte by byte, since regex literals rarely start with bytes rare enough for a prefilter.
+    Many {
+        automaton: AhoCorasick,
+        regexes: Vec<u32>,
+    },
+}
+
+impl RegexLiterals {
+    /// Literal sets larger than this use the automaton.
+    pub(crate) const FEW: usize = 8;
+
+    /// Sets `candidates[regex]` for every regex one of whose literals occurs in `text`.
+    pub(crate) fn mark(&self, text: &str, candidates: &mut [bool]) {
+        let mut mark = |regex: u32| {
+            if let Some(candidate) = candidates.get_mut(regex as usize) {
+                *candidate = true;
+            }
+        };
+        match self {
+            RegexLiterals::Few(finders) => {
+                for (finder, regex) in finders {
+                    if finder.find(text.as_bytes()).is_some() {
+                        mark(*regex);
+                    }
+                }
+            }
+            RegexLiterals::Many { automaton, regexes } => {
+                for found in automaton.find_overlapping_iter(text) {
+                    if let Some(&regex) = regexes.get(found.pattern().as_usize()) {
+                        mark(regex);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Opcodes of watchlist programs: postfix code over a stack of booleans. The low 8 bits of a
 /// word are the opcode, the rest its operand. A program is the hot-path form of a query tree:
 /// plain terms and `lang:` are checked inline; exact case and `NEAR` call back into the tree.
@@ -119,7 +162,14 @@ pub struct Matcher {
     /// Number of Aho-Corasick patterns; regex `r` has term id `pattern_count + r`.
     pub(crate) pattern_count: u32,
     pub(crate) regexes: Vec<RegexTerm>,
+    /// Literals one of which starts every match of a regex. A regex none of whose literals
+    /// occurs in a field is not run on it: most articles contain none, and a case-insensitive
+    /// regex scan costs a fifth of the whole scan.
+    pub(crate) regex_literals: RegexLiterals,
+    /// The regexes without such literals, run together on every field; set entry `s` is regex
+    /// `unfiltered_regexes[s]`.
     pub(crate) regex_set: Option<RegexSet>,
+    pub(crate) unfiltered_regexes: Vec<u32>,
     /// `triggers[trigger_offsets[id]..trigger_offsets[id + 1]]` are the watchlists to evaluate
     /// when term `id` occurs, each as `[watchlist, fields | program length << 8, program…]`.
     /// The program is copied inline, so evaluating the candidates of a term reads memory in
@@ -131,7 +181,7 @@ pub struct Matcher {
     pub(crate) atoms: Vec<Atom>,
     /// Every distinct term as written, for hits. Shared by all watchlists that write a term the
     /// same way, so building the hits of popular terms reads memory that is already in cache.
-    pub(crate) written: Vec<Box<str>>,
+    pub(crate) written: Texts,
     /// Every distinct `lang:` code.
     pub(crate) languages: Vec<Box<str>>,
     pub(crate) nodes: Vec<Compiled>,
@@ -139,6 +189,45 @@ pub struct Matcher {
     pub(crate) roots: Vec<u32>,
     /// Text fields some term looks at; others are not normalised.
     pub(crate) scanned: Fields,
+}
+
+/// Strings stored end to end, numbered from 0.
+///
+/// A `Vec<Box<str>>` of 100k terms scatters them over the whole heap, and reading the few a match
+/// needs cost more than the rest of building its hits (measured); end to end they take a
+/// fraction of the cache lines.
+#[derive(Debug, Default)]
+pub(crate) struct Texts {
+    text: String,
+    /// `text[ends[i - 1]..ends[i]]` is string `i` (from 0 for the first).
+    ends: Vec<u32>,
+}
+
+impl Texts {
+    /// Appends `text`; returns its number.
+    pub(crate) fn push(&mut self, text: &str) -> u32 {
+        self.text.push_str(text);
+        self.ends.push(self.text.len() as u32);
+        self.ends.len() as u32 - 1
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn get(&self, index: u32) -> Option<&str> {
+        let end = *self.ends.get(index as usize)? as usize;
+        let start = match index.checked_sub(1) {
+            Some(previous) => *self.ends.get(previous as usize)? as usize,
+            None => 0,
+        };
+        self.text.get(start..end)
+    }
+
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
 }
 
 /// Where a term occurs: in `field` (a `Field::index`), words `first..=last`.
@@ -213,8 +302,7 @@ impl Matcher {
     ) -> Vec<Match> {
         let scan = self.scan(document);
         let matched = self.evaluate_candidates(&scan, watchlists);
-        // Popular terms are hits of many watchlists: build each snippet once per article.
-        let mut snippets = HashMap::new();
+        let mut scratch = HitScratch::default();
         let mut witnesses = Vec::new();
         let mut stack = Vec::with_capacity(16);
         let mut found = Vec::with_capacity(matched.len());
@@ -232,7 +320,7 @@ impl Matcher {
             }
             found.push(Match {
                 watchlist: watchlist as usize,
-                hits: self.hits(&scan, &witnesses, &mut snippets),
+                hits: self.hits(&scan, &witnesses, &mut scratch),
             });
         }
         found
@@ -249,7 +337,61 @@ impl Matcher {
                 self.witnesses(root, &scan, &mut witnesses);
             }
         }
-        self.hits(&scan, &witnesses, &mut HashMap::new())
+        self.hits(&scan, &witnesses, &mut HitScratch::default())
+    }
+
+    /// Whether a watchlist program holds: `run` without witnesses, for the many candidates that
+    /// do not match, with a stack of plain booleans and no witness bookkeeping per operation.
+    pub(crate) fn holds(&self, code: &[u32], scan: &Scan, stack: &mut Vec<bool>) -> bool {
+        stack.clear();
+        let mut pc = 0;
+        while let Some(&word) = code.get(pc) {
+            let operand = word >> 8;
+            let value = match word & 0xFF {
+                OP_END => return stack.pop().unwrap_or(false),
+                OP_TERM => {
+                    let id = code.get(pc + 1).copied().unwrap_or(NO_TERM);
+                    let fields = operand as Fields;
+                    pc += 3;
+                    scan.of(id)
+                        .iter()
+                        .any(|occurrence| fields & (1 << occurrence.field) != 0)
+                }
+                OP_LANG => {
+                    pc += 2;
+                    scan.languages.get(operand as usize).copied() == Some(true)
+                }
+                OP_NODE => {
+                    let node = code.get(pc + 1).copied().unwrap_or(u32::MAX);
+                    pc += 2;
+                    self.evaluate(node, scan)
+                }
+                OP_NODE_IF => {
+                    let node = code.get(pc + 1).copied().unwrap_or(u32::MAX);
+                    pc += 2;
+                    stack.pop().unwrap_or(false) && self.evaluate(node, scan)
+                }
+                OP_AND | OP_OR => {
+                    let keep = stack.len().saturating_sub(operand as usize);
+                    let operands = stack.get(keep..).unwrap_or(&[]);
+                    let value = if word & 0xFF == OP_AND {
+                        operands.iter().all(|&value| value)
+                    } else {
+                        operands.iter().any(|&value| value)
+                    };
+                    stack.truncate(keep);
+                    pc += 1;
+                    value
+                }
+                OP_NOT => {
+                    pc += 1;
+                    !stack.pop().unwrap_or(true)
+                }
+                _ => return false,
+            };
+            stack.push(value);
+        }
+        false
     }
 
     /// Runs a watchlist program: whether the watchlist matches. With `witnesses`, also appends
@@ -401,18 +543,7 @@ impl Matcher {
             }
         }
         let mut stack = Vec::with_capacity(16);
-        let occurrences = &scan.occurrences;
-        let mut index = 0;
-        while let Some(occurrence) = occurrences.get(index) {
-            let id = occurrence.id;
-            let mut fields: Fields = 0;
-            while let Some(next) = occurrences.get(index) {
-                if next.id != id {
-                    break;
-                }
-                fields |= 1 << next.field;
-                index += 1;
-            }
+        for &TermOccurrences { id, fields, .. } in &scan.terms {
             let from = self.trigger_offsets.get(id as usize).copied().unwrap_or(0) as usize;
             let to = self
                 .trigger_offsets
@@ -429,7 +560,7 @@ impl Matcher {
                 cursor += 2 + length;
                 if meta as Fields & fields != 0
                     && filter(watchlist as usize)
-                    && self.run(program, scan, &mut stack, None)
+                    && self.holds(program, scan, &mut stack)
                 {
                     matched.push((watchlist, program_start, program_start + length));
                 }

@@ -94,6 +94,11 @@ struct Builder {
     word_is_ideograph: bool,
     /// Whether the last base character belongs to a script whose diacritics we fold.
     folds_marks: bool,
+    /// The canonical text as bytes: a run of ASCII letters is appended as one slice, which a
+    /// `String` only allows one character at a time (a third of normalisation time). Only whole
+    /// UTF-8 encodings are appended, so it converts back without loss.
+    canon: Vec<u8>,
+    /// Its `canon` is empty until `finish`.
     out: Normalized,
     start_canon: u32,
     start_original: u32,
@@ -103,13 +108,15 @@ struct Builder {
 impl Builder {
     /// A builder writing into `out`'s buffers (cleared), reserving for `capacity` bytes of text.
     fn new(capacity: usize, fold_case: bool, mut out: Normalized) -> Builder {
-        out.canon.clear();
+        let mut canon = std::mem::take(&mut out.canon).into_bytes();
+        canon.clear();
         out.words.clear();
-        out.canon.reserve(capacity + 2);
+        canon.reserve(capacity + 2);
         // Words average about six bytes with their separator.
         out.words.reserve(capacity / 4 + 4);
-        out.canon.push(' ');
+        canon.push(b' ');
         Builder {
+            canon,
             out,
             fold_case,
             in_word: false,
@@ -122,10 +129,24 @@ impl Builder {
         }
     }
 
+    /// The normalised text.
+    fn finish(self) -> Normalized {
+        let mut out = self.out;
+        out.canon = String::from_utf8(self.canon)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+        out
+    }
+
+    fn push(&mut self, character: char) {
+        let mut encoded = [0; 4];
+        self.canon
+            .extend_from_slice(character.encode_utf8(&mut encoded).as_bytes());
+    }
+
     fn start_word(&mut self, original: usize) {
         self.end_word();
         self.in_word = true;
-        self.start_canon = self.out.canon.len() as u32;
+        self.start_canon = self.canon.len() as u32;
         self.start_original = original as u32;
     }
 
@@ -133,13 +154,13 @@ impl Builder {
         if self.in_word {
             self.out.words.push(Word {
                 canon_start: self.start_canon,
-                canon_end: self.out.canon.len() as u32,
+                canon_end: self.canon.len() as u32,
                 original_start: self.start_original,
                 original_end: self.end_original,
                 position: self.position,
             });
             self.position += 1;
-            self.out.canon.push(' ');
+            self.canon.push(b' ');
             self.in_word = false;
             self.word_is_ideograph = false;
         }
@@ -147,18 +168,18 @@ impl Builder {
 
     fn push_letter(&mut self, letter: char) {
         if !self.fold_case {
-            self.out.canon.push(letter);
+            self.push(letter);
             return;
         }
         match letter {
-            'ß' | 'ẞ' => self.out.canon.push_str("ss"),
-            'ς' => self.out.canon.push('σ'),
-            _ if letter.is_ascii() => self.out.canon.push(letter.to_ascii_lowercase()),
+            'ß' | 'ẞ' => self.canon.extend_from_slice(b"ss"),
+            'ς' => self.push('σ'),
+            _ if letter.is_ascii() => self.push(letter.to_ascii_lowercase()),
             _ => {
                 for lower in letter.to_lowercase() {
                     // `İ` lowercases to `i` plus a combining dot, which we fold like any accent.
                     if !is_combining_mark(lower) {
-                        self.out.canon.push(lower);
+                        self.push(lower);
                     }
                 }
             }
@@ -179,12 +200,12 @@ impl Builder {
             Class::Ideograph => {
                 self.start_word(start);
                 self.word_is_ideograph = true;
-                self.out.canon.push(character);
+                self.push(character);
                 self.end_original = end as u32;
             }
             Class::Mark => {
                 if self.in_word {
-                    self.out.canon.push(character);
+                    self.push(character);
                     self.end_original = end as u32;
                 }
             }
@@ -226,8 +247,8 @@ impl Builder {
     fn segment_break(&mut self) {
         self.end_word();
         if !self.out.words.is_empty() {
-            self.out.canon.push(SEGMENT_BREAK);
-            self.out.canon.push(' ');
+            self.push(SEGMENT_BREAK);
+            self.canon.push(b' ');
             self.position += SEGMENT_GAP;
         }
     }
@@ -244,19 +265,19 @@ impl Builder {
                     self.start_word(start);
                 }
                 self.folds_marks = true;
-                let mut run = index;
-                while let Some(&letter) = bytes.get(run) {
-                    if !letter.is_ascii_alphanumeric() {
-                        break;
-                    }
-                    let letter = if self.fold_case {
-                        letter.to_ascii_lowercase()
-                    } else {
-                        letter
-                    };
-                    self.out.canon.push(char::from(letter));
-                    run += 1;
+                let rest = bytes.get(index..).unwrap_or(&[]);
+                let length = rest
+                    .iter()
+                    .position(|letter| !letter.is_ascii_alphanumeric())
+                    .unwrap_or(rest.len());
+                let letters = rest.get(..length).unwrap_or(&[]);
+                if self.fold_case {
+                    self.canon
+                        .extend(letters.iter().map(u8::to_ascii_lowercase));
+                } else {
+                    self.canon.extend_from_slice(letters);
                 }
+                let run = index + length;
                 self.end_original = (base + run) as u32;
                 index = run;
                 continue;
@@ -276,7 +297,7 @@ impl Builder {
                 self.start_word(start);
                 self.word_is_ideograph = true;
                 self.folds_marks = false;
-                self.out.canon.push(character);
+                self.push(character);
                 self.end_original = end as u32;
             } else if matches!(character as u32, 0xAC00..=0xD7A3) {
                 // Hangul syllables stay composed (as NFKC has them) instead of decomposing into
@@ -285,7 +306,7 @@ impl Builder {
                     self.start_word(start);
                 }
                 self.folds_marks = false;
-                self.out.canon.push(character);
+                self.push(character);
                 self.end_original = end as u32;
             } else if ('\u{2000}'..='\u{206F}').contains(&character) {
                 // General punctuation (curly quotes, dashes, spaces) separates words and has no
@@ -308,7 +329,7 @@ pub(crate) fn normalize(text: &str, fold_case: bool) -> Normalized {
 pub(crate) fn normalize_into(text: &str, fold_case: bool, out: Normalized) -> Normalized {
     let mut builder = Builder::new(text.len(), fold_case, out);
     builder.feed_text(text, 0);
-    builder.out
+    builder.finish()
 }
 
 /// Normalises several segments of one original string (given as byte ranges), keeping phrases and
@@ -324,7 +345,7 @@ pub(crate) fn normalize_segments(
         builder.segment_break();
         builder.feed_text(text.get(start..end).unwrap_or(""), start);
     }
-    builder.out
+    builder.finish()
 }
 
 /// The words of a query term, folded (or only compatibility-normalised when `fold_case` is false).

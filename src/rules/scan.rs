@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use super::ast::Field;
+use super::ast::{Field, Fields};
 use super::matcher::{Matcher, Occurrence};
 use super::normalize::{normalize_into, normalize_segments, Normalized};
 use super::Document;
@@ -50,6 +50,21 @@ pub(crate) struct Scan<'d> {
     normalized: [Normalized; 5],
     /// Sorted, deduplicated.
     pub occurrences: Vec<Occurrence>,
+    /// Bit `id` is set when term `id` occurs. Most terms a candidate's program asks about are
+    /// absent (the other operands of an AND), and one bit answers that without a search.
+    present: Vec<u64>,
+    /// One entry per distinct term that occurs, ascending by id: where its occurrences are.
+    pub terms: Vec<TermOccurrences>,
+}
+
+/// The occurrences of one term in an article: `Scan::occurrences[start..end]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TermOccurrences {
+    pub id: u32,
+    pub start: u32,
+    pub end: u32,
+    /// The fields it occurs in.
+    pub fields: Fields,
 }
 
 impl Drop for Scan<'_> {
@@ -87,13 +102,18 @@ impl Scan<'_> {
 
     /// Occurrences of term `id`, in field order then word order.
     pub fn of(&self, id: u32) -> &[Occurrence] {
-        let start = self
-            .occurrences
-            .partition_point(|occurrence| occurrence.id < id);
-        let end = self
-            .occurrences
-            .partition_point(|occurrence| occurrence.id <= id);
-        self.occurrences.get(start..end).unwrap_or(&[])
+        let word = self.present.get(id as usize / 64).copied().unwrap_or(0);
+        if word & (1 << (id % 64)) == 0 {
+            return &[];
+        }
+        let index = self.terms.partition_point(|term| term.id < id);
+        match self.terms.get(index) {
+            Some(term) if term.id == id => self
+                .occurrences
+                .get(term.start as usize..term.end as usize)
+                .unwrap_or(&[]),
+            _ => &[],
+        }
     }
 
     /// Byte range of words `first..=last` of `field` in the original text.
@@ -144,6 +164,8 @@ impl Matcher {
             language,
             normalized: Default::default(),
             occurrences: Vec::with_capacity(256),
+            present: Vec::new(),
+            terms: Vec::new(),
         };
         if let Some(language) = &scan.language {
             scan.languages = self
@@ -168,6 +190,31 @@ impl Matcher {
         }
         scan.occurrences.sort_unstable();
         scan.occurrences.dedup();
+        let term_count = self.pattern_count as usize + self.regexes.len();
+        scan.present = vec![0; term_count.div_ceil(64)];
+        let mut start = 0;
+        while let Some(first) = scan.occurrences.get(start) {
+            let id = first.id;
+            let mut end = start;
+            let mut fields: Fields = 0;
+            while let Some(next) = scan.occurrences.get(end) {
+                if next.id != id {
+                    break;
+                }
+                fields |= 1 << next.field;
+                end += 1;
+            }
+            if let Some(word) = scan.present.get_mut(id as usize / 64) {
+                *word |= 1 << (id % 64);
+            }
+            scan.terms.push(TermOccurrences {
+                id,
+                start: start as u32,
+                end: end as u32,
+                fields,
+            });
+            start = end;
+        }
         scan
     }
 
@@ -190,31 +237,44 @@ impl Matcher {
                 });
             }
         }
+        if !self
+            .regexes
+            .iter()
+            .any(|term| term.fields & field.bit() != 0)
+        {
+            return;
+        }
+        let mut candidates = vec![false; self.regexes.len()];
+        self.regex_literals.mark(canon, &mut candidates);
         if let Some(set) = &self.regex_set {
             for index in set.matches(canon).iter() {
-                let Some(term) = self.regexes.get(index) else {
-                    continue;
-                };
-                if term.fields & field.bit() == 0 {
-                    continue;
+                let regex = self.unfiltered_regexes.get(index);
+                if let Some(candidate) = regex.and_then(|&regex| candidates.get_mut(regex as usize))
+                {
+                    *candidate = true;
                 }
-                // A word the regex matches whole overlaps some leftmost match of the unanchored
-                // regex (the scan can only skip a position by consuming it), so checking the
-                // words under each match finds them all.
-                for found in term.scan.find_iter(canon) {
-                    let first = normalized.word_at(found.start());
-                    let last = normalized.word_at(found.end().max(found.start() + 1) - 1);
-                    for word in first..=last.min(normalized.words.len().saturating_sub(1)) {
-                        if word < normalized.words.len()
-                            && term.whole_word.is_match(normalized.word(word))
-                        {
-                            out.push(Occurrence {
-                                id: self.pattern_count + index as u32,
-                                field: field_index,
-                                first: word as u32,
-                                last: word as u32,
-                            });
-                        }
+            }
+        }
+        for (index, term) in self.regexes.iter().enumerate() {
+            if !candidates.get(index).copied().unwrap_or(false) || term.fields & field.bit() == 0 {
+                continue;
+            }
+            // A word the regex matches whole overlaps some leftmost match of the unanchored
+            // regex (the scan can only skip a position by consuming it), so checking the words
+            // under each match finds them all.
+            for found in term.scan.find_iter(canon) {
+                let first = normalized.word_at(found.start());
+                let last = normalized.word_at(found.end().max(found.start() + 1) - 1);
+                for word in first..=last.min(normalized.words.len().saturating_sub(1)) {
+                    if word < normalized.words.len()
+                        && term.whole_word.is_match(normalized.word(word))
+                    {
+                        out.push(Occurrence {
+                            id: self.pattern_count + index as u32,
+                            field: field_index,
+                            first: word as u32,
+                            last: word as u32,
+                        });
                     }
                 }
             }

@@ -70,17 +70,21 @@ fn floor_boundary(text: &str, mut index: usize) -> usize {
 fn push_collapsed(out: &mut String, text: &str, trim_start: bool, trim_end: bool) {
     let text = if trim_start { text.trim_start() } else { text };
     let text = if trim_end { text.trim_end() } else { text };
-    let mut in_space = false;
-    for character in text.chars() {
-        if character.is_whitespace() {
-            if !in_space {
+    // Whole words at a time: pushing character by character cost most of a snippet.
+    let mut space = false;
+    for (index, word) in text.split(char::is_whitespace).enumerate() {
+        // Every piece but the first follows a whitespace character.
+        space |= index > 0;
+        if !word.is_empty() {
+            if space {
                 out.push(' ');
             }
-            in_space = true;
-        } else {
-            out.push(character);
-            in_space = false;
+            out.push_str(word);
+            space = false;
         }
+    }
+    if space {
+        out.push(' ');
     }
 }
 
@@ -112,6 +116,24 @@ mod tests {
         assert!(out.contains(" **Sanctions** hit "), "{out}");
         let length = out.chars().count();
         assert!((140..=175).contains(&length), "{length}: {out}");
+    }
+
+    #[test]
+    fn whitespace_collapses_as_before() {
+        for (text, trim_start, trim_end, expected) in [
+            ("", false, false, ""),
+            ("   ", false, false, " "),
+            ("   ", true, false, ""),
+            ("   ", false, true, ""),
+            (" a  b\n\tc ", false, false, " a b c "),
+            (" a  b\n\tc ", true, true, "a b c"),
+            ("a\u{a0}\u{2003}b ", true, false, "a b "),
+            ("\u{3000}é", false, true, " é"),
+        ] {
+            let mut out = String::new();
+            push_collapsed(&mut out, text, trim_start, trim_end);
+            assert_eq!(out, expected, "{text:?} {trim_start} {trim_end}");
+        }
     }
 
     #[test]

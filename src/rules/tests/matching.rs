@@ -90,6 +90,51 @@ fn boolean_matching_and_whole_words() {
 }
 
 #[test]
+fn regexes_skipped_by_their_literals_still_match() {
+    let article = document(
+        "WATERGATE hearings",
+        "Sanctioned firms; the Ⅸ report; Straße closures.",
+    );
+    for (query, expected) in [
+        // Capitals in the regex: case-insensitive against folded text.
+        ("/SANCTION(S|ED)/", true),
+        ("/[A-Z]+GATE/", true),
+        ("/(?-i)Sanctioned/", false),
+        // Folded forms: the roman numeral is "ix", ß is "ss".
+        ("/ix/", true),
+        ("/STRASSE/", true),
+        ("/straße/", false),
+        ("/report|hearing.*/", true),
+        ("/xyz(a|b)/", false),
+    ] {
+        assert_eq!(matches(query, &article), expected, "query {query:?}");
+    }
+    // Enough regexes that their literals go into one automaton rather than one search each.
+    let queries: Vec<Query> = [
+        "/alpha/",
+        "/bravo/",
+        "/charlie/",
+        "/delta/",
+        "/echo/",
+        "/foxtrot/",
+        "/golf/",
+        "/hotel/",
+        "/india/",
+        "/sanction(s|ed)/",
+        "/[a-z]+gate/",
+    ]
+    .iter()
+    .map(|text| Query::parse(text).unwrap())
+    .collect();
+    let indices: Vec<usize> = Matcher::new(queries)
+        .matches(&article)
+        .iter()
+        .map(|found| found.watchlist)
+        .collect();
+    assert_eq!(indices, vec![9, 10]);
+}
+
+#[test]
 fn proximity() {
     let article = document(
         "",
