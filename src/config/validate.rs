@@ -1109,11 +1109,22 @@ fn email_target(
     if host.is_none() {
         missing("host", "\"smtp.example.org\"");
     }
-    let from = raw.from.clone();
+    // `from` may carry a display name, as mail clients write it: "wirewatch <alerts@example.org>".
+    let (from_name, from) = match raw.from.as_deref().map(split_display_name) {
+        Some((name, address)) => (name, Some(address)),
+        None => (None, None),
+    };
     if from.is_none() {
         missing("from", "\"alerts@example.org\"");
     }
-    let to = raw.to.as_ref().map(OneOrMany::items).unwrap_or_default();
+    let to: Vec<String> = raw
+        .to
+        .as_ref()
+        .map(OneOrMany::items)
+        .unwrap_or_default()
+        .iter()
+        .map(|address| split_display_name(address).1)
+        .collect();
     if raw.to.is_none() {
         missing("to", "[\"you@example.org\"]");
     } else if to.is_empty() {
@@ -1182,11 +1193,23 @@ fn email_target(
         user: raw.username.clone(),
         password: raw.password.clone().map(UrlSecret::new),
         from: from?,
-        from_name: None,
+        from_name,
         to,
         cc: Vec::new(),
         bcc: Vec::new(),
     })
+}
+
+/// `Name <address>` → (Some(name), address); a bare address → (None, address). Quotes around the
+/// name are dropped; what is left is checked as an address by the caller.
+fn split_display_name(text: &str) -> (Option<String>, String) {
+    let text = text.trim();
+    if let (Some(open), true) = (text.rfind('<'), text.ends_with('>')) {
+        let address = text[open + 1..text.len() - 1].trim().to_string();
+        let name = text[..open].trim().trim_matches('"').trim();
+        return ((!name.is_empty()).then(|| name.to_string()), address);
+    }
+    (None, text.to_string())
 }
 
 fn watchlist_config(
@@ -1599,8 +1622,8 @@ kind = "email"
 host = "SMTP.example.org"
 username = "alerts@example.org"
 password = "${{SMTP_PASSWORD}}"
-from = "alerts@example.org"
-to = ["me@example.org", "you@example.org"]
+from = "\"Wire Watch\" <alerts@example.org>"
+to = ["me@example.org", "You <you@example.org>"]
 digest = "1h"
 
 [sinks.url]
@@ -1626,6 +1649,10 @@ url = "mailtos://bot:pw@smtp.example.org?to=me@example.org"
             )
         );
         assert_eq!(target.to, vec!["me@example.org", "you@example.org"]);
+        assert_eq!(
+            (target.from.as_str(), target.from_name.as_deref()),
+            ("alerts@example.org", Some("Wire Watch"))
+        );
         assert_eq!(config.sinks[0].digest, Some(Duration::from_secs(3600)));
         let SinkKind::Email { target, .. } = &config.sinks[1].kind else {
             panic!("mailtos:// is an email sink");
