@@ -441,6 +441,10 @@ impl Matcher {
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
                 .prefilter(false)
+                // Dense transitions down to the sixth byte (the space and the first five
+                // letters), where most steps of a scan are: 0.4 MiB more at 100k watchlists,
+                // 8% fewer instructions in the automaton pass (callgrind).
+                .dense_depth(6)
                 .build(&builder.patterns)
                 .ok()
         };
