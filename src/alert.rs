@@ -110,11 +110,11 @@ pub fn sample_payload(
         ..Article::default()
     };
     let hit = Hit {
-        term: "test".to_string(),
+        term: "test".into(),
         field: Field::Title,
         start: 16,
         end: 20,
-        snippet: "wirewatch **test** alert".to_string(),
+        snippet: "wirewatch **test** alert".into(),
     };
     let payload = payload_json(&id, "wirewatch-test", "wirewatch", now, &[hit], &article)?;
     Ok((id, payload))

@@ -435,8 +435,16 @@ impl Matcher {
         let automaton = if builder.patterns.is_empty() {
             None
         } else {
+            // No prefilter: every pattern starts with the space before its first word, so the
+            // prefilter would stop at every word (a memchr call per word costs more than
+            // stepping through the word in the automaton's start state).
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                // Dense transitions down to the sixth byte (the space and the first five
+                // letters), where most steps of a scan are: 0.4 MiB more at 100k watchlists,
+                // 8% fewer instructions in the automaton pass (callgrind).
+                .dense_depth(6)
                 .build(&builder.patterns)
                 .ok()
         };

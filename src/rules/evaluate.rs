@@ -5,6 +5,8 @@
 //! occurrences that made the query true (never those under NOT), first per (term, field),
 //! mapped back to the original text, each with a snippet.
 
+use std::sync::Arc;
+
 use super::ast::{Field, Fields};
 use super::matcher::{
     field_of_index, Atom, AtomKind, Compiled, Matcher, Occurrence, Span, Witness, NO_TERM,
@@ -289,28 +291,39 @@ impl Matcher {
         places.sort_by_key(|place| (place.field.index(), place.start, place.end));
         let mut hits = Vec::with_capacity(places.len());
         for place in places.iter() {
-            let Some(term) = self.written.get(place.term) else {
+            // Popular terms are hits of many watchlists: each term and each snippet is copied
+            // once per article, and its hits share that copy.
+            let terms = &mut scratch.terms;
+            let term = match terms.binary_search_by_key(&place.term, |(term, _)| *term) {
+                Ok(index) => terms.get(index).map(|(_, text)| Arc::clone(text)),
+                Err(index) => self.written.get(place.term).map(|text| {
+                    let text: Arc<str> = Arc::from(text);
+                    terms.insert(index, (place.term, Arc::clone(&text)));
+                    text
+                }),
+            };
+            let Some(term) = term else {
                 continue;
             };
-            // Popular terms are hits of many watchlists: each snippet is built once per article.
             let key = (place.field.index(), place.start, place.end);
             let snippets = &mut scratch.snippets;
-            let index = match snippets.binary_search_by_key(&key, |(key, _)| *key) {
-                Ok(index) => index,
+            let snippet = match snippets.binary_search_by_key(&key, |(key, _)| *key) {
+                Ok(index) => snippets
+                    .get(index)
+                    .map_or_else(|| Arc::from(""), |(_, text)| Arc::clone(text)),
                 Err(index) => {
-                    let text = snippet(scan.original(place.field), place.start, place.end);
-                    snippets.insert(index, (key, text));
-                    index
+                    let text: Arc<str> =
+                        Arc::from(snippet(scan.original(place.field), place.start, place.end));
+                    snippets.insert(index, (key, Arc::clone(&text)));
+                    text
                 }
             };
             hits.push(Hit {
-                term: term.to_string(),
+                term,
                 field: place.field,
                 start: place.start,
                 end: place.end,
-                snippet: snippets
-                    .get(index)
-                    .map_or_else(String::new, |(_, text)| text.clone()),
+                snippet,
             });
         }
         hits
@@ -321,8 +334,10 @@ impl Matcher {
 #[derive(Default)]
 pub(crate) struct HitScratch {
     places: Vec<Place>,
+    /// Terms copied so far, by written term, sorted.
+    terms: Vec<(u32, Arc<str>)>,
     /// Snippets built so far, by (field index, start, end), sorted.
-    snippets: Vec<((usize, usize, usize), String)>,
+    snippets: Vec<((usize, usize, usize), Arc<str>)>,
 }
 
 /// Where a hit is, before its text is copied.

@@ -31,6 +31,8 @@ pub use ast::Field;
 pub use explain::{explain, Explanation};
 pub use matcher::Matcher;
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 /// The parts of an article that queries can look at. Borrowed, so matching copies nothing.
@@ -87,14 +89,14 @@ pub struct Match {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
     /// The term as written in the query: without field prefix and quotes; wildcards keep their
-    /// `*`, regexes their slashes.
-    pub term: String,
+    /// `*`, regexes their slashes. Shared by the hits of one article that have the same term.
+    pub term: Arc<str>,
     pub field: Field,
     /// Byte offsets into the original field text. For `author`, the authors joined by ", ";
     /// for `lang`, the language code.
     pub start: usize,
     pub end: usize,
     /// About 160 characters around the hit, the hit wrapped in `**`, cut at word boundaries
-    /// with "…", whitespace collapsed.
-    pub snippet: String,
+    /// with "…", whitespace collapsed. Shared by the hits of one article at the same place.
+    pub snippet: Arc<str>,
 }

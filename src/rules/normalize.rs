@@ -66,6 +66,29 @@ impl Normalized {
     }
 }
 
+/// ASCII letters and digits as they go into the canonical text, case-folded; 0 for every other
+/// byte. One lookup classifies and folds a byte, so runs of ASCII letters are copied without
+/// going through characters.
+static ASCII_FOLDED: [u8; 256] = ascii_table(true);
+/// The same without case folding.
+static ASCII_KEPT: [u8; 256] = ascii_table(false);
+
+const fn ascii_table(fold_case: bool) -> [u8; 256] {
+    let mut table = [0; 256];
+    let mut byte: u8 = 0;
+    while byte < 0x80 {
+        if byte.is_ascii_alphanumeric() {
+            table[byte as usize] = if fold_case {
+                byte.to_ascii_lowercase()
+            } else {
+                byte
+            };
+        }
+        byte += 1;
+    }
+    table
+}
+
 /// How one normalised character takes part in words.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -255,36 +278,46 @@ impl Builder {
 
     fn feed_text(&mut self, text: &str, base: usize) {
         let bytes = text.as_bytes();
+        let table = if self.fold_case {
+            &ASCII_FOLDED
+        } else {
+            &ASCII_KEPT
+        };
         let mut index = 0;
         while let Some(&byte) = bytes.get(index) {
             let start = base + index;
-            if byte.is_ascii_alphanumeric() {
-                // Most text is ASCII: copy each run of letters and digits in a tight loop (a
-                // call to copy a five-letter word costs more than the letters).
+            if let Some(&first) = table.get(byte as usize).filter(|&&folded| folded != 0) {
+                // Most text is ASCII: copy each run of letters and digits in one tight loop,
+                // folding case through the table as it goes (a call per word to copy and a
+                // second pass to lowercase cost more than the letters).
                 if !self.in_word || self.word_is_ideograph {
                     self.start_word(start);
                 }
                 self.folds_marks = true;
-                let rest = bytes.get(index..).unwrap_or(&[]);
-                let length = rest
-                    .iter()
-                    .position(|letter| !letter.is_ascii_alphanumeric())
-                    .unwrap_or(rest.len());
-                let letters = rest.get(..length).unwrap_or(&[]);
-                if self.fold_case {
-                    self.canon
-                        .extend(letters.iter().map(u8::to_ascii_lowercase));
-                } else {
-                    self.canon.extend_from_slice(letters);
+                self.canon.push(first);
+                let mut run = index + 1;
+                while let Some(&letter) = bytes.get(run) {
+                    let folded = table[letter as usize];
+                    if folded == 0 {
+                        break;
+                    }
+                    self.canon.push(folded);
+                    run += 1;
                 }
-                let run = index + length;
                 self.end_original = (base + run) as u32;
                 index = run;
                 continue;
             }
             if byte.is_ascii() {
+                // Punctuation and spaces: one word end for the whole run.
                 self.end_word();
                 index += 1;
+                while let Some(&next) = bytes.get(index) {
+                    if next >= 0x80 || table[next as usize] != 0 {
+                        break;
+                    }
+                    index += 1;
+                }
                 continue;
             }
             let Some(character) = text.get(index..).and_then(|rest| rest.chars().next()) else {
@@ -307,6 +340,21 @@ impl Builder {
                 }
                 self.folds_marks = false;
                 self.push(character);
+                self.end_original = end as u32;
+            } else if matches!(character as u32, 0x0410..=0x044F) && !matches!(character, 'Й' | 'й')
+            {
+                // Basic Cyrillic letters have no decomposition (but `й`, a letter with a breve),
+                // and the capitals lowercase 0x20 higher: the decomposition, classification and
+                // case tables cost a hundred times this.
+                if !self.in_word || self.word_is_ideograph {
+                    self.start_word(start);
+                }
+                self.folds_marks = true;
+                let folded = match character {
+                    'А'..='Я' if self.fold_case => char::from_u32(character as u32 + 0x20),
+                    _ => Some(character),
+                };
+                self.push(folded.unwrap_or(character));
                 self.end_original = end as u32;
             } else if ('\u{2000}'..='\u{206F}').contains(&character) {
                 // General punctuation (curly quotes, dashes, spaces) separates words and has no
@@ -401,10 +449,38 @@ mod tests {
         check("Straße GRÜSSE Grüße", &["strasse", "grusse", "grusse"]);
         check("ﬁnance Ｐｕｔｉｎ", &["finance", "putin"]);
         check("Москва́ Ёлка", &["москва", "елка"]);
+        check("ЙОД Йод йод АЯ ая", &["иод", "иод", "иод", "ая", "ая"]);
         check("Ἀθῆναι ΟΔΥΣΣΕΥΣ", &["αθηναι", "οδυσσευσ"]);
         check("İstanbul", &["istanbul"]);
         // Decomposed input folds like precomposed input.
         check("Cafe\u{301}", &["cafe"]);
+    }
+
+    #[test]
+    fn cyrillic_shortcut_agrees_with_decomposition() {
+        for code in 0x0400..=0x045F {
+            let Some(character) = char::from_u32(code) else {
+                continue;
+            };
+            let mut expected = String::new();
+            decompose_compatible(character, |part| {
+                if !is_combining_mark(part) {
+                    expected.extend(part.to_lowercase());
+                }
+            });
+            assert_eq!(
+                words(&character.to_string(), true),
+                [expected],
+                "{character}"
+            );
+            assert_eq!(
+                words(&format!("x{character}y"), false),
+                [format!(
+                    "x{}y",
+                    words(&character.to_string(), false).concat()
+                )]
+            );
+        }
     }
 
     #[test]

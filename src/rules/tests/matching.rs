@@ -39,7 +39,7 @@ fn run(query: &str, document: &Document) -> Option<Vec<(String, Field, String)>>
                     Field::Author | Field::Lang => "",
                 };
                 let original = text.get(hit.start..hit.end).unwrap_or("?").to_string();
-                (hit.term, hit.field, original)
+                (hit.term.to_string(), hit.field, original)
             })
             .collect()
     })
