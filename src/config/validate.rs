@@ -487,7 +487,12 @@ fn daemon_config(
 
 /// `[daemon] public_url`: an absolute http(s) URL the callback paths are appended to.
 fn public_url(text: &str, problems: &mut Problems) -> Option<Url> {
-    let url = http_url(text, "daemon.public_url", problems)?;
+    let url = http_url_like(
+        text,
+        "daemon.public_url",
+        "https://example.org/wirewatch",
+        problems,
+    )?;
     if url.query().is_some() || url.fragment().is_some() {
         problems.add(
             "daemon.public_url",
@@ -611,13 +616,18 @@ pub fn default_user_agent() -> String {
 }
 
 fn http_url(text: &str, path: &str, problems: &mut Problems) -> Option<Url> {
+    http_url_like(text, path, "https://example.org/feed", problems)
+}
+
+/// An absolute http(s) URL; an error shows `example` as the form to write.
+fn http_url_like(text: &str, path: &str, example: &str, problems: &mut Problems) -> Option<Url> {
     match Url::parse(text.trim()) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
         Ok(url) => {
             problems.add(
                 path,
                 format!(
-                    "{text:?} is not an http(s) URL (scheme {:?}); write it like \"https://example.org/feed\"",
+                    "{text:?} is not an http(s) URL (scheme {:?}); write it like {example:?}",
                     url.scheme()
                 ),
             );
@@ -626,7 +636,7 @@ fn http_url(text: &str, path: &str, problems: &mut Problems) -> Option<Url> {
         Err(error) => {
             problems.add(
                 path,
-                format!("{text:?} is not a valid URL ({error}); write it like \"https://example.org/feed\""),
+                format!("{text:?} is not a valid URL ({error}); write it like {example:?}"),
             );
             None
         }
