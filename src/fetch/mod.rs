@@ -283,21 +283,7 @@ impl Fetcher {
         validators: Option<&Validators>,
         max_bytes: u64,
     ) -> Result<Fetched, FetchError> {
-        let client = match origin {
-            Origin::Config => &self.trusted,
-            Origin::Content => {
-                if !self.allow_private_networks {
-                    guard::check_url_literal(url).map_err(FetchError::Blocked)?;
-                }
-                &self.guarded
-            }
-        };
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(FetchError::Blocked(format!(
-                "scheme {:?} is not http(s)",
-                url.scheme()
-            )));
-        }
+        let client = self.client_for(url, origin)?;
         let mut request = client.get(url.clone());
         if let Some(validators) = validators {
             if let Some(etag) = &validators.etag {
@@ -353,15 +339,10 @@ impl Fetcher {
         })))
     }
 
-    /// POSTs a form (a WebSub subscription request) and returns the answer, whatever its status.
-    /// The URL was learned from content, so `origin` is normally `Content`: the SSRF guard and
-    /// the host's politeness turn apply as for a GET.
-    pub async fn post_form(
-        &self,
-        url: &Url,
-        origin: Origin,
-        form: &[(&str, &str)],
-    ) -> Result<Answer, FetchError> {
+    /// The client for a URL of this origin, after the checks every request passes: http(s)
+    /// only, and for URLs taken from content the SSRF guard's literal-address check (the
+    /// guarded client's resolver checks names).
+    fn client_for(&self, url: &Url, origin: Origin) -> Result<&Client, FetchError> {
         let client = match origin {
             Origin::Config => &self.trusted,
             Origin::Content => {
@@ -377,6 +358,19 @@ impl Fetcher {
                 url.scheme()
             )));
         }
+        Ok(client)
+    }
+
+    /// POSTs a form (a WebSub subscription request) and returns the answer, whatever its status.
+    /// The URL was learned from content, so `origin` is normally `Content`: the SSRF guard and
+    /// the host's politeness turn apply as for a GET.
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        origin: Origin,
+        form: &[(&str, &str)],
+    ) -> Result<Answer, FetchError> {
+        let client = self.client_for(url, origin)?;
         let _turn = self.politeness.turn(url).await;
         let mut response = client
             .post(url.clone())
