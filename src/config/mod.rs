@@ -221,24 +221,9 @@ pub struct RateLimit {
     pub per: Duration,
 }
 
-/// A secret from the config (a signing key): never shown by `Debug`, so it cannot reach a log.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("Secret(***)")
-    }
-}
+/// Secrets in the config (signing keys, SMTP passwords) are the same type as those in target
+/// URLs: never shown by `Debug`, so they cannot reach a log.
+pub use crate::sink::format::Secret;
 
 /// One problem in the config file, at a TOML path.
 #[derive(Debug, Clone, PartialEq, Eq)]

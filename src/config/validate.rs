@@ -1078,7 +1078,7 @@ fn email_target(
     path: &str,
     problems: &mut Problems,
 ) -> Option<crate::sink::format::EmailTarget> {
-    use crate::sink::format::{valid_address, EmailTarget, Secret as UrlSecret, SmtpSecurity};
+    use crate::sink::format::{valid_address, EmailTarget, SmtpSecurity};
     let separate = [
         raw.host.is_some(),
         raw.port.is_some(),
@@ -1201,7 +1201,7 @@ fn email_target(
         }),
         security,
         user: raw.username.clone(),
-        password: raw.password.clone().map(UrlSecret::new),
+        password: raw.password.clone().map(Secret::new),
         from: from?,
         from_name,
         to,
