@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
 
-use super::format::{
-    self, AlertView, HealthView, Message, NtfyAuth, NtfyMessage, Secret, TargetUrl,
-};
+use super::format::{self, AlertView, HealthView, Message, NtfyAuth, Secret, TargetUrl};
 use super::webhook::{network_outcome, status_outcome};
 use super::Outcome;
 
@@ -61,11 +59,33 @@ impl ChatSink {
             .map(|payload| AlertView::from_payload(payload))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| error.to_string())?;
-        self.built_in_requests(&BuiltIn::Digest(&alerts))
+        self.content_requests(&Content::Digest(&alerts))
     }
 
-    /// The requests of a message in one of the service's built-in formats, one per target.
-    fn built_in_requests(&self, content: &BuiltIn<'_>) -> Result<Vec<Request>, String> {
+    /// The requests of one stored payload: an alert (through the template when there is one) or
+    /// a source-health message (always in its built-in format).
+    fn requests(&self, payload: &str) -> Result<Vec<Request>, String> {
+        let alert = match Message::from_payload(payload).map_err(|error| error.to_string())? {
+            Message::Alert(alert) => alert,
+            // a template is written against the alert payload: health messages keep their own
+            Message::Health(health) => return self.content_requests(&Content::Health(&health)),
+        };
+        let custom = match &self.template {
+            Some(template) => {
+                let value: serde_json::Value =
+                    serde_json::from_str(payload).map_err(|error| error.to_string())?;
+                Some(format::render_template(template, &value).map_err(|error| error.to_string())?)
+            }
+            None => None,
+        };
+        self.content_requests(&Content::Alert {
+            alert: &alert,
+            custom: custom.as_deref(),
+        })
+    }
+
+    /// The requests of one message, one per target (ntfy topic, Telegram chat).
+    fn content_requests(&self, content: &Content<'_>) -> Result<Vec<Request>, String> {
         let plain = |url: &Secret, body: serde_json::Value| Request {
             url: url.expose().to_string(),
             body,
@@ -80,13 +100,13 @@ impl ChatSink {
                 topics,
                 auth,
             } => {
-                let message = content.ntfy();
+                let auth = ntfy_authorization(auth);
                 topics
                     .iter()
                     .map(|topic| Request {
                         url: format!("{server}/"),
-                        body: message.to_json(topic),
-                        auth: ntfy_authorization(auth),
+                        body: content.ntfy(topic),
+                        auth: auth.clone(),
                     })
                     .collect()
             }
@@ -115,101 +135,6 @@ impl ChatSink {
 
     fn telegram_url(&self, bot_token: &Secret) -> Secret {
         format::telegram_api_url_at(&self.telegram_api, bot_token, "sendMessage")
-    }
-
-    fn requests(&self, payload: &str) -> Result<Vec<Request>, String> {
-        let alert = match Message::from_payload(payload).map_err(|error| error.to_string())? {
-            Message::Alert(alert) => alert,
-            // a template is written against the alert payload: health messages keep their own
-            Message::Health(health) => return self.built_in_requests(&BuiltIn::Health(&health)),
-        };
-        let custom = match &self.template {
-            Some(template) => {
-                let value: serde_json::Value =
-                    serde_json::from_str(payload).map_err(|error| error.to_string())?;
-                Some(format::render_template(template, &value).map_err(|error| error.to_string())?)
-            }
-            None => None,
-        };
-        let plain = |url: &str, body: serde_json::Value| Request {
-            url: url.to_string(),
-            body,
-            auth: None,
-        };
-        Ok(match &self.target {
-            TargetUrl::Slack { webhook_url, .. } => vec![plain(
-                webhook_url.expose(),
-                match custom {
-                    Some(text) => serde_json::json!({ "text": text }),
-                    None => format::slack(&alert),
-                },
-            )],
-            TargetUrl::Discord { webhook_url } => vec![plain(
-                webhook_url.expose(),
-                match custom {
-                    Some(text) => {
-                        serde_json::json!({ "content": text, "allowed_mentions": { "parse": [] } })
-                    }
-                    None => format::discord(&alert),
-                },
-            )],
-            TargetUrl::Teams { webhook_url } => vec![plain(
-                webhook_url.expose(),
-                match custom {
-                    Some(text) => serde_json::json!({
-                        "type": "message",
-                        "attachments": [{ "contentType": "application/vnd.microsoft.card.adaptive", "content": {
-                            "type": "AdaptiveCard", "version": "1.4",
-                            "body": [{ "type": "TextBlock", "text": text, "wrap": true }] } }]
-                    }),
-                    None => format::teams(&alert),
-                },
-            )],
-            TargetUrl::Ntfy {
-                server,
-                topics,
-                auth,
-            } => {
-                let auth = ntfy_authorization(auth);
-                topics
-                    .iter()
-                    .map(|topic| {
-                        let mut body = format::ntfy_json(&alert, topic);
-                        if let Some(text) = &custom {
-                            body["message"] = serde_json::Value::String(text.clone());
-                        }
-                        Request {
-                            url: format!("{server}/"),
-                            body,
-                            auth: auth.clone(),
-                        }
-                    })
-                    .collect()
-            }
-            TargetUrl::Telegram {
-                bot_token,
-                chat_ids,
-                thread_id,
-            } => {
-                let url = self.telegram_url(bot_token);
-                chat_ids
-                    .iter()
-                    .map(|chat| {
-                        let mut body = match &custom {
-                            Some(text) => serde_json::json!({ "chat_id": chat, "text": text }),
-                            None => format::telegram(&alert, chat),
-                        };
-                        if let Some(thread) = thread_id {
-                            body["message_thread_id"] = serde_json::json!(thread);
-                        }
-                        plain(url.expose(), body)
-                    })
-                    .collect()
-            }
-            TargetUrl::Json { .. } | TargetUrl::Email(_) => {
-                return Err("this target is not a chat service".to_string())
-            }
-        })
     }
 
     pub async fn deliver(&self, payload: &str) -> Outcome {
@@ -250,45 +175,79 @@ impl ChatSink {
     }
 }
 
-/// A message only ever sent in the service's built-in format, never through a template.
-enum BuiltIn<'a> {
+/// What one delivery sends, in each service's shape. Only an alert may carry a user template's
+/// text (`custom`); digests and health messages always use the built-in formats.
+enum Content<'a> {
+    Alert {
+        alert: &'a AlertView,
+        custom: Option<&'a str>,
+    },
     Digest(&'a [AlertView]),
     Health(&'a HealthView),
 }
 
-impl BuiltIn<'_> {
+impl Content<'_> {
     fn slack(&self) -> serde_json::Value {
         match self {
-            BuiltIn::Digest(alerts) => format::slack_digest(alerts),
-            BuiltIn::Health(health) => format::slack_health(health),
+            Content::Alert {
+                custom: Some(text), ..
+            } => serde_json::json!({ "text": text }),
+            Content::Alert { alert, .. } => format::slack(alert),
+            Content::Digest(alerts) => format::slack_digest(alerts),
+            Content::Health(health) => format::slack_health(health),
         }
     }
 
     fn discord(&self) -> serde_json::Value {
         match self {
-            BuiltIn::Digest(alerts) => format::discord_digest(alerts),
-            BuiltIn::Health(health) => format::discord_health(health),
+            Content::Alert {
+                custom: Some(text), ..
+            } => serde_json::json!({ "content": text, "allowed_mentions": { "parse": [] } }),
+            Content::Alert { alert, .. } => format::discord(alert),
+            Content::Digest(alerts) => format::discord_digest(alerts),
+            Content::Health(health) => format::discord_health(health),
         }
     }
 
     fn teams(&self) -> serde_json::Value {
         match self {
-            BuiltIn::Digest(alerts) => format::teams_digest(alerts),
-            BuiltIn::Health(health) => format::teams_health(health),
+            Content::Alert {
+                custom: Some(text), ..
+            } => serde_json::json!({
+                "type": "message",
+                "attachments": [{ "contentType": "application/vnd.microsoft.card.adaptive", "content": {
+                    "type": "AdaptiveCard", "version": "1.4",
+                    "body": [{ "type": "TextBlock", "text": text, "wrap": true }] } }]
+            }),
+            Content::Alert { alert, .. } => format::teams(alert),
+            Content::Digest(alerts) => format::teams_digest(alerts),
+            Content::Health(health) => format::teams_health(health),
         }
     }
 
-    fn ntfy(&self) -> NtfyMessage {
+    fn ntfy(&self, topic: &str) -> serde_json::Value {
         match self {
-            BuiltIn::Digest(alerts) => format::ntfy_digest(alerts),
-            BuiltIn::Health(health) => format::ntfy_health(health),
+            Content::Alert { alert, custom } => {
+                let mut body = format::ntfy_json(alert, topic);
+                // a template replaces the text; title, tags and the click action stay
+                if let Some(text) = custom {
+                    body["message"] = serde_json::Value::String(text.to_string());
+                }
+                body
+            }
+            Content::Digest(alerts) => format::ntfy_digest(alerts).to_json(topic),
+            Content::Health(health) => format::ntfy_health(health).to_json(topic),
         }
     }
 
     fn telegram(&self, chat_id: &str) -> serde_json::Value {
         match self {
-            BuiltIn::Digest(alerts) => format::telegram_digest(alerts, chat_id),
-            BuiltIn::Health(health) => format::telegram_health(health, chat_id),
+            Content::Alert {
+                custom: Some(text), ..
+            } => serde_json::json!({ "chat_id": chat_id, "text": text }),
+            Content::Alert { alert, .. } => format::telegram(alert, chat_id),
+            Content::Digest(alerts) => format::telegram_digest(alerts, chat_id),
+            Content::Health(health) => format::telegram_health(health, chat_id),
         }
     }
 }
