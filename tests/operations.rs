@@ -5,20 +5,10 @@
 mod common;
 
 use std::os::unix::net::UnixDatagram;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{FixtureServer, Receiver};
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{free_port, Daemon, FixtureServer, Receiver};
 
 fn config(
     server: &FixtureServer,
@@ -63,68 +53,6 @@ url = "{hook}/ops"
 }
 
 /// A running daemon with its stderr collected line by line.
-struct Daemon {
-    child: tokio::process::Child,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Daemon {
-    fn start(config: &std::path::Path, notify_socket: Option<&std::path::Path>) -> Daemon {
-        let mut command = tokio::process::Command::new(common::binary());
-        command
-            .args(["run", "--config", config.to_str().unwrap()])
-            .env("NO_COLOR", "1")
-            .kill_on_drop(true)
-            .stderr(Stdio::piped());
-        if let Some(socket) = notify_socket {
-            command
-                .env("NOTIFY_SOCKET", socket)
-                .env("WATCHDOG_USEC", "400000");
-        }
-        let mut child = command.spawn().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let lines = log.clone();
-        let stderr = child.stderr.take().unwrap();
-        tokio::spawn(async move {
-            let mut reader = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        Daemon { child, log }
-    }
-
-    fn signal(&self, name: &str) {
-        let pid = self.child.id().unwrap().to_string();
-        assert!(std::process::Command::new("kill")
-            .args([&format!("-{name}"), &pid])
-            .status()
-            .unwrap()
-            .success());
-    }
-
-    async fn wait_for_log(&self, needle: &str, deadline: Duration) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < deadline {
-            if self
-                .log
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|line| line.contains(needle))
-            {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        false
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-}
-
 /// Collects notify datagrams in the background.
 fn listen_notify(path: &std::path::Path) -> Arc<Mutex<Vec<String>>> {
     let socket = UnixDatagram::bind(path).unwrap();
@@ -187,7 +115,13 @@ async fn systemd_notify_protocol_and_sighup_reload() {
         folder.path(),
         &config(&server, &receiver, free_port(), false, false),
     );
-    let mut daemon = Daemon::start(&config_path, Some(&socket_path));
+    let mut daemon = Daemon::start(
+        &config_path,
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
 
     let ready = wait_for_message(&messages, 0, "READY=1").await;
     assert!(
@@ -317,7 +251,7 @@ async fn healthz_metrics_and_status_over_http() {
         folder.path(),
         &config(&server, &receiver, port, true, false),
     );
-    let mut daemon = Daemon::start(&config_path, None);
+    let mut daemon = Daemon::start(&config_path, &[]);
     assert!(
         receiver.wait_for(3, Duration::from_secs(30)).await,
         "{}",

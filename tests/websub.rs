@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,17 +16,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use common::Receiver;
+use common::{free_port, Daemon, Receiver};
 use hmac::{Hmac, Mac};
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// How the test hub announces itself, and whether it verifies subscriptions on its own.
 #[derive(Clone, Copy)]
@@ -237,40 +227,8 @@ url = "{hook}/alerts"
 }
 
 /// A running daemon with its stderr collected line by line.
-struct Daemon {
-    child: tokio::process::Child,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Daemon {
-    fn start(config: &std::path::Path) -> Daemon {
-        let mut child = tokio::process::Command::new(common::binary())
-            .args(["run", "--config", config.to_str().unwrap()])
-            .env("NO_COLOR", "1")
-            .env("WIREWATCH_LOG", "info")
-            .kill_on_drop(true)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let lines = log.clone();
-        let stderr = child.stderr.take().unwrap();
-        tokio::spawn(async move {
-            let mut reader = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        Daemon { child, log }
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-
-    async fn get_json(&self, url: &str) -> serde_json::Value {
-        reqwest::get(url).await.unwrap().json().await.unwrap()
-    }
+async fn get_json(url: &str) -> serde_json::Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,7 +241,7 @@ async fn subscribe_verify_push_and_refuse_forgeries() {
         folder.path(),
         &config(&hub, &receiver, port, "interval = \"1h\""),
     );
-    let mut daemon = Daemon::start(&config_path);
+    let mut daemon = Daemon::start(&config_path, &[("WIREWATCH_LOG", "info")]);
 
     // the first poll finds the hub in the document and subscribes to the self URL
     assert!(
@@ -331,9 +289,7 @@ async fn subscribe_verify_push_and_refuse_forgeries() {
     ];
     assert_eq!(call(&callback, unsubscribe).await.0, 404);
 
-    let status = daemon
-        .get_json(&format!("http://127.0.0.1:{port}/status"))
-        .await;
+    let status = get_json(&format!("http://127.0.0.1:{port}/status")).await;
     let websub = &status["sources"][0]["websub"];
     assert_eq!(websub["state"], "active", "{status:#}");
     assert_eq!(websub["topic"], hub.topic().as_str());
@@ -431,9 +387,7 @@ async fn subscribe_verify_push_and_refuse_forgeries() {
         "no poll after the denial\n{}",
         daemon.log_text()
     );
-    let status = daemon
-        .get_json(&format!("http://127.0.0.1:{port}/status"))
-        .await;
+    let status = get_json(&format!("http://127.0.0.1:{port}/status")).await;
     assert_eq!(status["sources"][0]["websub"]["state"], "denied");
     assert_eq!(status["sources"][0]["websub"]["last_error"], "over quota");
     daemon.child.kill().await.unwrap();
@@ -472,7 +426,7 @@ async fn link_header_hub_and_lease_renewed_before_it_lapses() {
         folder.path(),
         &config(&hub, &receiver, port, "interval = \"2s\"\nadaptive = false"),
     );
-    let daemon = Daemon::start(&config_path);
+    let daemon = Daemon::start(&config_path, &[("WIREWATCH_LOG", "info")]);
     let started = Instant::now();
 
     assert!(
@@ -508,9 +462,7 @@ async fn link_header_hub_and_lease_renewed_before_it_lapses() {
     );
     let (_, challenge, status, body) = hub.verifications.lock().unwrap()[1].clone();
     assert_eq!((status, body), (200, challenge));
-    let status = daemon
-        .get_json(&format!("http://127.0.0.1:{port}/status"))
-        .await;
+    let status = get_json(&format!("http://127.0.0.1:{port}/status")).await;
     assert_eq!(
         status["sources"][0]["websub"]["state"], "active",
         "{status:#}"

@@ -303,3 +303,75 @@ pub fn normalise(text: &str) -> String {
     }
     out.join("\n")
 }
+
+/// A port free a moment ago on 127.0.0.1, for a daemon's `[daemon] listen`.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `wirewatch run` in the background, its stderr collected line by line; killed on drop.
+pub struct Daemon {
+    pub child: tokio::process::Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    /// Starts `run` on `config` with extra environment variables.
+    pub fn start(config: &Path, environment: &[(&str, &str)]) -> Daemon {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = tokio::process::Command::new(binary())
+            .args(["run", "--config", config.to_str().unwrap()])
+            .env("NO_COLOR", "1")
+            .envs(environment.iter().copied())
+            .kill_on_drop(true)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let lines = log.clone();
+        let stderr = child.stderr.take().unwrap();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        Daemon { child, log }
+    }
+
+    /// Sends a signal by name (`TERM`, `HUP`, …).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        assert!(std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    /// Whether a log line containing `needle` appears before `deadline`.
+    pub async fn wait_for_log(&self, needle: &str, deadline: Duration) -> bool {
+        let start = std::time::Instant::now();
+        while start.elapsed() < deadline {
+            if self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|line| line.contains(needle))
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
