@@ -2,7 +2,7 @@
 //! WATCHDOG, RELOADING/READY around SIGHUP, STOPPING), reloads that add a watchlist and a source
 //! or are refused, and the HTTP listener's /healthz, /metrics and /status over real HTTP.
 
-mod common;
+use crate::common;
 
 use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex};

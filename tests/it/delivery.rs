@@ -2,7 +2,7 @@
 //! tested on demand, 410 Gone disabling a sink without losing its alerts, signing-secret
 //! rotation, and one sink's failure never slowing another.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 //! GET with verbatim validators and 304s, per-host connection and gap limits, and every document
 //! of the feed corpus polled by `once`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

@@ -4,7 +4,7 @@
 //! bytes allow a clean decode, and a clear message for the documents that are not feeds.
 //!
 //! The per-file outcome is compared with tests/fixtures/corpus_snapshot.tsv; run with
-//! `UPDATE_SNAPSHOT=1 cargo test --test corpus` to accept a change after reviewing the diff.
+//! `UPDATE_SNAPSHOT=1 cargo test --test it corpus::` to accept a change after reviewing the diff.
 
 use std::fs;
 use std::path::{Path, PathBuf};

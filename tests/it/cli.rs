@@ -1,6 +1,6 @@
 //! The `extract` command as a user runs it: saved pages in, the seed document or JSON records out.
 
-mod common;
+use crate::common;
 
 use common::wirewatch;
 

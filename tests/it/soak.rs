@@ -9,7 +9,7 @@
 //! SOAK_KILLS (default 10), SOAK_DRAIN (seconds allowed to deliver the rest, default 90). Only
 //! loopback addresses are used, and every loop is bounded in time.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

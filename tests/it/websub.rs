@@ -5,7 +5,7 @@
 //! refuses unknown subscriptions, renews a short lease before it lapses, and goes back to polling
 //! when the hub denies the subscription.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -5,7 +5,7 @@
 //! window's alerts, also when the daemon is killed mid-window), and source-health messages
 //! reaching a Slack and an email sink in their own health formats.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! raises no second alert for a watchlist (the store links it to the first), while a different
 //! article on the same topic alerts on its own.
 
-mod common;
+use crate::common;
 
 use common::{FixtureServer, Receiver};
 

@@ -2,7 +2,7 @@
 //! selectors, a news sitemap behind a sitemap index, and `kind = "auto"` finding the feed a
 //! homepage announces; plus `wirewatch discover`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

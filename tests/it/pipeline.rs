@@ -2,7 +2,7 @@
 //! local webhook receiver. Asserts the exact set of alerts and ids, that a second run sends
 //! nothing, and that kill -9 during delivery loses nothing.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
