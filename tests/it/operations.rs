@@ -8,7 +8,7 @@ use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{free_port, Daemon, FixtureServer, Receiver};
+use common::{Daemon, FixtureServer, Receiver};
 
 fn config(
     server: &FixtureServer,
@@ -111,17 +111,15 @@ async fn systemd_notify_protocol_and_sighup_reload() {
     let folder = tempfile::tempdir().unwrap();
     let socket_path = folder.path().join("notify.sock");
     let messages = listen_notify(&socket_path);
-    let config_path = common::write_config(
+    let (mut daemon, _, config_path) = Daemon::start_listening(
         folder.path(),
-        &config(&server, &receiver, free_port(), false, false),
-    );
-    let mut daemon = Daemon::start(
-        &config_path,
         &[
             ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
             ("WATCHDOG_USEC", "400000"),
         ],
-    );
+        |port| config(&server, &receiver, port, false, false),
+    )
+    .await;
 
     let ready = wait_for_message(&messages, 0, "READY=1").await;
     assert!(
@@ -246,12 +244,10 @@ async fn healthz_metrics_and_status_over_http() {
     let server = FixtureServer::start("e2e").await;
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config_path = common::write_config(
-        folder.path(),
-        &config(&server, &receiver, port, true, false),
-    );
-    let mut daemon = Daemon::start(&config_path, &[]);
+    let (mut daemon, port, _) = Daemon::start_listening(folder.path(), &[], |port| {
+        config(&server, &receiver, port, true, false)
+    })
+    .await;
     assert!(
         receiver.wait_for(3, Duration::from_secs(30)).await,
         "{}",

@@ -488,18 +488,17 @@ async fn run_delivers_then_stops_cleanly_on_sigterm() {
     );
 
     let pid = daemon.id().unwrap().to_string();
-    let started = std::time::Instant::now();
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap()
         .success());
-    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
+    // a bound for a hang, not a timing: systemd's TimeoutStopSec is 90 s by default
+    let status = tokio::time::timeout(Duration::from_secs(60), daemon.wait())
         .await
-        .expect("the daemon did not stop within 15 s of SIGTERM")
+        .expect("the daemon did not stop within 60 s of SIGTERM")
         .unwrap();
     assert!(status.success(), "exit status {status:?}");
-    assert!(started.elapsed() < Duration::from_secs(12));
     let mut stderr = String::new();
     tokio::io::AsyncReadExt::read_to_string(daemon.stderr.as_mut().unwrap(), &mut stderr)
         .await

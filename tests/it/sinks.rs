@@ -471,25 +471,20 @@ async fn a_digest_window_is_one_request_even_across_a_kill() {
     let folder = tempfile::tempdir().unwrap();
     let path = common::write_config(
         folder.path(),
-        &digest_config(&server, &format!("{}/digest", receiver.url), "6s"),
+        &digest_config(&server, &format!("{}/digest", receiver.url), "15s"),
     );
 
-    // first run: the alerts are committed, then the daemon dies inside the window
-    let mut daemon = run_daemon(&path);
-    let started = Instant::now();
-    let mut count = 0;
-    while started.elapsed() < Duration::from_secs(20) {
-        let list = listed(&path).await;
-        let now = row_count(&list);
-        // the poll commits entry by entry; stop once it has settled
-        if now > 0 && now == count {
-            break;
-        }
-        count = now;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    // first run: the alerts are committed (the poll's summary line comes after its last
+    // commit), then the daemon dies inside the window
+    let mut daemon = common::Daemon::start(&path, &[("WIREWATCH_LOG", "info")]);
+    assert!(
+        daemon.wait_for_log("polled", Duration::from_secs(60)).await,
+        "{}",
+        daemon.log_text()
+    );
+    daemon.child.start_kill().unwrap();
+    daemon.child.wait().await.unwrap();
+    let count = row_count(&listed(&path).await);
     assert!(
         count > 5,
         "the scenario needs several alerts: {count}\n{}",
@@ -501,34 +496,36 @@ async fn a_digest_window_is_one_request_even_across_a_kill() {
     );
     let list = listed(&path).await;
     assert!(
-        list.contains("waiting for its 6s digest window to close"),
+        list.contains("waiting for its 15s digest window to close"),
         "{list}"
     );
 
     // second run: the same window closes once, with every alert in one request
     let mut daemon = run_daemon(&path);
     assert!(
-        receiver.wait_for(1, Duration::from_secs(30)).await,
+        receiver.wait_for(1, Duration::from_secs(60)).await,
         "no digest arrived"
     );
-    // long enough for a second (wrong) digest to show
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
     let request = request_of(&receiver);
     let (digest, mut alerts) = digest_of(&request);
     let total = alerts.len();
     alerts.sort();
     alerts.dedup();
     assert_eq!(alerts.len(), total, "each alert once");
-    let list = listed(&path).await;
+    // wait until the outcome is recorded: then every alert of the store must be in this one
+    // digest (one not in it would be waiting or pending, the sign of a second digest to come)
+    let delivered = format!("delivered in digest {digest}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut list = listed(&path).await;
+    while Instant::now() < deadline && list.matches(&delivered).count() < total {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        list = listed(&path).await;
+    }
+    daemon.start_kill().unwrap();
+    daemon.wait().await.unwrap();
     assert_eq!(row_count(&list), total, "{list}");
-    assert_eq!(
-        list.matches(&format!("delivered in digest {digest}"))
-            .count(),
-        total,
-        "{list}"
-    );
+    assert_eq!(list.matches(&delivered).count(), total, "{list}");
+    assert_eq!(receiver.all().len(), 1, "one request for the window");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

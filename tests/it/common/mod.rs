@@ -304,8 +304,9 @@ pub fn normalise(text: &str) -> String {
     out.join("\n")
 }
 
-/// A port free a moment ago on 127.0.0.1, for a daemon's `[daemon] listen`.
-pub fn free_port() -> u16 {
+/// A port free a moment ago on 127.0.0.1. Another process can take it before the daemon binds
+/// it, so daemons that listen start through [`Daemon::start_listening`], which tries again.
+fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -341,6 +342,45 @@ impl Daemon {
             }
         });
         Daemon { child, log }
+    }
+
+    /// Starts `run` with `[daemon] listen` on a free loopback port: writes `config(port)` into
+    /// `folder` and waits until the daemon says it listens. A port that was taken between the
+    /// choice and the bind (the daemon exits with "cannot listen on") is replaced by another, so
+    /// the race between choosing a port and binding it cannot fail a test. The configuration
+    /// needs the port itself (`public_url` names it), which is why the port is not 0.
+    pub async fn start_listening(
+        folder: &Path,
+        environment: &[(&str, &str)],
+        config: impl Fn(u16) -> String,
+    ) -> (Daemon, u16, PathBuf) {
+        let mut environment: Vec<(&str, &str)> = environment.to_vec();
+        if !environment.iter().any(|(name, _)| *name == "WIREWATCH_LOG") {
+            environment.push(("WIREWATCH_LOG", "info"));
+        }
+        for _ in 0..10 {
+            let port = free_port();
+            let path = write_config(folder, &config(port));
+            let mut daemon = Daemon::start(&path, &environment);
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_secs(60) {
+                if daemon.log_text().contains("HTTP listener") {
+                    return (daemon, port, path);
+                }
+                if daemon.child.try_wait().unwrap().is_some() {
+                    // let the reader catch the last lines
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let log = daemon.log_text();
+            assert!(
+                log.contains("cannot listen on"),
+                "the daemon did not start listening:\n{log}"
+            );
+        }
+        panic!("no free port after 10 tries");
     }
 
     /// Sends a signal by name (`TERM`, `HUP`, …).
