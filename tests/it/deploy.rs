@@ -9,7 +9,7 @@ fn systemd_analyze_present() -> bool {
     match Command::new("systemd-analyze").arg("--version").output() {
         Ok(output) => output.status.success(),
         Err(_) => {
-            eprintln!("SKIPPED: systemd-analyze is not installed");
+            crate::common::skip("systemd-analyze is not installed (Debian package systemd)");
             false
         }
     }

@@ -16,6 +16,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+/// A test that needs something this machine may lack (a service, a system tool) calls this
+/// when it is missing: on a user's machine the test prints the reason and passes as a skip; with
+/// `WIREWATCH_REQUIRE_SERVICES=1` (set by `.ci/run`) a skip is a failure, so CI always runs it.
+pub fn skip(reason: &str) {
+    if std::env::var_os("WIREWATCH_REQUIRE_SERVICES").is_some_and(|value| value == "1") {
+        panic!("{reason}, and WIREWATCH_REQUIRE_SERVICES=1 makes that a failure");
+    }
+    eprintln!("SKIPPED: {reason}");
+}
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
