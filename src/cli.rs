@@ -511,7 +511,7 @@ async fn load_article(
         // an alert payload carries the record under "article"
         let record = value.get("article").cloned().unwrap_or(value);
         return serde_json::from_value(record)
-            .map_err(|error| format!("not an article record (see FORMAT.md): {error}"));
+            .map_err(|error| format!("not an article record (see docs/FORMAT.md): {error}"));
     }
     let (bytes, content_type, url) = load_page(fetcher, input, page_url).await?;
     let html = extract::charset::decode_html(&bytes, content_type.as_deref());

@@ -3,7 +3,7 @@
 //!
 //! Nothing here does I/O or reads the clock; these are plain data with serde derives. The JSON
 //! shape of [`Article`] (with `body` and `text` added by `extract::render`) is the record of
-//! FORMAT.md and part of the alert payload contract: extend it, never rename fields.
+//! docs/FORMAT.md and part of the alert payload contract: extend it, never rename fields.
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,7 @@ pub struct Entry {
     pub image_url: Option<String>,
 }
 
-/// An article in structured form: the record of FORMAT.md minus the derived `body` and `text`.
+/// An article in structured form: the record of docs/FORMAT.md minus the derived `body` and `text`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Article {
     /// Canonical URL (`<link rel=canonical>` / `og:url`, else the final fetched URL).

@@ -365,7 +365,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
     }
 
     /// A figure in all but name: an image with its caption in a `div class="image"` or similar.
-    /// Captions are not body text (FORMAT.md draws only the lead image's).
+    /// Captions are not body text (docs/FORMAT.md draws only the lead image's).
     pub fn is_image_box(&self, i: usize) -> bool {
         let Some(p) = patterns() else {
             return false;

@@ -1,6 +1,6 @@
 //! HTML → [`Article`]: metadata (JSON-LD, OpenGraph, markup), the lead image with caption and
 //! credit, and the body as blocks with inline links; `render` turns the result into the document
-//! and record of FORMAT.md.
+//! and record of docs/FORMAT.md.
 //!
 //! Pure: no I/O, no clock, no panics. Pages are parsed with `scraper` (html5ever) and then walked
 //! as a flat pre-order array (`dom`), so no pass recurses and hostile nesting cannot overflow the

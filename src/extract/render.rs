@@ -1,5 +1,5 @@
-//! The two outward forms of an [`Article`] (FORMAT.md): the text **document** laid out like
-//! `seed/article.txt`, and the JSON **record** (the article plus its plain `body` and the document
+//! The two outward forms of an [`Article`] (docs/FORMAT.md): the text **document** laid out like
+//! `tests/fixtures/seed/article.txt`, and the JSON **record** (the article plus its plain `body` and the document
 //! as `text`).
 //!
 //! Rendering is total: any `Article` value renders, whatever its spans say (out-of-range or
@@ -16,7 +16,7 @@ pub enum LinkStyle {
     Hash,
 }
 
-/// The JSON record of FORMAT.md.
+/// The JSON record of docs/FORMAT.md.
 #[derive(Serialize)]
 pub struct Record<'a> {
     #[serde(flatten)]
@@ -49,7 +49,7 @@ pub fn body(article: &Article) -> String {
         .join("\n\n")
 }
 
-/// The text document of FORMAT.md; ends with exactly one newline.
+/// The text document of docs/FORMAT.md; ends with exactly one newline.
 pub fn document(article: &Article, links: LinkStyle) -> String {
     let mut parts: Vec<String> = Vec::new();
     parts.push(one_line(&article.title));
