@@ -275,8 +275,22 @@ async fn once(path: &Path) -> ExitCode {
         Ok(started) => started,
         Err(code) => return code,
     };
+    let database = pipeline.config.daemon.database_path();
     let summary = daemon::once(pipeline).await;
     eprintln!("{summary}");
+    if summary.store_failures > 0 {
+        eprintln!(
+            "error: state database {}: {} write{} refused{}; what this pass found is not all recorded (alerts may be created again next time): make the database writable",
+            database.display(),
+            summary.store_failures,
+            plural(summary.store_failures as usize),
+            summary
+                .store_problem
+                .map(|problem| format!(" (last: {problem})"))
+                .unwrap_or_default()
+        );
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }
 

@@ -132,7 +132,7 @@ pub fn next_poll(policy: &Policy, outcome: &Outcome, now: DateTime<Utc>, jitter:
                 }
             }
             Next {
-                delay: delay.mul_f64(factor).min(policy.max_interval),
+                delay: scaled(delay, factor).min(policy.max_interval),
                 reason,
             }
         }
@@ -150,7 +150,7 @@ pub fn next_poll(policy: &Policy, outcome: &Outcome, now: DateTime<Utc>, jitter:
                     Reason::Backoff,
                 )
             };
-            let jittered = backoff.mul_f64(factor).min(cap);
+            let jittered = scaled(backoff, factor).min(cap);
             match retry_after.map(|asked| asked.min(cap)) {
                 Some(asked) if asked > jittered => Next {
                     delay: asked,
@@ -163,6 +163,12 @@ pub fn next_poll(policy: &Policy, outcome: &Outcome, now: DateTime<Utc>, jitter:
             }
         }
     }
+}
+
+/// `delay` times `factor`, saturating: `Duration::mul_f64` panics when the product does not fit,
+/// and the config bounds durations but this function must not rely on it.
+fn scaled(delay: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(delay.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
 fn clamp(delay: Duration, policy: &Policy) -> Duration {
@@ -205,7 +211,11 @@ pub fn is_silent(rhythm: &EntryRhythm, last_new_entry: DateTime<Utc>, now: DateT
     let silent_for = (now - last_new_entry.max(rhythm.newest))
         .to_std()
         .unwrap_or(Duration::ZERO);
-    silent_for > (rhythm.mean_gap * 4).max(Duration::from_secs(86_400))
+    silent_for
+        > rhythm
+            .mean_gap
+            .saturating_mul(4)
+            .max(Duration::from_secs(86_400))
 }
 
 /// How long a response stays fresh: `Cache-Control: max-age` (unless `no-cache`/`no-store`),
@@ -535,5 +545,58 @@ mod tests {
             Some(7 * 24 * 60 * MINUTE)
         );
         assert_eq!(update_period("fortnightly", None), None);
+    }
+
+    /// Regression (issue 16, defect 3): `interval = "213503982334601d"` panicked in `next_poll`
+    /// (`Duration::mul_f64` overflow) and killed the source's loop.
+    #[test]
+    fn absurd_durations_do_not_panic_next_poll() {
+        let huge = Policy {
+            interval: Duration::MAX,
+            min_interval: Duration::MAX,
+            max_interval: Duration::MAX,
+            adaptive: true,
+            max_backoff: Duration::MAX,
+            circuit_breaker_failures: 10,
+        };
+        let rhythm = Some(EntryRhythm {
+            mean_gap: Duration::MAX,
+            newest: now(),
+        });
+        let hints = Freshness {
+            lifetime: Some(Duration::MAX),
+            ttl: Some(Duration::MAX),
+            update_period: Some(Duration::MAX),
+            rhythm,
+        };
+        for outcome in [
+            Outcome::Success(Freshness::default()),
+            Outcome::Success(hints),
+            Outcome::Failure {
+                failures: 1,
+                retry_after: Some(Duration::MAX),
+            },
+            Outcome::Failure {
+                failures: 5,
+                retry_after: None,
+            },
+            Outcome::Failure {
+                failures: u32::MAX,
+                retry_after: None,
+            },
+        ] {
+            for jitter in [0.0, 0.5, 0.999_999] {
+                let next = next_poll(&huge, &outcome, now(), jitter);
+                assert!(
+                    next.delay > Duration::from_secs(365 * 24 * 3600),
+                    "{outcome:?}"
+                );
+            }
+        }
+        let silent = EntryRhythm {
+            mean_gap: Duration::MAX,
+            newest: now(),
+        };
+        assert!(!is_silent(&silent, now(), now()));
     }
 }

@@ -273,22 +273,62 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// A humantime duration ("90s", "5m", "3d"); the error says what is accepted.
+/// The longest duration any key accepts. Anything longer is a typo or an attack, and would
+/// overflow the clock arithmetic of the daemon (an `Instant` a few hundred years ahead panics).
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+/// Timeouts (fetch, connect, sink delivery): a request still unanswered after an hour is dead.
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// `fetch.per_host_gap`: a longer gap would starve every article of a busy host.
+const MAX_PER_HOST_GAP: Duration = Duration::from_secs(3600);
+/// One retry delay, a digest window, or the `per` of a rate limit.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(7 * 24 * 3600);
+const MAX_DIGEST: Duration = Duration::from_secs(7 * 24 * 3600);
+const MAX_RATE_PERIOD: Duration = Duration::from_secs(24 * 3600);
+
+/// A humantime duration ("90s", "5m", "3d") of at most [`MAX_DURATION`]; the error says what is
+/// accepted.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|error| {
-        format!("invalid duration {text:?} ({error}); write a number with a unit, like \"90s\", \"5m\", \"2h\" or \"3d\"")
-    })
+    parse_duration_at_most(text, MAX_DURATION)
 }
 
+/// A humantime duration of at most `maximum`; the error names the maximum.
+fn parse_duration_at_most(text: &str, maximum: Duration) -> Result<Duration, String> {
+    let value = humantime::parse_duration(text.trim()).map_err(|error| {
+        format!("invalid duration {text:?} ({error}); write a number with a unit, like \"90s\", \"5m\", \"2h\" or \"3d\"")
+    })?;
+    if value > maximum {
+        return Err(format!(
+            "{text:?} is too long, the maximum is {}",
+            whole_units(maximum)
+        ));
+    }
+    Ok(value)
+}
+
+/// A limit in its largest whole unit ("365d", "1h"), as a user would write it; humantime's own
+/// formatting counts in 365.25-day years and would print "365d" as months and hours.
+fn whole_units(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds {
+        0 => format!("{}ms", duration.as_millis()),
+        _ if seconds.is_multiple_of(86_400) => format!("{}d", seconds / 86_400),
+        _ if seconds.is_multiple_of(3_600) => format!("{}h", seconds / 3_600),
+        _ if seconds.is_multiple_of(60) => format!("{}m", seconds / 60),
+        _ => format!("{seconds}s"),
+    }
+}
+
+/// The duration at `path`: `default` when absent (or invalid, after saying so), and within
+/// `minimum..=maximum`.
 fn duration(
     text: Option<&str>,
     default: Duration,
-    minimum: Duration,
+    (minimum, maximum): (Duration, Duration),
     path: &str,
     problems: &mut Problems,
 ) -> Duration {
     let Some(text) = text else { return default };
-    match parse_duration(text) {
+    match parse_duration_at_most(text, maximum) {
         Ok(value) if value < minimum => {
             problems.add(
                 path,
@@ -363,6 +403,12 @@ fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
     let per = humantime::parse_duration(&per).map_err(|_| explain())?;
     if count == 0 || per.is_zero() {
         return Err(explain());
+    }
+    if per > MAX_RATE_PERIOD {
+        return Err(format!(
+            "rate limit {text:?} counts over too long a time, the maximum is {}; write it per day or shorter, like \"100/d\"",
+            whole_units(MAX_RATE_PERIOD)
+        ));
     }
     Ok(RateLimit { count, per })
 }
@@ -530,14 +576,14 @@ fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
     let min_interval = duration(
         raw.min_interval.as_deref(),
         defaults.min_interval,
-        Duration::from_secs(1),
+        (Duration::from_secs(1), MAX_DURATION),
         "fetch.min_interval",
         problems,
     );
     let max_interval = duration(
         raw.max_interval.as_deref(),
         defaults.max_interval,
-        Duration::from_secs(1),
+        (Duration::from_secs(1), MAX_DURATION),
         "fetch.max_interval",
         problems,
     );
@@ -563,7 +609,7 @@ fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
         timeout: duration(
             raw.timeout.as_deref(),
             defaults.timeout,
-            Duration::from_millis(100),
+            (Duration::from_millis(100), MAX_TIMEOUT),
             "fetch.timeout",
             problems,
         ),
@@ -583,7 +629,7 @@ fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
         connect_timeout: duration(
             raw.connect_timeout.as_deref(),
             defaults.connect_timeout,
-            Duration::from_millis(100),
+            (Duration::from_millis(100), MAX_TIMEOUT),
             "fetch.connect_timeout",
             problems,
         ),
@@ -591,7 +637,7 @@ fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
         per_host_gap: duration(
             raw.per_host_gap.as_deref(),
             defaults.per_host_gap,
-            Duration::ZERO,
+            (Duration::ZERO, MAX_PER_HOST_GAP),
             "fetch.per_host_gap",
             problems,
         ),
@@ -600,7 +646,7 @@ fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
         max_backoff: duration(
             raw.max_backoff.as_deref(),
             defaults.max_backoff,
-            Duration::from_secs(1),
+            (Duration::from_secs(1), MAX_DURATION),
             "fetch.max_backoff",
             problems,
         ),
@@ -717,7 +763,7 @@ fn source_config(
     let interval = duration(
         raw.interval.as_deref(),
         Duration::from_secs(300),
-        Duration::from_secs(1),
+        (Duration::from_secs(1), MAX_DURATION),
         &format!("{path}.interval"),
         problems,
     );
@@ -743,7 +789,7 @@ fn source_config(
             let value = duration(
                 Some(text),
                 interval,
-                Duration::from_secs(1),
+                (Duration::from_secs(1), MAX_DURATION),
                 &format!("{path}.min_interval"),
                 problems,
             );
@@ -765,7 +811,7 @@ fn source_config(
             let value = duration(
                 Some(text),
                 interval,
-                Duration::from_secs(1),
+                (Duration::from_secs(1), MAX_DURATION),
                 &format!("{path}.max_interval"),
                 problems,
             );
@@ -824,7 +870,7 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
         .unwrap_or_else(|| DEFAULT_RETRY.iter().map(|text| text.to_string()).collect());
     let mut retry = Vec::with_capacity(retry_texts.len());
     for (index, text) in retry_texts.iter().enumerate() {
-        match parse_duration(text) {
+        match parse_duration_at_most(text, MAX_RETRY_DELAY) {
             // a zero delay would make `once` retry a failing receiver in a tight loop
             Ok(delay) if delay < Duration::from_secs(1) => problems.add(
                 format!("{path}.retry[{index}]"),
@@ -850,7 +896,7 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
     let timeout = duration(
         raw.timeout.as_deref(),
         Duration::from_secs(15),
-        Duration::from_millis(100),
+        (Duration::from_millis(100), MAX_TIMEOUT),
         &format!("{path}.timeout"),
         problems,
     );
@@ -1019,7 +1065,7 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
     };
     let digest = match raw.digest.as_deref() {
         None | Some("none") => None,
-        Some(text) => match parse_duration(text) {
+        Some(text) => match parse_duration_at_most(text, MAX_DIGEST) {
             // a shorter window would bundle nothing and only delay
             Ok(window) if window < Duration::from_secs(1) => {
                 problems.add(
@@ -1440,6 +1486,66 @@ mod tests {
             );
         }
         assert_eq!(problems.len(), expected_prefixes.len(), "{problems:#?}");
+    }
+
+    /// Regression (issue 16, defect 3): durations that overflow the daemon's clock arithmetic
+    /// passed `check` and panicked later. Every key now states its maximum.
+    #[test]
+    fn absurd_durations_are_refused_with_their_maximum() {
+        let text = r#"
+            [fetch]
+            timeout = "2h"
+            connect_timeout = "18446744073709551615s"
+            per_host_gap = "18446744073709551615s"
+            min_interval = "366d"
+            max_interval = "213503982334601d"
+            max_backoff = "400d"
+            [sources.a]
+            url = "https://example.org/feed"
+            interval = "213503982334601d"
+            max_age = "9999d"
+            [watchlists.w]
+            query = "x"
+            sinks = ["hook"]
+            [sinks.hook]
+            kind = "webhook"
+            url = "https://example.org/hook"
+            retry = ["5s", "30d"]
+            digest = "8d"
+            timeout = "1d"
+            rate_limit = "1/18446744073709551615s"
+        "#;
+        let problems = problems_of(text);
+        for expected in [
+            "fetch.timeout: \"2h\" is too long, the maximum is 1h",
+            "fetch.connect_timeout: \"18446744073709551615s\" is too long, the maximum is 1h",
+            "fetch.per_host_gap: \"18446744073709551615s\" is too long, the maximum is 1h",
+            "fetch.min_interval: \"366d\" is too long, the maximum is 365d",
+            "fetch.max_interval: \"213503982334601d\" is too long, the maximum is 365d",
+            "fetch.max_backoff: \"400d\" is too long, the maximum is 365d",
+            "sources.a.interval: \"213503982334601d\" is too long, the maximum is 365d",
+            "sources.a.max_age: \"9999d\" is too long, the maximum is 365d",
+            "sinks.hook.retry[1]: \"30d\" is too long, the maximum is 7d",
+            "sinks.hook.digest: \"8d\" is too long, the maximum is 7d",
+            "sinks.hook.timeout: \"1d\" is too long, the maximum is 1h",
+            "sinks.hook.rate_limit: rate limit \"1/18446744073709551615s\" counts over too long a time, the maximum is 1d",
+        ] {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(expected)),
+                "missing {expected:?} in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), 12, "{problems:#?}");
+        // the maxima themselves are accepted
+        let text = r#"
+            [fetch]
+            per_host_gap = "1h"
+            max_backoff = "365d"
+            [sources.a]
+            url = "https://example.org/feed"
+            interval = "365d"
+        "#;
+        assert_eq!(problems_of(text), Vec::<String>::new());
     }
 
     #[test]

@@ -90,8 +90,13 @@ impl Pipeline {
                 ) {
                     Ok(failures) => failures,
                     Err(store_error) => {
-                        error!(source = %source.name, error = %store_error, "cannot record poll failure");
-                        1
+                        error!(source = %source.name, error = %store_error, "cannot record poll failure; the state database refuses writes, so health is kept in memory");
+                        // the store counted it in memory on top of what the database holds
+                        self.store
+                            .source_health(&source.name)
+                            .ok()
+                            .flatten()
+                            .map_or(1, |health| health.consecutive_failures.max(1))
                     }
                 };
                 if failures >= self.config.daemon.health_failures {
@@ -109,7 +114,8 @@ impl Pipeline {
         if pushed {
             next.delay = crate::websub::fallback_delay(next.delay, policy.max_interval);
         }
-        let next_poll_at = millis.saturating_add(next.delay.as_millis() as i64);
+        let next_poll_at =
+            millis.saturating_add(i64::try_from(next.delay.as_millis()).unwrap_or(i64::MAX));
         if let Err(store_error) = self.store.record_next_poll(&source.name, next_poll_at) {
             error!(source = %source.name, error = %store_error, "cannot record the next poll time");
         }

@@ -46,7 +46,13 @@ pub async fn serve(
 
 async fn healthz(State(current): State<watch::Receiver<Current>>) -> Response {
     let current = current.borrow().clone();
-    if current.liveness.healthy() {
+    if let Some(problem) = current.pipeline.store.write_problem() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: the state database refuses writes ({problem})\n"),
+        )
+            .into_response()
+    } else if current.liveness.healthy() {
         (StatusCode::OK, "ok\n").into_response()
     } else {
         (
@@ -110,11 +116,13 @@ async fn status(State(current): State<watch::Receiver<Current>>) -> Response {
         .collect();
     let outbox = pipeline.store.outbox_counts().unwrap_or_default();
     let loops = current.liveness.counts();
+    let store_problem = pipeline.store.write_problem();
     Json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "started_at": current.started_at.to_rfc3339(),
         "reloads": current.reloads,
-        "healthy": current.liveness.healthy(),
+        "healthy": current.liveness.healthy() && store_problem.is_none(),
+        "state_database_error": store_problem,
         "loops": {
             "sources_alive": loops.polling.0,
             "sinks_alive": loops.delivery.0,

@@ -96,11 +96,14 @@ pub struct State {
 impl State {
     pub fn open(config: &Config) -> Result<State, StartError> {
         let database = config.daemon.database_path();
-        let store = Store::open(&database).map_err(|source| StartError::Store {
+        let failed = |source| StartError::Store {
             path: database.display().to_string(),
             source,
-        })?;
+        };
+        let store = Store::open(&database).map_err(failed)?;
         let lock = lock_state_directory(&config.daemon.state_dir)?;
+        // after the lock: the write probe must not race another daemon's start
+        store.check_for_daemon().map_err(failed)?;
         Ok(State {
             store: Arc::new(store),
             _lock: lock,
@@ -168,17 +171,16 @@ impl Pipeline {
 
 fn lock_state_directory(state_dir: &std::path::Path) -> Result<std::fs::File, StartError> {
     let path = state_dir.join("wirewatch.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|error| {
-            StartError::Locked(format!(
-                "cannot open the lock file {}: {error}",
-                path.display()
-            ))
-        })?;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path).map_err(|error| {
+        StartError::Locked(format!(
+            "cannot open the lock file {}: {error}",
+            path.display()
+        ))
+    })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(StartError::Locked(format!(

@@ -444,9 +444,13 @@ fn is_too_old(entry: &Entry, max_age: Option<Duration>, now: DateTime<Utc>) -> b
         // undated entries count as new
         return false;
     };
-    match chrono::Duration::from_std(max_age) {
-        Ok(max_age) => date.with_timezone(&Utc) < now - max_age,
-        Err(_) => false,
+    // a limit reaching before the calendar starts keeps everything
+    match chrono::Duration::from_std(max_age)
+        .ok()
+        .and_then(|max_age| now.checked_sub_signed(max_age))
+    {
+        Some(oldest) => date.with_timezone(&Utc) < oldest,
+        None => false,
     }
 }
 

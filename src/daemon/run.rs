@@ -141,6 +141,10 @@ pub struct OnceSummary {
     pub delivery: DeliveryReport,
     /// Rows still pending after the pass (their next attempt lies in the future).
     pub pending: u64,
+    /// Writes the state database refused during the pass, and the last refusal: results of the
+    /// pass are then missing from it, so `once` fails.
+    pub store_failures: u64,
+    pub store_problem: Option<String>,
 }
 
 impl std::fmt::Display for OnceSummary {
@@ -165,6 +169,7 @@ impl std::fmt::Display for OnceSummary {
 /// Polls every source once (concurrently), then delivers until nothing is due now.
 pub async fn once(pipeline: Arc<Pipeline>) -> OnceSummary {
     warn_about_orphaned_deliveries(&pipeline);
+    let store_failures_before = pipeline.store.write_failures();
     let mut summary = OnceSummary {
         sources: pipeline.config.sources.len(),
         ..OnceSummary::default()
@@ -224,5 +229,12 @@ pub async fn once(pipeline: Arc<Pipeline>) -> OnceSummary {
         .outbox_counts()
         .map(|counts| counts.pending)
         .unwrap_or(0);
+    summary.store_failures = pipeline
+        .store
+        .write_failures()
+        .saturating_sub(store_failures_before);
+    if summary.store_failures > 0 {
+        summary.store_problem = pipeline.store.write_problem();
+    }
     summary
 }

@@ -60,7 +60,8 @@ impl Politeness {
         let start = match host.next_start.lock() {
             Ok(mut next_start) => {
                 let start = (*next_start).max(Instant::now());
-                *next_start = start + self.gap;
+                // a gap too long for the clock (the config bounds it) means no gap, not a panic
+                *next_start = start.checked_add(self.gap).unwrap_or(start);
                 start
             }
             Err(_) => Instant::now(),
@@ -121,5 +122,15 @@ mod tests {
         );
         drop(first);
         waiting.await.unwrap();
+    }
+
+    /// Regression (issue 16, defect 3): `per_host_gap = "18446744073709551615s"` panicked in
+    /// `Fetcher::get` (`Instant + Duration` overflow).
+    #[tokio::test(start_paused = true)]
+    async fn absurd_per_host_gap_does_not_panic() {
+        let politeness = Politeness::new(1, Duration::MAX);
+        let url = Url::parse("https://a.example/1").unwrap();
+        drop(politeness.turn(&url).await);
+        drop(politeness.turn(&url).await);
     }
 }

@@ -27,8 +27,19 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot create the database file {path}: {source}")]
+    CreateFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("was written by a newer wirewatch (schema version {found}; this build, wirewatch {}, knows versions up to {known}): downgrades are not supported; use a wirewatch newer than {}, or give this config a new state_dir", env!("CARGO_PKG_VERSION"), env!("CARGO_PKG_VERSION"))]
+    NewerSchema { found: i64, known: i64 },
+    #[error("cannot be written ({0}); wirewatch records every poll and alert in it, so make the file, its -wal and -shm files and its directory writable by the user running wirewatch (e.g. chown or chmod u+w), or set another daemon.state_dir")]
+    ReadOnly(String),
+    #[error("is damaged (PRAGMA quick_check: {0}); restore it from a backup, or move it away with its -wal and -shm files to start with an empty one (alerts still waiting in its outbox would then never be delivered)")]
+    Corrupt(String),
     #[error("the database lock is poisoned (a previous operation panicked)")]
     Poisoned,
 }
@@ -157,6 +168,19 @@ pub struct Pushed {
 
 pub struct Store {
     connection: Mutex<Connection>,
+    /// What the database could not take: kept in memory so health still tells the truth.
+    unrecorded: Mutex<Unrecorded>,
+}
+
+/// Poll bookkeeping that failed to reach the database (read-only file, full disk, lock held).
+#[derive(Default)]
+struct Unrecorded {
+    /// Per source: failed polls not counted in the database, and the last one's error.
+    failures: std::collections::HashMap<String, (u32, String)>,
+    /// The last failed poll-bookkeeping write; cleared when one succeeds again.
+    problem: Option<String>,
+    /// Failed writes since the store was opened.
+    count: u64,
 }
 
 /// Steps from each older schema version to the next (the last one's version is current); a database is brought forward step by step
@@ -279,19 +303,61 @@ CREATE TABLE IF NOT EXISTS story_links (
 /// news again).
 pub const STORY_WINDOW: Millis = 7 * 24 * 3600 * 1000;
 
+/// The newest schema version this build knows (the last migration's).
+const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// Rows of `PRAGMA quick_check` reported in an error: the first few say enough.
+const QUICK_CHECK_ROWS: u32 = 5;
+
 impl Store {
-    /// Opens (creating if needed) the database file and its folder.
+    /// Opens (creating if needed) the database file and its folder. What it creates is private
+    /// whatever the umask: the folder 0700 and the file 0600 (SQLite gives the -wal and -shm
+    /// files the database file's mode), because the database holds WebSub hub secrets.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(folder) = path.parent() {
             if !folder.as_os_str().is_empty() {
-                std::fs::create_dir_all(folder).map_err(|source| StoreError::CreateDirectory {
+                create_private_directory(folder).map_err(|source| StoreError::CreateDirectory {
                     path: folder.display().to_string(),
                     source,
                 })?;
             }
         }
-        let connection = Connection::open(path)?;
-        Store::initialise(connection)
+        create_private_file(path)?;
+        let connection = Connection::open(path).map_err(|error| damaged(error.into()))?;
+        Store::initialise(connection).map_err(damaged)
+    }
+
+    /// The start-up checks of the daemon (`run` and `once`), which write to the database from
+    /// then on: that it can be written, and that it passes `PRAGMA quick_check`. Read-only
+    /// commands skip them. quick_check reads the whole file (about a second per few hundred MB
+    /// on an SSD; a database of a year of alerts is typically tens of MB).
+    pub fn check_for_daemon(&self) -> Result<(), StoreError> {
+        let connection = self.lock()?;
+        let problems: Vec<String> = connection
+            .prepare(&format!("PRAGMA quick_check({QUICK_CHECK_ROWS})"))?
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<Result<_, _>>()
+            .map_err(|error| damaged(error.into()))?;
+        if problems.iter().any(|problem| problem != "ok") {
+            return Err(StoreError::Corrupt(problems.join("; ")));
+        }
+        // A real write (the version rewritten as it is, then kept): a file opened read-only
+        // (mode 0444, a read-only mount) only fails here, not when it is opened.
+        let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let written = connection
+            .execute_batch("BEGIN IMMEDIATE")
+            .and_then(|()| connection.pragma_update(None, "user_version", version))
+            .and_then(|()| connection.execute_batch("COMMIT"));
+        if let Err(error) = written {
+            let _ = connection.execute_batch("ROLLBACK");
+            return Err(match error.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::CannotOpen) => {
+                    StoreError::ReadOnly(error.to_string())
+                }
+                _ => damaged(error.into()),
+            });
+        }
+        Ok(())
     }
 
     /// A private in-memory database, for tests and one-shot commands.
@@ -300,6 +366,14 @@ impl Store {
     }
 
     fn initialise(connection: Connection) -> Result<Store, StoreError> {
+        // A newer build may have changed tables this one would misread or clobber.
+        let found: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
         // WAL lets `alerts list` read while the daemon writes; synchronous=NORMAL is durable
         // across process crashes (kill -9) in WAL mode, which is what we promise.
         connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -337,7 +411,15 @@ impl Store {
         connection.execute_batch(STORY_SCHEMA)?;
         Ok(Store {
             connection: Mutex::new(connection),
+            unrecorded: Mutex::new(Unrecorded::default()),
         })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn make_read_only(&self) {
+        if let Ok(connection) = self.lock() {
+            connection.pragma_update(None, "query_only", true).unwrap();
+        }
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
@@ -365,6 +447,25 @@ impl Store {
         validators: Option<&Validators>,
         now: Millis,
     ) -> Result<(), StoreError> {
+        let result = self.write_poll_success(source, validators, now);
+        if let Ok(mut unrecorded) = self.unrecorded.lock() {
+            match &result {
+                Ok(()) => {
+                    unrecorded.failures.remove(source);
+                    unrecorded.problem = None;
+                }
+                Err(error) => unrecorded.note(error),
+            }
+        }
+        result
+    }
+
+    fn write_poll_success(
+        &self,
+        source: &str,
+        validators: Option<&Validators>,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         let connection = self.lock()?;
         connection
             .prepare_cached(
@@ -384,8 +485,57 @@ impl Store {
         Ok(())
     }
 
-    /// A failed poll; returns the number of consecutive failures so far.
+    /// A failed poll; returns the number of consecutive failures so far. When the database
+    /// cannot take it, the failure is counted in memory (see [`Store::source_health`]) and the
+    /// error returned.
     pub fn record_poll_failure(
+        &self,
+        source: &str,
+        error: &str,
+        now: Millis,
+    ) -> Result<u32, StoreError> {
+        let result = self.write_poll_failure(source, error, now);
+        if let Ok(mut unrecorded) = self.unrecorded.lock() {
+            match &result {
+                Ok(_) => unrecorded.problem = None,
+                Err(store_error) => {
+                    unrecorded.note(store_error);
+                    let failures = unrecorded
+                        .failures
+                        .entry(source.to_string())
+                        .or_insert((0, String::new()));
+                    failures.0 = failures.0.saturating_add(1);
+                    failures.1 = error.to_string();
+                }
+            }
+        }
+        result
+    }
+
+    /// The last poll-bookkeeping write the database refused, while it keeps refusing: the
+    /// daemon is then unhealthy, whatever the sources say.
+    pub fn write_problem(&self) -> Option<String> {
+        self.unrecorded.lock().ok()?.problem.clone()
+    }
+
+    /// How many writes the database refused since it was opened.
+    pub fn write_failures(&self) -> u64 {
+        self.unrecorded
+            .lock()
+            .map_or(0, |unrecorded| unrecorded.count)
+    }
+
+    /// Adds the failures the database could not take to what it says of a source.
+    fn with_unrecorded(&self, source: &str, failures: &mut u32, last_error: &mut Option<String>) {
+        if let Ok(unrecorded) = self.unrecorded.lock() {
+            if let Some((count, error)) = unrecorded.failures.get(source) {
+                *failures = failures.saturating_add(*count);
+                *last_error = Some(error.clone());
+            }
+        }
+    }
+
+    fn write_poll_failure(
         &self,
         source: &str,
         error: &str,
@@ -421,7 +571,26 @@ impl Store {
                 last_error: row.get(4)?,
             })
         })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let mut states = rows.collect::<Result<Vec<_>, _>>()?;
+        // a source whose first poll could not be recorded has no row yet
+        if let Ok(unrecorded) = self.unrecorded.lock() {
+            for source in unrecorded.failures.keys() {
+                if !states.iter().any(|state| &state.source == source) {
+                    states.push(SourceState {
+                        source: source.clone(),
+                        ..SourceState::default()
+                    });
+                }
+            }
+        }
+        for state in &mut states {
+            self.with_unrecorded(
+                &state.source,
+                &mut state.consecutive_failures,
+                &mut state.last_error,
+            );
+        }
+        Ok(states)
     }
 
     /// After a full poll: when a new entry was last seen (if this poll found one) and the entry
@@ -463,9 +632,28 @@ impl Store {
         let mut statement = connection.prepare_cached(&format!(
             "SELECT {HEALTH_COLUMNS} FROM source_state WHERE source = ?1"
         ))?;
-        Ok(statement
+        let mut health = statement
             .query_row(params![source], health_row)
-            .optional()?)
+            .optional()?;
+        if health.is_none()
+            && self
+                .unrecorded
+                .lock()
+                .is_ok_and(|u| u.failures.contains_key(source))
+        {
+            health = Some(SourceHealth {
+                source: source.to_string(),
+                ..SourceHealth::default()
+            });
+        }
+        if let Some(health) = &mut health {
+            self.with_unrecorded(
+                source,
+                &mut health.consecutive_failures,
+                &mut health.last_error,
+            );
+        }
+        Ok(health)
     }
 
     /// Every source the database knows, by name (also sources no longer configured).
@@ -475,7 +663,15 @@ impl Store {
             "SELECT {HEALTH_COLUMNS} FROM source_state ORDER BY source"
         ))?;
         let rows = statement.query_map([], health_row)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let mut all = rows.collect::<Result<Vec<_>, _>>()?;
+        for health in &mut all {
+            self.with_unrecorded(
+                &health.source,
+                &mut health.consecutive_failures,
+                &mut health.last_error,
+            );
+        }
+        Ok(all)
     }
 
     /// Marks the source unhealthy and creates the message `build` returns, atomically — once per
@@ -559,6 +755,17 @@ impl Store {
         entries: &[(&str, Option<&str>)],
         now: Millis,
     ) -> Result<(), StoreError> {
+        let result = self.write_seen(source, entries, now);
+        self.note(&result);
+        result
+    }
+
+    fn write_seen(
+        &self,
+        source: &str,
+        entries: &[(&str, Option<&str>)],
+        now: Millis,
+    ) -> Result<(), StoreError> {
         let mut connection = self.lock()?;
         let transaction = connection.transaction()?;
         {
@@ -581,6 +788,26 @@ impl Store {
     /// Checking inside the transaction makes concurrent polls see each other's stories.
     /// Returns the ids of the alerts actually created.
     pub fn commit_entry(
+        &self,
+        source: &str,
+        entry_key: &str,
+        entry_url: Option<&str>,
+        alerts: &[NewAlert],
+        now: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        let result = self.write_entry(source, entry_key, entry_url, alerts, now);
+        self.note(&result);
+        result
+    }
+
+    /// Counts a failed write (the poll's own bookkeeping decides whether it is cleared).
+    fn note<T>(&self, result: &Result<T, StoreError>) {
+        if let (Err(error), Ok(mut unrecorded)) = (result, self.unrecorded.lock()) {
+            unrecorded.note(error);
+        }
+    }
+
+    fn write_entry(
         &self,
         source: &str,
         entry_key: &str,
@@ -1378,9 +1605,124 @@ fn link_story(
     Ok(())
 }
 
+impl Unrecorded {
+    fn note(&mut self, error: &StoreError) {
+        self.problem = Some(error.to_string());
+        self.count = self.count.saturating_add(1);
+    }
+}
+
+/// SQLite's "malformed" and "not a database" errors, whenever they surface, as the advice of
+/// [`StoreError::Corrupt`].
+fn damaged(error: StoreError) -> StoreError {
+    match &error {
+        StoreError::Database(inner)
+            if matches!(
+                inner.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ) =>
+        {
+            StoreError::Corrupt(inner.to_string())
+        }
+        _ => error,
+    }
+}
+
+#[cfg(unix)]
+fn create_private_directory(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+}
+
+#[cfg(not(unix))]
+fn create_private_directory(path: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)
+}
+
+/// Creates the database file empty with mode 0600 (exactly: the umask does not apply to an
+/// explicit chmod) unless it exists; SQLite then fills it in.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(file) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(|source| StoreError::CreateFile {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+            }
+            drop(file);
+            Ok(())
+        }
+        // an existing database keeps the mode its operator gave it
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        // let SQLite report what is wrong (a missing directory, no permission) in its words
+        Err(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 16, defect 5): a poll whose result the database refused was reported
+    /// healthy, because the failure could not be recorded. It is now counted in memory.
+    #[test]
+    fn store_write_failure_is_kept_in_memory() {
+        let store = Store::open_in_memory().unwrap();
+        store.record_poll_success("a", None, 1).unwrap();
+        store.make_read_only();
+        assert_eq!(store.write_problem(), None);
+        assert!(store.record_poll_success("a", None, 2).is_err());
+        assert!(store.record_poll_failure("a", "timed out", 3).is_err());
+        assert!(store.record_poll_failure("a", "refused", 4).is_err());
+        assert!(store.record_poll_failure("b", "refused", 4).is_err());
+        let health = store.source_health("a").unwrap().unwrap();
+        assert_eq!(
+            (health.consecutive_failures, health.last_error.as_deref()),
+            (2, Some("refused"))
+        );
+        let states = store.source_states().unwrap();
+        let failures: Vec<(&str, u32)> = states
+            .iter()
+            .map(|state| (state.source.as_str(), state.consecutive_failures))
+            .collect();
+        assert_eq!(failures, [("a", 2), ("b", 1)]);
+        assert!(
+            store.write_problem().unwrap().contains("readonly"),
+            "{:?}",
+            store.write_problem()
+        );
+        assert_eq!(store.write_failures(), 4);
+    }
+
+    /// Regression (issue 16, defect 6): a database from a newer wirewatch was used silently.
+    #[test]
+    fn database_from_a_newer_wirewatch_is_refused() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("new.db");
+        drop(Store::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 999)
+            .unwrap();
+        let error = Store::open(&path).err().unwrap().to_string();
+        assert!(error.contains("schema version 999"), "{error}");
+        assert!(
+            error.contains(&format!("knows versions up to {SCHEMA_VERSION}")),
+            "{error}"
+        );
+        assert!(error.contains("downgrades are not supported"), "{error}");
+    }
 
     #[test]
     fn version_one_database_is_migrated() {
