@@ -253,6 +253,7 @@ fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>), Exit
 }
 
 async fn run(path: &Path) -> ExitCode {
+    daemon::open_files::raise();
     let (_state, pipeline) = match load_config(path).and_then(start_pipeline) {
         Ok(started) => started,
         Err(code) => return code,
@@ -271,6 +272,7 @@ async fn run(path: &Path) -> ExitCode {
 }
 
 async fn once(path: &Path) -> ExitCode {
+    daemon::open_files::raise();
     let (_state, pipeline) = match load_config(path).and_then(start_pipeline) {
         Ok(started) => started,
         Err(code) => return code,

@@ -2,6 +2,7 @@
 //! the Prometheus/OpenMetrics text format, `/status` as JSON, and `/websub/{id}`, where WebSub
 //! hubs verify subscriptions and push content (`daemon::websub`). Only the WebSub callbacks change
 //! state; everything serves whichever pipeline generation is current (reloads swap it underneath).
+//! Connections are served by `daemon::listener`, which bounds their number and how long they take.
 
 use std::net::SocketAddr;
 
@@ -13,6 +14,7 @@ use axum::{Json, Router};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::listener::Limits;
 use super::metrics::StateLabel;
 use super::supervisor::Current;
 
@@ -33,14 +35,14 @@ pub async fn serve(
             get(super::websub::verify).post(super::websub::push),
         )
         .with_state(current);
-    let handle = tokio::spawn(async move {
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(error) = result {
-            tracing::error!(%error, "the HTTP listener stopped");
-        }
-    });
+    let limits = Limits::for_open_files(super::open_files::soft_limit());
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_timeout = %humantime::format_duration(limits.header_timeout),
+        request_timeout = %humantime::format_duration(limits.request_timeout),
+        "HTTP listener limits (connections: a quarter of the open-files limit)"
+    );
+    let handle = tokio::spawn(super::listener::serve(listener, router, limits, shutdown));
     Ok((bound, handle))
 }
 

@@ -333,8 +333,31 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `run` on `config` with extra environment variables.
     pub fn start(config: &Path, environment: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn(tokio::process::Command::new(binary()), config, environment)
+    }
+
+    /// Like [`Daemon::start`], with the soft and hard open-files limits both set to `limit` (by
+    /// `sh`'s `ulimit -n`, which then execs the binary: the pid is the daemon's).
+    pub fn start_with_open_files(
+        config: &Path,
+        environment: &[(&str, &str)],
+        limit: u32,
+    ) -> Daemon {
+        let mut command = tokio::process::Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+            .arg(binary());
+        Daemon::spawn(command, config, environment)
+    }
+
+    fn spawn(
+        mut command: tokio::process::Command,
+        config: &Path,
+        environment: &[(&str, &str)],
+    ) -> Daemon {
         use tokio::io::{AsyncBufReadExt, BufReader};
-        let mut child = tokio::process::Command::new(binary())
+        let mut child = command
             .args(["run", "--config", config.to_str().unwrap()])
             .env("NO_COLOR", "1")
             .envs(environment.iter().copied())
