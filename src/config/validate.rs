@@ -23,7 +23,9 @@ pub const DEFAULT_LISTEN_PORT: u16 = 9412;
 
 const TOP_LEVEL_TABLES: &[&str] = &["daemon", "fetch", "sources", "watchlists", "sinks"];
 
-struct Problems(Vec<ConfigProblem>);
+/// The problems found so far, and the paths whose value had the wrong type (left out, so the
+/// checks that then miss it must not report it a second time).
+struct Problems(Vec<ConfigProblem>, BTreeSet<String>);
 
 impl Problems {
     fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
@@ -39,14 +41,12 @@ pub(super) fn parse(
     base: &Path,
     environment: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Vec<ConfigProblem>> {
-    let mut problems = Problems(Vec::new());
+    let mut problems = Problems(Vec::new(), BTreeSet::new());
     let mut table: toml::Table = match toml::from_str(text) {
         Ok(table) => table,
         Err(error) => {
-            problems.add(
-                "",
-                format!("not valid TOML: {}", one_line(&error.to_string())),
-            );
+            // the offending line is often the one holding a secret: a bounded, masked excerpt
+            problems.add("", super::excerpt::syntax_error(text, &error));
             return Err(problems.0);
         }
     };
@@ -101,13 +101,15 @@ pub(super) fn parse(
         })
         .collect();
 
-    // A value whose `${VAR}` failed is reported once, not again as an invalid value.
-    let unresolved: BTreeSet<String> = problems
+    // A value whose `${VAR}` failed, or whose type was wrong, is reported once, not again as an
+    // invalid or missing value.
+    let mut unresolved: BTreeSet<String> = problems
         .0
         .iter()
         .filter(|problem| problem.message.contains("environment variable"))
         .map(|problem| problem.path.clone())
         .collect();
+    unresolved.extend(problems.1.iter().cloned());
     let mut reported = BTreeSet::new();
     problems.0.retain(|problem| {
         !unresolved.contains(&problem.path) || reported.insert(problem.path.clone())
@@ -211,24 +213,49 @@ fn section<T: DeserializeOwned + Default>(
     }
 }
 
+/// Deserializes one table. serde stops at the first wrong key, so each wrong key is reported
+/// and left out and the rest deserialized again: the table's semantic checks still run on what
+/// parsed, and one `check` shows type and semantic errors together. A problem that cannot be
+/// pinned to one key (a required key missing) ends it.
 fn deserialize<T: DeserializeOwned>(
-    value: toml::Value,
+    mut value: toml::Value,
     path: &str,
     problems: &mut Problems,
 ) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(parsed) => Some(parsed),
-        Err(error) => {
-            let inner = error.path().to_string();
-            let full = if inner.is_empty() || inner == "." {
-                path.to_string()
-            } else {
-                format!("{path}.{inner}")
-            };
-            problems.add(full, one_line(error.inner().message()));
-            None
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(parsed) => return Some(parsed),
+            Err(error) => error,
+        };
+        let inner = error.path().to_string();
+        let full = if inner.is_empty() || inner == "." {
+            path.to_string()
+        } else {
+            format!("{path}.{inner}")
+        };
+        let message = one_line(error.inner().message());
+        let key = wrong_key(&inner, &message);
+        problems.add(&full, message);
+        problems.1.insert(full);
+        let removed = match (&mut value, key) {
+            (toml::Value::Table(table), Some(key)) => table.remove(&key).is_some(),
+            _ => false,
+        };
+        if !removed {
+            return None;
         }
     }
+}
+
+/// The top-level key a deserialization error is about: the first part of its path, or the key an
+/// "unknown field" message names.
+fn wrong_key(inner: &str, message: &str) -> Option<String> {
+    let first = inner.split(['.', '[']).next().unwrap_or("");
+    if !first.is_empty() && first != "?" {
+        return Some(first.to_string());
+    }
+    let named = message.strip_prefix("unknown field `")?;
+    Some(named.split('`').next()?.to_string())
 }
 
 /// `[sources.NAME]`-style tables, in file order, each deserialized on its own.
@@ -302,6 +329,29 @@ fn duration(
         Ok(value) => value,
         Err(message) => {
             problems.add(path, message);
+            default
+        }
+    }
+}
+
+/// `max_entries_per_poll`: 1 to [`MAX_ENTRIES_PER_POLL`].
+fn entries_per_poll(
+    value: Option<i64>,
+    default: usize,
+    path: &str,
+    problems: &mut Problems,
+) -> usize {
+    let Some(value) = value else { return default };
+    match usize::try_from(value) {
+        Ok(count) if (1..=super::MAX_ENTRIES_PER_POLL).contains(&count) => count,
+        _ => {
+            problems.add(
+                path,
+                format!(
+                    "{value} is out of range: write a number of entries from 1 to {}",
+                    super::MAX_ENTRIES_PER_POLL
+                ),
+            );
             default
         }
     }
@@ -558,7 +608,14 @@ fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
         Some(agent) => agent,
         None => default_user_agent(),
     };
+    let max_entries_per_poll = entries_per_poll(
+        raw.max_entries_per_poll,
+        defaults.max_entries_per_poll,
+        "fetch.max_entries_per_poll",
+        problems,
+    );
     FetchConfig {
+        max_entries_per_poll,
         user_agent,
         timeout: duration(
             raw.timeout.as_deref(),
@@ -801,7 +858,14 @@ fn source_config(
         Some(wanted) => wanted,
         None => websub_available && pushable,
     };
+    let max_entries_per_poll = entries_per_poll(
+        raw.max_entries_per_poll,
+        fetch.max_entries_per_poll,
+        &format!("{path}.max_entries_per_poll"),
+        problems,
+    );
     Some(SourceConfig {
+        max_entries_per_poll,
         name,
         url: url?,
         kind: kind?,
@@ -835,11 +899,28 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
         }
     }
     // `kind` may be left out when the url names the service (slack://…, tgram://…)
-    let inferred = raw.url.as_deref().and_then(|url| {
-        crate::sink::format::parse_target_url(url)
-            .ok()
-            .map(|target| kind_of(&target).to_string())
-    });
+    let parsed = raw
+        .url
+        .as_deref()
+        .map(crate::sink::format::parse_target_url);
+    let inferred = match &parsed {
+        Some(Ok(target)) => Some(kind_of(target).to_string()),
+        _ => None,
+    };
+    // a service URL (tgram://…) names its kind even when malformed: say what is wrong with it
+    // rather than that the kind is missing
+    if raw.kind.is_none() {
+        if let Some(Err(error)) = &parsed {
+            if !matches!(
+                error,
+                crate::sink::format::TargetUrlError::MissingScheme
+                    | crate::sink::format::TargetUrlError::UnknownScheme(_)
+            ) {
+                problems.add(format!("{path}.url"), error.to_string());
+                return None;
+            }
+        }
+    }
     let Some(kind_name) = raw.kind.clone().or(inferred) else {
         problems.add(
             format!("{path}.kind"),
