@@ -222,27 +222,44 @@ fn deserialize<T: DeserializeOwned>(
     path: &str,
     problems: &mut Problems,
 ) -> Option<T> {
+    let mut removed = BTreeSet::new();
+    let mut filled = BTreeSet::new();
     loop {
         let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
             Ok(parsed) => return Some(parsed),
             Err(error) => error,
         };
         let inner = error.path().to_string();
+        let message = one_line(error.inner().message());
+        let toml::Value::Table(table) = &mut value else {
+            problems.add(path, message);
+            return None;
+        };
+        // a required key left out for its wrong type: stand in an empty string, so the rest of
+        // the table is still checked (the empty value's own complaint is dropped as a repeat)
+        if let Some(missing) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            if removed.contains(missing) && filled.insert(missing.to_string()) {
+                table.insert(missing.to_string(), toml::Value::String(String::new()));
+                continue;
+            }
+        }
         let full = if inner.is_empty() || inner == "." {
             path.to_string()
         } else {
             format!("{path}.{inner}")
         };
-        let message = one_line(error.inner().message());
         let key = wrong_key(&inner, &message);
         problems.add(&full, message);
         problems.1.insert(full);
-        let removed = match (&mut value, key) {
-            (toml::Value::Table(table), Some(key)) => table.remove(&key).is_some(),
-            _ => false,
-        };
-        if !removed {
-            return None;
+        match key {
+            Some(key) if table.remove(&key).is_some() => {
+                problems.1.insert(format!("{path}.{key}"));
+                removed.insert(key);
+            }
+            _ => return None,
         }
     }
 }
@@ -700,6 +717,32 @@ fn http_url_like(text: &str, path: &str, example: &str, problems: &mut Problems)
     }
 }
 
+/// A webhook sink's http(s) URL. Its path and query often hold the receiver's token, so an
+/// error never shows the URL itself (as `sink::masked_url` never does elsewhere).
+fn sink_http_url(text: &str, path: &str, problems: &mut Problems) -> Option<Url> {
+    let example = "https://hooks.example.org/…";
+    match Url::parse(text.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
+        Ok(url) => {
+            problems.add(
+                path,
+                format!(
+                    "is not an http(s) URL (scheme {:?}); write it like {example:?}",
+                    url.scheme()
+                ),
+            );
+            None
+        }
+        Err(error) => {
+            problems.add(
+                path,
+                format!("is not a valid URL ({error}); write it like {example:?}"),
+            );
+            None
+        }
+    }
+}
+
 fn source_config(
     name: String,
     raw: RawSource,
@@ -1021,7 +1064,7 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
         }
         "webhook" => {
             let url = match raw.url.as_deref() {
-                Some(text) => http_url(text, &format!("{path}.url"), problems),
+                Some(text) => sink_http_url(text, &format!("{path}.url"), problems),
                 None => {
                     problems.add(
                         format!("{path}.url"),
@@ -1636,6 +1679,43 @@ mod tests {
         );
         let config = parse("", Path::new("."), &|_| None).unwrap();
         assert_eq!(config.daemon.websub_callback("abc"), None);
+    }
+
+    #[test]
+    fn wrong_types_are_reported_with_the_semantic_errors_of_the_same_table() {
+        let problems = problems_of(
+            "[daemon]\nhealth_failures = -1\nbogus = 1\nhealth_sinks = [\"nope\"]\n\n[sources.a]\nurl = 5\ninterval = \"often\"\n",
+        );
+        let paths: Vec<&str> = problems
+            .iter()
+            .map(|problem| problem.split(':').next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "daemon.bogus",
+                "daemon.health_failures",
+                "sources.a.url",
+                "daemon.health_sinks[0]",
+                "sources.a.interval"
+            ],
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn webhook_url_errors_do_not_echo_the_url() {
+        for url in ["ftp://example.org/hooks/TOKEN", "hooks/TOKEN?token=TOKEN"] {
+            let problems = problems_of(&format!(
+                "[sinks.hook]\nkind = \"webhook\"\nurl = \"{url}\"\n"
+            ));
+            assert_eq!(problems.len(), 1, "{problems:#?}");
+            assert!(
+                problems[0].starts_with("sinks.hook.url: is not"),
+                "{problems:#?}"
+            );
+            assert!(!problems[0].contains("TOKEN"), "{problems:#?}");
+        }
     }
 
     #[test]
