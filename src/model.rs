@@ -108,6 +108,99 @@ pub struct Span {
     pub end: usize,
 }
 
+/// Longest article title kept, in characters: real headlines are under 300; a longer one is a
+/// broken or hostile feed, and every alert repeats the title in its payload, its message and the
+/// log.
+pub const MAX_TITLE_CHARS: usize = 1_000;
+/// Longest author name kept, in characters.
+pub const MAX_AUTHOR_CHARS: usize = 200;
+/// Most authors kept per article.
+pub const MAX_AUTHORS: usize = 20;
+/// Longest site name, image caption or image credit kept, in characters.
+pub const MAX_LABEL_CHARS: usize = 1_000;
+
+/// `text` cut to at most `limit` characters on a character boundary, an ellipsis (counted in the
+/// limit) marking the cut.
+pub fn clip(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(limit) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some(_) => {
+            let end = text
+                .char_indices()
+                .nth(limit.saturating_sub(1))
+                .map_or(text.len(), |(index, _)| index);
+            std::borrow::Cow::Owned(format!("{}…", &text[..end]))
+        }
+    }
+}
+
+fn clip_in_place(text: &mut String, limit: usize) {
+    if let std::borrow::Cow::Owned(clipped) = clip(text, limit) {
+        *text = clipped;
+    }
+}
+
+/// Whether a link may appear in an alert: an absolute http(s) URL without user name or password.
+/// Anything else (`javascript:`, `file:`, `data:`, credentials in the URL) is never fetched, and
+/// chat services refuse to link to it.
+pub fn usable_link(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|host| !host.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
+}
+
+fn usable_link_text(text: &str) -> bool {
+    Url::parse(text.trim()).is_ok_and(|url| usable_link(&url))
+}
+
+impl Article {
+    /// Applies the size limits ([`MAX_TITLE_CHARS`], [`MAX_AUTHORS`], …) and drops every link
+    /// that is not [`usable_link`]: the article's own URLs, the image URL, inline links (their
+    /// text stays) and related-box targets. What is left is safe to put into payloads and logs.
+    pub fn bound(&mut self) {
+        clip_in_place(&mut self.title, MAX_TITLE_CHARS);
+        self.authors.truncate(MAX_AUTHORS);
+        for author in &mut self.authors {
+            clip_in_place(author, MAX_AUTHOR_CHARS);
+        }
+        if let Some(site_name) = &mut self.site_name {
+            clip_in_place(site_name, MAX_LABEL_CHARS);
+        }
+        if !usable_link_text(&self.url) {
+            self.url.clear();
+        }
+        if !usable_link_text(&self.fetched_url) {
+            self.fetched_url.clear();
+        }
+        if let Some(image) = &mut self.image {
+            if image
+                .url
+                .as_deref()
+                .is_some_and(|url| !usable_link_text(url))
+            {
+                image.url = None;
+            }
+            for label in [&mut image.caption, &mut image.credit]
+                .into_iter()
+                .flatten()
+            {
+                clip_in_place(label, MAX_LABEL_CHARS);
+            }
+        }
+        for block in &mut self.blocks {
+            block.links.retain(|link| usable_link_text(&link.href));
+            if block
+                .href
+                .as_deref()
+                .is_some_and(|href| !usable_link_text(href))
+            {
+                block.href = None;
+            }
+        }
+    }
+}
+
 /// Query parameters that only track campaigns; removing them makes one article one URL.
 const TRACKING_PARAMETERS: &[&str] = &[
     "fbclid",
@@ -178,6 +271,58 @@ mod tests {
 
     fn check(input: &str, expected: &str) {
         assert_eq!(canonical_url_text(input), expected, "input: {input}");
+    }
+
+    #[test]
+    fn clip_cuts_on_a_character_boundary() {
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcd", 3), "ab…");
+        assert_eq!(clip("ééééé", 4), "ééé…");
+        assert_eq!(
+            clip(&"x".repeat(1 << 20), MAX_TITLE_CHARS).chars().count(),
+            MAX_TITLE_CHARS
+        );
+    }
+
+    #[test]
+    fn bound_drops_unusable_links_and_long_fields() {
+        let mut article = Article {
+            url: "javascript:alert(1)".into(),
+            fetched_url: "http://user:pass@example.org/a".into(),
+            title: "t".repeat(5_000),
+            authors: vec!["a".repeat(500); 30],
+            image: Some(Image {
+                url: Some("file:///etc/passwd".into()),
+                caption: None,
+                credit: None,
+            }),
+            blocks: vec![Block {
+                links: vec![
+                    Link {
+                        text: "x".into(),
+                        href: "gopher://example.org/".into(),
+                        start: 0,
+                    },
+                    Link {
+                        text: "x".into(),
+                        href: "https://example.org/ok".into(),
+                        start: 0,
+                    },
+                ],
+                href: Some("data:text/html,hi".into()),
+                ..Block::new(BlockKind::Related, "x")
+            }],
+            ..Article::default()
+        };
+        article.bound();
+        assert_eq!(article.url, "");
+        assert_eq!(article.fetched_url, "");
+        assert_eq!(article.title.chars().count(), MAX_TITLE_CHARS);
+        assert_eq!(article.authors.len(), MAX_AUTHORS);
+        assert_eq!(article.authors[0].chars().count(), MAX_AUTHOR_CHARS);
+        assert_eq!(article.image.unwrap().url, None);
+        assert_eq!(article.blocks[0].links.len(), 1);
+        assert_eq!(article.blocks[0].href, None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! touch the state directory or the network; relative paths are resolved against the config
 //! file's folder.
 
+mod excerpt;
 mod raw;
 mod validate;
 
@@ -22,6 +23,13 @@ use crate::rules::Query;
 use crate::source::page::CompiledSelectors;
 
 pub use validate::{default_user_agent, parse_duration};
+
+/// New entries processed per poll of a source unless configured: enough for any real feed's
+/// burst, while a hostile or broken feed of 100,000 items is worked off over many polls instead of
+/// creating 100,000 alerts in one.
+pub const DEFAULT_MAX_ENTRIES_PER_POLL: usize = 500;
+/// The largest `max_entries_per_poll` accepted.
+pub const MAX_ENTRIES_PER_POLL: usize = 100_000;
 
 /// The retry schedule of a webhook sink unless configured: the Standard Webhooks suggestion,
 /// about three days in all.
@@ -90,6 +98,8 @@ pub struct FetchConfig {
     pub max_backoff: Duration,
     /// Consecutive failures after which a source is polled only once per `max_backoff`.
     pub circuit_breaker_failures: u32,
+    /// Default of the sources' `max_entries_per_poll`.
+    pub max_entries_per_poll: usize,
 }
 
 impl FetchConfig {
@@ -108,6 +118,7 @@ impl FetchConfig {
             max_interval: Duration::from_secs(3600),
             max_backoff: Duration::from_secs(6 * 3600),
             circuit_breaker_failures: 10,
+            max_entries_per_poll: DEFAULT_MAX_ENTRIES_PER_POLL,
         }
     }
 }
@@ -155,6 +166,8 @@ pub struct SourceConfig {
     pub respect_robots: bool,
     /// Whether to subscribe to the hub its feed advertises (WebSub) and accept pushed content.
     pub websub: bool,
+    /// New entries processed per poll (newest first); the rest are left unseen for the next.
+    pub max_entries_per_poll: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -31,6 +31,8 @@ pub struct RawFetch {
     pub max_interval: Option<String>,
     pub max_backoff: Option<String>,
     pub circuit_breaker_failures: Option<u32>,
+    /// New entries processed per poll of a source; the rest wait for the next poll.
+    pub max_entries_per_poll: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +53,8 @@ pub struct RawSource {
     pub selectors: Option<RawSelectors>,
     /// `kind = "sitemap"`: how many of the newest URLs to consider per poll.
     pub max_entries: Option<usize>,
+    /// Overrides `[fetch] max_entries_per_poll` for this source.
+    pub max_entries_per_poll: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,7 +23,9 @@ pub const DEFAULT_LISTEN_PORT: u16 = 9412;
 
 const TOP_LEVEL_TABLES: &[&str] = &["daemon", "fetch", "sources", "watchlists", "sinks"];
 
-struct Problems(Vec<ConfigProblem>);
+/// The problems found so far, and the paths whose value had the wrong type (left out, so the
+/// checks that then miss it must not report it a second time).
+struct Problems(Vec<ConfigProblem>, BTreeSet<String>);
 
 impl Problems {
     fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
@@ -39,14 +41,12 @@ pub(super) fn parse(
     base: &Path,
     environment: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Vec<ConfigProblem>> {
-    let mut problems = Problems(Vec::new());
+    let mut problems = Problems(Vec::new(), BTreeSet::new());
     let mut table: toml::Table = match toml::from_str(text) {
         Ok(table) => table,
         Err(error) => {
-            problems.add(
-                "",
-                format!("not valid TOML: {}", one_line(&error.to_string())),
-            );
+            // the offending line is often the one holding a secret: a bounded, masked excerpt
+            problems.add("", super::excerpt::syntax_error(text, &error));
             return Err(problems.0);
         }
     };
@@ -101,13 +101,15 @@ pub(super) fn parse(
         })
         .collect();
 
-    // A value whose `${VAR}` failed is reported once, not again as an invalid value.
-    let unresolved: BTreeSet<String> = problems
+    // A value whose `${VAR}` failed, or whose type was wrong, is reported once, not again as an
+    // invalid or missing value.
+    let mut unresolved: BTreeSet<String> = problems
         .0
         .iter()
         .filter(|problem| problem.message.contains("environment variable"))
         .map(|problem| problem.path.clone())
         .collect();
+    unresolved.extend(problems.1.iter().cloned());
     let mut reported = BTreeSet::new();
     problems.0.retain(|problem| {
         !unresolved.contains(&problem.path) || reported.insert(problem.path.clone())
@@ -211,24 +213,66 @@ fn section<T: DeserializeOwned + Default>(
     }
 }
 
+/// Deserializes one table. serde stops at the first wrong key, so each wrong key is reported
+/// and left out and the rest deserialized again: the table's semantic checks still run on what
+/// parsed, and one `check` shows type and semantic errors together. A problem that cannot be
+/// pinned to one key (a required key missing) ends it.
 fn deserialize<T: DeserializeOwned>(
-    value: toml::Value,
+    mut value: toml::Value,
     path: &str,
     problems: &mut Problems,
 ) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(parsed) => Some(parsed),
-        Err(error) => {
-            let inner = error.path().to_string();
-            let full = if inner.is_empty() || inner == "." {
-                path.to_string()
-            } else {
-                format!("{path}.{inner}")
-            };
-            problems.add(full, one_line(error.inner().message()));
-            None
+    let mut removed = BTreeSet::new();
+    let mut filled = BTreeSet::new();
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(parsed) => return Some(parsed),
+            Err(error) => error,
+        };
+        let inner = error.path().to_string();
+        let message = one_line(error.inner().message());
+        let toml::Value::Table(table) = &mut value else {
+            problems.add(path, message);
+            return None;
+        };
+        // a required key left out for its wrong type: stand in an empty string, so the rest of
+        // the table is still checked (the empty value's own complaint is dropped as a repeat)
+        if let Some(missing) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            if removed.contains(missing) && filled.insert(missing.to_string()) {
+                table.insert(missing.to_string(), toml::Value::String(String::new()));
+                continue;
+            }
+        }
+        let full = if inner.is_empty() || inner == "." {
+            path.to_string()
+        } else {
+            format!("{path}.{inner}")
+        };
+        let key = wrong_key(&inner, &message);
+        problems.add(&full, message);
+        problems.1.insert(full);
+        match key {
+            Some(key) if table.remove(&key).is_some() => {
+                problems.1.insert(format!("{path}.{key}"));
+                removed.insert(key);
+            }
+            _ => return None,
         }
     }
+}
+
+/// The top-level key a deserialization error is about: the first part of its path, or the key an
+/// "unknown field" message names.
+fn wrong_key(inner: &str, message: &str) -> Option<String> {
+    let first = inner.split(['.', '[']).next().unwrap_or("");
+    if !first.is_empty() && first != "?" {
+        return Some(first.to_string());
+    }
+    let named = message.strip_prefix("unknown field `")?;
+    Some(named.split('`').next()?.to_string())
 }
 
 /// `[sources.NAME]`-style tables, in file order, each deserialized on its own.
@@ -342,6 +386,29 @@ fn duration(
         Ok(value) => value,
         Err(message) => {
             problems.add(path, message);
+            default
+        }
+    }
+}
+
+/// `max_entries_per_poll`: 1 to [`MAX_ENTRIES_PER_POLL`].
+fn entries_per_poll(
+    value: Option<i64>,
+    default: usize,
+    path: &str,
+    problems: &mut Problems,
+) -> usize {
+    let Some(value) = value else { return default };
+    match usize::try_from(value) {
+        Ok(count) if (1..=super::MAX_ENTRIES_PER_POLL).contains(&count) => count,
+        _ => {
+            problems.add(
+                path,
+                format!(
+                    "{value} is out of range: write a number of entries from 1 to {}",
+                    super::MAX_ENTRIES_PER_POLL
+                ),
+            );
             default
         }
     }
@@ -604,7 +671,14 @@ fn fetch_config(raw: RawFetch, problems: &mut Problems) -> FetchConfig {
         Some(agent) => agent,
         None => default_user_agent(),
     };
+    let max_entries_per_poll = entries_per_poll(
+        raw.max_entries_per_poll,
+        defaults.max_entries_per_poll,
+        "fetch.max_entries_per_poll",
+        problems,
+    );
     FetchConfig {
+        max_entries_per_poll,
         user_agent,
         timeout: duration(
             raw.timeout.as_deref(),
@@ -683,6 +757,32 @@ fn http_url_like(text: &str, path: &str, example: &str, problems: &mut Problems)
             problems.add(
                 path,
                 format!("{text:?} is not a valid URL ({error}); write it like {example:?}"),
+            );
+            None
+        }
+    }
+}
+
+/// A webhook sink's http(s) URL. Its path and query often hold the receiver's token, so an
+/// error never shows the URL itself (as `sink::masked_url` never does elsewhere).
+fn sink_http_url(text: &str, path: &str, problems: &mut Problems) -> Option<Url> {
+    let example = "https://hooks.example.org/…";
+    match Url::parse(text.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
+        Ok(url) => {
+            problems.add(
+                path,
+                format!(
+                    "is not an http(s) URL (scheme {:?}); write it like {example:?}",
+                    url.scheme()
+                ),
+            );
+            None
+        }
+        Err(error) => {
+            problems.add(
+                path,
+                format!("is not a valid URL ({error}); write it like {example:?}"),
             );
             None
         }
@@ -847,7 +947,14 @@ fn source_config(
         Some(wanted) => wanted,
         None => websub_available && pushable,
     };
+    let max_entries_per_poll = entries_per_poll(
+        raw.max_entries_per_poll,
+        fetch.max_entries_per_poll,
+        &format!("{path}.max_entries_per_poll"),
+        problems,
+    );
     Some(SourceConfig {
+        max_entries_per_poll,
         name,
         url: url?,
         kind: kind?,
@@ -881,11 +988,28 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
         }
     }
     // `kind` may be left out when the url names the service (slack://…, tgram://…)
-    let inferred = raw.url.as_deref().and_then(|url| {
-        crate::sink::format::parse_target_url(url)
-            .ok()
-            .map(|target| kind_of(&target).to_string())
-    });
+    let parsed = raw
+        .url
+        .as_deref()
+        .map(crate::sink::format::parse_target_url);
+    let inferred = match &parsed {
+        Some(Ok(target)) => Some(kind_of(target).to_string()),
+        _ => None,
+    };
+    // a service URL (tgram://…) names its kind even when malformed: say what is wrong with it
+    // rather than that the kind is missing
+    if raw.kind.is_none() {
+        if let Some(Err(error)) = &parsed {
+            if !matches!(
+                error,
+                crate::sink::format::TargetUrlError::MissingScheme
+                    | crate::sink::format::TargetUrlError::UnknownScheme(_)
+            ) {
+                problems.add(format!("{path}.url"), error.to_string());
+                return None;
+            }
+        }
+    }
     let Some(kind_name) = raw.kind.clone().or(inferred) else {
         problems.add(
             format!("{path}.kind"),
@@ -986,7 +1110,7 @@ fn sink_config(name: String, raw: RawSink, problems: &mut Problems) -> Option<Si
         }
         "webhook" => {
             let url = match raw.url.as_deref() {
-                Some(text) => http_url(text, &format!("{path}.url"), problems),
+                Some(text) => sink_http_url(text, &format!("{path}.url"), problems),
                 None => {
                     problems.add(
                         format!("{path}.url"),
@@ -1661,6 +1785,43 @@ mod tests {
         );
         let config = parse("", Path::new("."), &|_| None).unwrap();
         assert_eq!(config.daemon.websub_callback("abc"), None);
+    }
+
+    #[test]
+    fn wrong_types_are_reported_with_the_semantic_errors_of_the_same_table() {
+        let problems = problems_of(
+            "[daemon]\nhealth_failures = -1\nbogus = 1\nhealth_sinks = [\"nope\"]\n\n[sources.a]\nurl = 5\ninterval = \"often\"\n",
+        );
+        let paths: Vec<&str> = problems
+            .iter()
+            .map(|problem| problem.split(':').next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "daemon.bogus",
+                "daemon.health_failures",
+                "sources.a.url",
+                "daemon.health_sinks[0]",
+                "sources.a.interval"
+            ],
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn webhook_url_errors_do_not_echo_the_url() {
+        for url in ["ftp://example.org/hooks/TOKEN", "hooks/TOKEN?token=TOKEN"] {
+            let problems = problems_of(&format!(
+                "[sinks.hook]\nkind = \"webhook\"\nurl = \"{url}\"\n"
+            ));
+            assert_eq!(problems.len(), 1, "{problems:#?}");
+            assert!(
+                problems[0].starts_with("sinks.hook.url: is not"),
+                "{problems:#?}"
+            );
+            assert!(!problems[0].contains("TOKEN"), "{problems:#?}");
+        }
     }
 
     #[test]

@@ -109,6 +109,11 @@ impl Pipeline {
             }
         };
         let mut next = schedule::next_poll(&policy, &outcome, now, rand::thread_rng().gen());
+        // entries beyond max_entries_per_poll wait in the feed: come back as early as the
+        // source's bounds allow instead of after a whole interval
+        if matches!(result, Ok(report) if report.deferred_entries > 0) {
+            next.delay = next.delay.min(policy.min_interval);
+        }
         // while a hub pushes, polling is only the fallback for what it may drop
         let pushed = result.is_ok() && self.websub_active(source, millis);
         if pushed {

@@ -41,6 +41,10 @@ pub struct PollReport {
     pub alerts_created: Vec<String>,
     /// New entries that could not be committed (store errors); retried on the next poll.
     pub failed_entries: usize,
+    /// New entries beyond the source's `max_entries_per_poll`: left unseen for the next poll.
+    pub deferred_entries: usize,
+    /// New entries whose link is not a usable http(s) URL: recorded as seen, no alert.
+    pub unusable_entries: usize,
     /// What the response said about when to come back (the entry rhythm only after a 200).
     pub freshness: Freshness,
 }
@@ -152,7 +156,9 @@ impl Pipeline {
         if source.websub {
             self.note_hub(source, fetched.hub.as_ref());
         }
-        let validators = (report.failed_entries == 0).then_some(&fetched.validators);
+        // deferred entries are still in this body: a 304 next time would hide them
+        let validators = (report.failed_entries == 0 && report.deferred_entries == 0)
+            .then_some(&fetched.validators);
         self.store
             .record_poll_success(&source.name, validators, now_millis())?;
         Ok(report)
@@ -180,7 +186,7 @@ impl Pipeline {
                 Ok(true) => {}
                 Ok(false) => new_entries.push((entry, key)),
                 Err(error) => {
-                    warn!(source = %source.name, entry = %key, %error, "cannot read seen state");
+                    warn!(source = %source.name, entry = %model::clip(&key, LOG_FIELD_CHARS), %error, "cannot read seen state");
                     report.failed_entries += 1;
                 }
             }
@@ -189,9 +195,23 @@ impl Pipeline {
         // Entries older than max_age raise no alert: they are recorded in one transaction (a
         // first poll of a long feed, or of ten thousand feeds, commits once per feed, not once
         // per entry).
-        let (old_entries, new_entries): (Vec<_>, Vec<_>) = new_entries
+        let (old_entries, mut new_entries): (Vec<_>, Vec<_>) = new_entries
             .into_iter()
             .partition(|(entry, _)| is_too_old(entry, source.max_age, now));
+        // A feed of 100,000 new items must not become 100,000 articles in one poll: the newest
+        // `max_entries_per_poll` are processed (the list is oldest first), the rest stay unseen
+        // and come first among the new ones on the next poll.
+        if new_entries.len() > source.max_entries_per_poll {
+            let deferred = new_entries.len() - source.max_entries_per_poll;
+            new_entries.drain(..deferred);
+            report.deferred_entries = deferred;
+            warn!(
+                source = %source.name,
+                processed = new_entries.len(),
+                deferred,
+                "more new entries than max_entries_per_poll: the newest are processed now, the rest on the next polls"
+            );
+        }
         if !old_entries.is_empty() {
             let rows: Vec<(&str, Option<&str>)> = old_entries
                 .iter()
@@ -234,9 +254,10 @@ impl Pipeline {
         for (key, result) in results {
             match result {
                 Ok(Processed::Old) => report.old_entries += 1,
+                Ok(Processed::Unusable) => report.unusable_entries += 1,
                 Ok(Processed::Committed(created)) => report.alerts_created.extend(created),
                 Err(error) => {
-                    warn!(source = %source.name, entry = %key, %error, "entry not committed; it will be retried on the next poll");
+                    warn!(source = %source.name, entry = %model::clip(key, LOG_FIELD_CHARS), %error, "entry not committed; it will be retried on the next poll");
                     report.failed_entries += 1;
                 }
             }
@@ -259,10 +280,37 @@ impl Pipeline {
                 &[],
                 now.timestamp_millis(),
             )?;
-            debug!(source = %source.name, entry = %key, "older than max_age; recorded without alerting");
+            debug!(source = %source.name, entry = %model::clip(key, LOG_FIELD_CHARS), "older than max_age; recorded without alerting");
             return Ok(Processed::Old);
         }
+        // A link that is there but not a plain http(s) URL (`javascript:`, `file:`, credentials)
+        // cannot be fetched, and no chat service links to it: the alert would only become a dead
+        // letter. The entry is recorded as seen (its identity does not change) without alerting.
+        let link = entry_link(entry, feed_url);
+        if matches!(&link, EntryLink::Unusable) {
+            self.store.commit_entry(
+                &source.name,
+                key,
+                entry.url.as_deref(),
+                &[],
+                now.timestamp_millis(),
+            )?;
+            debug!(source = %source.name, entry = %model::clip(key, LOG_FIELD_CHARS), "link is not an http(s) URL without credentials; recorded without alerting");
+            return Ok(Processed::Unusable);
+        }
         let mut article = self.article_for(source, feed_url, entry).await;
+        // titles, authors and links as payloads, messages and logs may carry them
+        article.bound();
+        if article.url.is_empty() {
+            article.url = if article.fetched_url.is_empty() {
+                match link {
+                    EntryLink::Usable(url) => url.to_string(),
+                    EntryLink::Unusable | EntryLink::Missing => String::new(),
+                }
+            } else {
+                article.fetched_url.clone()
+            };
+        }
         let article_url = article_identity(&article, &source.name, key);
         if !article.url.is_empty() {
             // the payload shows the same URL the alert id and de-duplication are derived from
@@ -333,7 +381,7 @@ impl Pipeline {
             info!(
                 watchlist = %alert.watchlist,
                 source = %source.name,
-                title = %article.title,
+                title = %model::clip(&article.title, LOG_FIELD_CHARS),
                 url = %article_url,
                 id = %alert.id,
                 "alert created"
@@ -436,7 +484,34 @@ impl Pipeline {
 
 enum Processed {
     Old,
+    Unusable,
     Committed(Vec<String>),
+}
+
+/// Longest text (a title, an entry id) written into one log field, in characters.
+const LOG_FIELD_CHARS: usize = 200;
+
+/// An entry's link, resolved against the feed.
+enum EntryLink {
+    Usable(Url),
+    /// Present, but not an http(s) URL without credentials (or not a URL at all).
+    Unusable,
+    Missing,
+}
+
+fn entry_link(entry: &Entry, feed_url: &Url) -> EntryLink {
+    let Some(text) = entry
+        .url
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+    else {
+        return EntryLink::Missing;
+    };
+    match feed_url.join(text) {
+        Ok(url) if model::usable_link(&url) => EntryLink::Usable(url),
+        _ => EntryLink::Unusable,
+    }
 }
 
 fn is_too_old(entry: &Entry, max_age: Option<Duration>, now: DateTime<Utc>) -> bool {

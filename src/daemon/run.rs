@@ -64,6 +64,8 @@ fn log_poll(source: &SourceConfig, report: &super::PollReport) {
             old = report.old_entries,
             alerts = report.alerts_created.len(),
             failed = report.failed_entries,
+            deferred = report.deferred_entries,
+            unusable_links = report.unusable_entries,
             "polled"
         );
     } else {

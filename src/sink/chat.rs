@@ -153,9 +153,15 @@ impl ChatSink {
 
     async fn send(&self, requests: Vec<Request>) -> Outcome {
         for request in requests {
+            // a service URL that does not parse fails in `post` below, with the URL stripped
+            let Ok(url) = url::Url::parse(&request.url) else {
+                return Outcome::Permanent {
+                    error: "the service URL is not a valid URL".to_string(),
+                };
+            };
             let mut builder = self
                 .client
-                .post(&request.url)
+                .post(url.clone())
                 .timeout(self.timeout)
                 .header(CONTENT_TYPE, "application/json")
                 .body(request.body.to_string());
@@ -164,7 +170,7 @@ impl ChatSink {
             }
             let outcome = match builder.send().await {
                 // the URL holds the service's secret token: never show it in errors
-                Err(error) => network_outcome(&error.without_url()),
+                Err(error) => network_outcome(error, &url),
                 Ok(response) => status_outcome(&response, chrono::Utc::now()),
             };
             if outcome != Outcome::Delivered {

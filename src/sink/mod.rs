@@ -103,6 +103,23 @@ impl Sink {
     }
 }
 
+/// How a sink's URL is shown anywhere (errors, logs, `alerts list`, `alerts test`):
+/// `scheme://host[:port]/…`. Path, query and user info are left out because webhook and chat
+/// services put their secret tokens there (`/hooks/TOKEN?token=…`, `/botTOKEN/sendMessage`).
+pub fn masked_url(url: &url::Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    let hidden = (url.path() != "/" && !url.path().is_empty())
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some();
+    shown.push_str(if hidden { "/…" } else { "/" });
+    shown
+}
+
 /// The one HTTP client every webhook sink shares. Redirects are not followed: a webhook URL that
 /// redirects is a configuration mistake worth surfacing, and following could re-send the body
 /// somewhere the operator did not name.
@@ -112,4 +129,24 @@ pub fn http_client(user_agent: &str) -> Result<reqwest::Client, reqwest::Error> 
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked_url;
+
+    #[test]
+    fn masked_url_hides_path_query_and_credentials() {
+        let masked = |text: &str| masked_url(&url::Url::parse(text).unwrap());
+        assert_eq!(
+            masked("http://127.0.0.1:9/hooks/TOKEN?token=abc"),
+            "http://127.0.0.1:9/…"
+        );
+        assert_eq!(
+            masked("https://user:pw@example.org/"),
+            "https://example.org/…"
+        );
+        assert_eq!(masked("https://example.org"), "https://example.org/");
+        assert_eq!(masked("https://example.org/?t=1"), "https://example.org/…");
+    }
 }

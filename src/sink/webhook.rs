@@ -102,7 +102,7 @@ impl WebhookSink {
         }
         match request.body(payload.to_string()).send().await {
             Ok(response) => status_outcome(&response, now),
-            Err(error) => network_outcome(&error),
+            Err(error) => network_outcome(error, &self.url),
         }
     }
 }
@@ -126,15 +126,22 @@ pub fn digest_body(digest_id: &str, payloads: &[&str]) -> String {
     body
 }
 
-/// A request that got no answer: always worth another try.
-pub(super) fn network_outcome(error: &reqwest::Error) -> Outcome {
+/// A request that got no answer: always worth another try. The error names the target only
+/// masked ([`super::masked_url`]): reqwest's own text carries the whole URL, whose path and query
+/// often hold the receiver's secret token, and this text reaches logs, `alerts list` and the
+/// store.
+pub(super) fn network_outcome(error: reqwest::Error, url: &Url) -> Outcome {
     let kind = if error.is_timeout() {
         "timed out"
     } else {
         "network error"
     };
+    let masked = super::masked_url(url);
+    let chain = crate::fetch::error_chain(&error.without_url());
+    // a cause deeper in the chain could still quote the URL; never let it through
+    let chain = chain.replace(url.as_str(), &masked);
     Outcome::Retry {
-        error: format!("{kind}: {}", crate::fetch::error_chain(error)),
+        error: format!("{kind} sending to {masked}: {chain}"),
         retry_after: None,
     }
 }

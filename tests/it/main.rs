@@ -9,6 +9,7 @@ mod corpus;
 mod delivery;
 mod deploy;
 mod fetch_hardening;
+mod hostile;
 mod listener;
 mod operations;
 mod pipeline;

@@ -649,7 +649,7 @@ fn telegram(rest: &str) -> Result<TargetUrl, TargetUrlError> {
     }
     let chat_ids: Vec<String> = parts.collect();
     if chat_ids.is_empty() {
-        return Err(invalid(scheme, "no chat id given", TGRAM_FORM));
+        return Err(invalid(scheme, "no chat id given: the URL needs the chat after the bot token, as tgram://BotToken/ChatID", TGRAM_FORM));
     }
     for chat in &chat_ids {
         let digits = chat.strip_prefix('-').unwrap_or(chat);

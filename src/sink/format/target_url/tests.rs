@@ -311,7 +311,7 @@ fn telegram_bots() {
     );
     check(
         "tgram://123:abc",
-        Err(&format!("tgram:// URL: no chat id given; {form}")),
+        Err(&format!("tgram:// URL: no chat id given: the URL needs the chat after the bot token, as tgram://BotToken/ChatID; {form}")),
     );
     check(
         "tgram://abc/123",
