@@ -314,9 +314,10 @@ pub fn normalise(text: &str) -> String {
     out.join("\n")
 }
 
-/// A port free a moment ago on 127.0.0.1. Another process can take it before the daemon binds
-/// it, so daemons that listen start through [`Daemon::start_listening`], which tries again.
-fn free_port() -> u16 {
+/// A port free a moment ago on 127.0.0.1 (for a closed port to send to). Another process can
+/// take it before a daemon binds it, so daemons that listen use port 0 and
+/// [`Daemon::listen_address`], or [`Daemon::start_listening`] when the config must name the port.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -442,6 +443,24 @@ impl Daemon {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         false
+    }
+
+    /// The address the listener bound, from its start-up line (`listen = "127.0.0.1:0"` lets
+    /// the kernel choose a free port, with no race).
+    pub async fn listen_address(&self) -> String {
+        assert!(
+            self.wait_for_log("HTTP listener", Duration::from_secs(60))
+                .await,
+            "the daemon did not start listening:\n{}",
+            self.log_text()
+        );
+        let log = self.log_text();
+        let line = log
+            .lines()
+            .find(|line| line.contains("HTTP listener"))
+            .unwrap();
+        let (_, rest) = line.split_once("address=").unwrap();
+        rest.split_whitespace().next().unwrap().to_string()
     }
 
     pub fn log_text(&self) -> String {
