@@ -12,9 +12,10 @@
 //! A feed can neither format a message nor ping anyone: every `mrkdwn` text object sets
 //! `"verbatim": true`, which Slack documents as turning off its automatic parsing of `@here`,
 //! `@channel`, `@everyone`, channel names and bare URLs (our links are explicit `<url|label>`),
-//! and feed text is escaped with [`text::escape_slack_text`], which also replaces `*`, `_`, `~`,
-//! `` ` `` and `@` by look-alikes because mrkdwn has no escape for them and the notification
-//! `text` has no `verbatim`. Our own bold and links are produced around the escaped text. The
+//! and feed text is escaped with [`text::escape_slack_text`], which also replaces `*`, `~` and
+//! `` ` `` by look-alikes, and `_` and `@` where they could format or start a mention, because
+//! mrkdwn has no escape for them and the notification `text` has no `verbatim`. Our own bold,
+//! links, message ids and configured URLs are not rewritten. The
 //! notification `text` of an alert always ends with the source line and the link: a long title
 //! is cut to leave room for them.
 //! It deliberately does not use the Web API (`chat.postMessage`), threads or bot tokens.
