@@ -6,7 +6,9 @@
 //! A user template, when configured, replaces the default message text of an alert. A digest is
 //! one message in the service's digest format, and a source-health message one in its health
 //! format, chosen by the payload's `type`; a template never applies to either (it is written
-//! against the alert payload). Email (SMTP) is not delivered by this module.
+//! against the alert payload). Invisible format characters such as bidirectional overrides are
+//! dropped from a template's text as from the built-in formats (`format::text_safety`). Email
+//! (SMTP) is not delivered by this module.
 
 use std::time::Duration;
 
@@ -74,7 +76,11 @@ impl ChatSink {
             Some(template) => {
                 let value: serde_json::Value =
                     serde_json::from_str(payload).map_err(|error| error.to_string())?;
-                Some(format::render_template(template, &value).map_err(|error| error.to_string())?)
+                let text =
+                    format::render_template(template, &value).map_err(|error| error.to_string())?;
+                // the template reads the raw payload, so feed text arrives with any bidi
+                // override it had: a chat message never carries one, whoever laid it out
+                Some(format::text_safety::strip_invisible_controls(&text))
             }
             None => None,
         };
@@ -269,5 +275,42 @@ fn ntfy_authorization(auth: &NtfyAuth) -> Option<String> {
                 .encode(format!("{user}:{}", password.expose()));
             Some(format!("Basic {encoded}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidi_controls_in_a_templated_title_reach_no_message() {
+        let target = format::parse_target_url("slack://T000/B000/XXXX");
+        let Ok(target) = target else {
+            panic!("slack target does not parse: {target:?}");
+        };
+        let sink = ChatSink::new(
+            reqwest::Client::new(),
+            target,
+            Some("{{ article.title }}".to_string()),
+            Duration::from_secs(1),
+            None,
+        );
+        let payload = serde_json::json!({
+            "version": 1, "id": "msg_x", "watchlist": "w", "source": "s",
+            "detected_at": "2024-05-14T10:07:31.201Z",
+            "article": {
+                "url": "https://example.org/a",
+                "title": format!("the \u{202E}{}", "evil.exe txt.report ".repeat(3)),
+            },
+        })
+        .to_string();
+        let requests = sink.requests(&payload);
+        let Ok(requests) = requests else {
+            panic!("no requests: {:?}", requests.err());
+        };
+        assert_eq!(
+            requests[0].body["text"],
+            serde_json::json!("the evil.exe txt.report evil.exe txt.report evil.exe txt.report ")
+        );
     }
 }

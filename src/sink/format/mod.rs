@@ -10,7 +10,9 @@
 //! by dropping whole matches or alerts with an "and N more" line, so a message is never rejected
 //! for its size. The payload is parsed once into an [`AlertView`] holding only what messages show
 //! (a [`HealthView`] for a source-health message; [`Message::from_payload`] tells them apart by
-//! the payload's `type`).
+//! the payload's `type`). Every piece of feed text in a view is cleaned of invisible format
+//! characters such as bidirectional overrides ([`text_safety`]) while it is parsed, so no
+//! message can be spoofed by them; the stored payload itself is never changed.
 
 pub mod discord;
 pub mod email;
@@ -22,6 +24,7 @@ pub mod teams;
 pub mod telegram;
 pub mod template;
 pub mod text;
+pub mod text_safety;
 
 #[cfg(test)]
 mod tests;

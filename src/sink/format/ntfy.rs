@@ -11,7 +11,8 @@
 //! limit; titles are cut at 250 characters so they stay a reasonable HTTP header. Header values
 //! must be ASCII: [`NtfyMessage::headers`] encodes non-ASCII ones as RFC 2047 words, which the
 //! ntfy server decodes. It deliberately does not set priorities on alerts (a watchlist match is
-//! news, not an outage), delays or e-mail forwarding.
+//! news, not an outage), delays or e-mail forwarding. The body is CommonMark (ntfy's web and
+//! Android apps), escaped with [`text::escape_commonmark`]; the title is shown as plain text.
 
 use serde_json::{json, Value};
 
@@ -124,7 +125,7 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 fn markdown(spans: &[Span]) -> String {
-    text::render(spans, text::escape_markdown, "**", "**")
+    text::render(spans, text::escape_commonmark, "**", "**")
 }
 
 /// As much of `spans` as fits `max_bytes` of Markdown and `max_chars` characters.

@@ -9,8 +9,15 @@
 //! 3000 characters; button text 75 and button URL 3000 characters. The top-level `text` is kept
 //! under 3000 characters too (Slack truncates it far later, at 40 000, but notifications show
 //! only the start). Characters are counted in UTF-16 units, never fewer than Slack's count.
-//! Slack mrkdwn has no escape for `*`, `_` or `~`: only `&`, `<`, `>` are escaped, so stray
-//! asterisks in article text may still italicise or bolden; it never leaks links or mentions.
+//! A feed can neither format a message nor ping anyone: every `mrkdwn` text object sets
+//! `"verbatim": true`, which Slack documents as turning off its automatic parsing of `@here`,
+//! `@channel`, `@everyone`, channel names and bare URLs (our links are explicit `<url|label>`),
+//! and feed text is escaped with [`text::escape_slack_text`], which also replaces `*`, `~` and
+//! `` ` `` by look-alikes, and `_` and `@` where they could format or start a mention, because
+//! mrkdwn has no escape for them and the notification `text` has no `verbatim`. Our own bold,
+//! links, message ids and configured URLs are not rewritten. The
+//! notification `text` of an alert always ends with the source line and the link: a long title
+//! is cut to leave room for them.
 //! It deliberately does not use the Web API (`chat.postMessage`), threads or bot tokens.
 
 use serde_json::{json, Value};
@@ -27,6 +34,8 @@ const MAX_BLOCKS: usize = 50;
 const BUTTON_URL: usize = 3000;
 /// Our own cap on the fallback `text`.
 const FALLBACK_TEXT: usize = 3000;
+/// Our own cap on the source line in the fallback `text`, leaving the title room.
+const FALLBACK_META_CHARS: usize = 500;
 /// Matches shown in one alert: more would bury the article under its own hits.
 const MAX_MATCHES: usize = 10;
 /// Our own cap on the title and the lead paragraph, for a readable message.
@@ -35,24 +44,42 @@ const LEAD_CHARS: usize = 600;
 /// Each fact line of a health message: seven of them stay well within one section.
 const FACT_CHARS: usize = 400;
 
-/// Slack mrkdwn of `spans`: escaped, bold runs as `*bold*`.
+/// Slack mrkdwn of `spans`, text that may come from a feed: escaped and its formatting
+/// characters neutralised, bold runs as `*bold*`.
 fn mrkdwn(spans: &[Span]) -> String {
+    text::render(spans, text::escape_slack_text, "*", "*")
+}
+
+/// Slack mrkdwn of `spans` that are ours or the operator's (a configured URL): only `&`, `<`
+/// and `>` escaped, bold runs as `*bold*`.
+fn trusted_mrkdwn(spans: &[Span]) -> String {
     text::render(spans, text::escape_slack, "*", "*")
 }
 
 /// `prefix` followed by as much of `spans` as fits in `max` characters of mrkdwn.
 fn fitted(prefix: &str, spans: &[Span], max: usize) -> String {
+    fitted_as(prefix, spans, max, mrkdwn)
+}
+
+/// [`fitted`] with the given renderer.
+fn fitted_as(prefix: &str, spans: &[Span], max: usize, render: fn(&[Span]) -> String) -> String {
     let budget = max.saturating_sub(utf16_len(prefix));
-    let kept = text::fit(spans, |candidate| utf16_len(&mrkdwn(candidate)) <= budget);
-    format!("{prefix}{}", mrkdwn(&kept))
+    let kept = text::fit(spans, |candidate| utf16_len(&render(candidate)) <= budget);
+    format!("{prefix}{}", render(&kept))
+}
+
+/// A `mrkdwn` text object. `verbatim` stops Slack turning `@here`, `@channel`, `@everyone` and
+/// channel names in the text into live mentions and links.
+fn mrkdwn_object(mrkdwn_text: String) -> Value {
+    json!({ "type": "mrkdwn", "text": mrkdwn_text, "verbatim": true })
 }
 
 fn section(mrkdwn_text: String) -> Value {
-    json!({ "type": "section", "text": { "type": "mrkdwn", "text": mrkdwn_text } })
+    json!({ "type": "section", "text": mrkdwn_object(mrkdwn_text) })
 }
 
 fn context(mrkdwn_text: String) -> Value {
-    json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": mrkdwn_text } ] })
+    json!({ "type": "context", "elements": [ mrkdwn_object(mrkdwn_text) ] })
 }
 
 /// `*<url|title>*`, the title cut so the whole link fits `max` characters.
@@ -71,7 +98,7 @@ fn title_link(alert: &AlertView, max: usize) -> String {
 fn match_text(found: &super::MatchView) -> String {
     let label = format!(
         "*{}* · {}\n>",
-        text::escape_slack(&text::truncate(&found.term, 200)),
+        text::escape_slack_text(&text::truncate(&found.term, 200)),
         text::escape_slack(&found.field)
     );
     fitted(&label, &found.snippet, SECTION_TEXT)
@@ -90,9 +117,27 @@ fn button(url: &str) -> Option<Value> {
     })
 }
 
+/// "TITLE — SOURCE LINE <URL>", for notifications and previews: the title is cut so that the
+/// source line and the link always fit; only a URL too long for the whole text is left out, as
+/// a cut URL would be a wrong one. The link is explicit (`<url>`), so no `*` or `_` in the URL
+/// can pair with text around it.
 fn fallback(alert: &AlertView) -> String {
-    let line = format!("{} — {} {}", alert.title, alert.meta_line(), alert.url);
-    fitted("", &[Span::plain(line)], FALLBACK_TEXT)
+    let meta = fitted(
+        " — ",
+        &[Span::plain(alert.meta_line())],
+        FALLBACK_META_CHARS,
+    );
+    let url = text::escape_slack(&text::slack_link_url(&alert.url));
+    let linked = format!("{meta} <{url}>");
+    // at least the ellipsis of the title must fit before the tail
+    let tail = if utf16_len(&linked) < FALLBACK_TEXT {
+        linked
+    } else {
+        meta
+    };
+    let title = text::truncate(&alert.title, TITLE_CHARS);
+    let room = FALLBACK_TEXT.saturating_sub(utf16_len(&tail));
+    format!("{}{tail}", fitted("", &[Span::plain(title)], room))
 }
 
 /// The incoming-webhook body for one alert.
@@ -168,7 +213,9 @@ fn fact_line(fact: &Fact, max: usize) -> String {
         let url = text::escape_slack(&text::slack_link_url(link));
         // `<url|` and `>` around the value, which must keep at least its ellipsis
         let room = max.checked_sub(utf16_len(&label) + utf16_len(&url) + 3)?;
-        let value = fitted("", &[Span::plain(fact.value.clone())], room);
+        // the value of a linked fact is the configured URL itself: shown as written, as
+        // look-alike characters would make it a different address to copy
+        let value = fitted_as("", &[Span::plain(fact.value.clone())], room, trusted_mrkdwn);
         (!value.is_empty()).then(|| format!("{label}<{url}|{value}>"))
     });
     linked.unwrap_or_else(|| fitted(&label, &[Span::plain(fact.value.clone())], max))
@@ -199,10 +246,12 @@ pub fn slack_health(health: &HealthView) -> Value {
     for error in &errors {
         blocks.push(section(fact_line(error, SECTION_TEXT)));
     }
-    blocks.push(context(fitted(
+    // the footer is ours: the message id is shown exactly, to be searched for
+    blocks.push(context(fitted_as(
         "",
         &[Span::plain(health.footer())],
         SECTION_TEXT,
+        trusted_mrkdwn,
     )));
     let fallback = format!("{headline} — {summary}");
     json!({

@@ -1,4 +1,4 @@
-//! Microsoft Teams messages for a Workflows (Power Automate) webhook: an Adaptive Card 1.4 in
+//! Microsoft Teams messages for a Workflows (Power Automate) webhook: an Adaptive Card 1.5 in
 //! the `{"type":"message","attachments":[…]}` envelope that the "When a Teams webhook request is
 //! received" trigger expects — title, source line, one text block per matched term with its
 //! highlighted snippet, the lead paragraph, and an "Open article" action. A source-health message
@@ -8,14 +8,19 @@
 //! Limit, from Microsoft's Teams documentation (webhooks and connectors: "the message size limit
 //! is 28 KB"): the whole serialized body stays under 28 000 bytes, by dropping matches (with an
 //! "and N more" line) and then shortening the lead and title. Adaptive Card TextBlocks render a
-//! Markdown subset: hits are `**bold**`, everything else backslash-escaped. It deliberately does
-//! not target the retired Office 365 connector (MessageCard) format.
+//! Markdown subset: hits are `**bold**`, everything else escaped ([`text::escape_adaptive_card`]:
+//! Markdown specials with a backslash, a `&` that would start an entity as `&amp;`). The card
+//! declares version 1.5, the first schema with the `heading` TextBlock style the title uses
+//! (Teams renders 1.5 on desktop, web and mobile). It deliberately does not target the retired
+//! Office 365 connector (MessageCard) format.
 
 use serde_json::{json, Value};
 
 use super::text::{self, utf16_len, Span};
 use super::{and_more, AlertView, HealthKind, HealthView};
 
+/// The Adaptive Card schema version the cards need: `style: "heading"` is new in 1.5.
+const CARD_VERSION: &str = "1.5";
 /// Teams: maximum message size, in bytes of the serialized body.
 const MAX_BYTES: usize = 28_000;
 /// Our own caps, for a readable card.
@@ -28,7 +33,7 @@ const DIGEST_MAX_ALERTS: usize = 50;
 const FACT_CHARS: usize = 1500;
 
 fn markdown(spans: &[Span]) -> String {
-    text::render(spans, text::escape_markdown, "**", "**")
+    text::render(spans, text::escape_adaptive_card, "**", "**")
 }
 
 fn fitted(spans: &[Span], max: usize) -> String {
@@ -61,7 +66,7 @@ fn envelope(body: Vec<Value>, actions: Vec<Value>) -> Value {
             "content": {
                 "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                 "type": "AdaptiveCard",
-                "version": "1.4",
+                "version": CARD_VERSION,
                 "msteams": { "width": "Full" },
                 "body": body,
                 "actions": actions,
@@ -91,7 +96,7 @@ fn card(alert: &AlertView, shown: usize, lead_chars: usize, title_chars: usize) 
     for found in alert.matches.iter().take(shown) {
         let label = format!(
             "{} · {}: ",
-            text::escape_markdown(&text::truncate(&found.term, 200)),
+            text::escape_adaptive_card(&text::truncate(&found.term, 200)),
             found.field
         );
         body.push(text_block(format!(

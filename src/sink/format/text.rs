@@ -7,6 +7,8 @@
 //! runs, after the cut. It deliberately knows nothing about any one service: the caller passes
 //! a predicate saying whether a rendered candidate fits, in whatever unit that service counts.
 
+use super::text_safety::is_invisible_control;
+
 /// One run of text, bold or not. Text is unescaped; renderers escape it for their target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
@@ -264,8 +266,9 @@ pub fn truncate(text: &str, max: usize) -> String {
     }))
 }
 
-/// Every whitespace run (newlines included) as one space, control characters dropped, trimmed:
-/// chat titles and snippet lines must stay on one line.
+/// Every whitespace run (newlines included) as one space, control characters and invisible
+/// format characters such as bidirectional overrides dropped ([`is_invisible_control`]),
+/// trimmed: chat titles and snippet lines must stay on one line, and read as they look.
 pub fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_space = false;
@@ -275,7 +278,7 @@ pub fn one_line(text: &str) -> String {
                 out.push(' ');
             }
             in_space = true;
-        } else if !character.is_control() {
+        } else if !character.is_control() && !is_invisible_control(character) {
             out.push(character);
             in_space = false;
         }
@@ -285,7 +288,8 @@ pub fn one_line(text: &str) -> String {
     out
 }
 
-/// Slack mrkdwn control characters: only `&`, `<` and `>` have (and need) escapes.
+/// Slack mrkdwn control characters: only `&`, `<` and `>` have (and need) escapes. For URLs
+/// and our own markup; text that came from a feed goes through [`escape_slack_text`].
 pub fn escape_slack(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for character in text.chars() {
@@ -295,6 +299,39 @@ pub fn escape_slack(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             other => out.push(other),
         }
+    }
+    out
+}
+
+/// Slack mrkdwn for text that came from a feed: [`escape_slack`], and the characters that
+/// would format it or ping someone replaced by look-alikes. Slack documents no escape for
+/// `*bold*`, `_italic_`, `~strike~` or `` `code` `` (a backslash stays visible and does not stop
+/// the formatting), and `verbatim` on a text object stops `@here` being parsed only in blocks,
+/// not in the notification `text`. So `*` becomes U+2217 ∗, `~` U+223C ∼ and `` ` `` U+02CB ˋ
+/// everywhere; `_` becomes U+02CD ˍ and `@` U+FF20 ＠ only where they could open or close
+/// formatting or start a mention — `_` unless it joins two letters or digits (`moscow_times`,
+/// `msg_9a1e…` stay as written: Slack does not italicise inside a word), `@` unless a letter or
+/// digit precedes it (`desk@example.org` stays). Each replacement is one UTF-16 unit like the
+/// original, so limits measured before still hold.
+pub fn escape_slack_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut previous: Option<char> = None;
+    let mut characters = text.chars().peekable();
+    let word = |character: Option<char>| character.is_some_and(char::is_alphanumeric);
+    while let Some(character) = characters.next() {
+        let next = characters.peek().copied();
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '*' => out.push('\u{2217}'),
+            '~' => out.push('\u{223C}'),
+            '`' => out.push('\u{02CB}'),
+            '_' if !(word(previous) && word(next)) => out.push('\u{02CD}'),
+            '@' if !word(previous) => out.push('\u{FF20}'),
+            other => out.push(other),
+        }
+        previous = Some(character);
     }
     out
 }
@@ -315,14 +352,76 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// How a Markdown dialect needs a `&` escaped when it would start an entity reference.
+#[derive(Clone, Copy)]
+enum Ampersand {
+    /// Discord decodes no HTML entities: `&amp;` shows as typed.
+    Literal,
+    /// CommonMark: a backslash-escaped `&` never starts an entity reference.
+    Backslash,
+    /// `&` written as `&amp;`, which every entity-decoding renderer turns back into `&`.
+    Entity,
+}
+
 /// Backslash-escapes Markdown specials (Discord, ntfy, Adaptive Cards), so article text like
 /// `*` or `[x](y)` shows literally instead of becoming formatting or a disguised link. `#`, `-`
 /// and `>` only start a heading, list or quote at the beginning of a line, so only there are
 /// they escaped (every CommonMark-style renderer drops the backslash before punctuation).
+/// This is Discord's dialect, which decodes no HTML entities; see [`escape_commonmark`] and
+/// [`escape_adaptive_card`] for the two that do.
 pub fn escape_markdown(text: &str) -> String {
+    markdown_escaped(text, Ampersand::Literal)
+}
+
+/// [`escape_markdown`] for CommonMark renderers (ntfy's web and Android apps): a `&` that would
+/// start an entity reference (`&amp;`, `&#38;`) is backslash-escaped too, so a title that
+/// literally contains `&amp;` shows `&amp;`, not `&`. Other `&` stay as they are ("AT&T").
+pub fn escape_commonmark(text: &str) -> String {
+    markdown_escaped(text, Ampersand::Backslash)
+}
+
+/// [`escape_markdown`] for Adaptive Card TextBlocks (Teams): a `&` that would start an entity
+/// reference is written `&amp;`. Backslash escapes are honoured unevenly across Teams clients
+/// (microsoft/AdaptiveCards issues 5590 and 5758: mobile renderers showed or ignored them), and
+/// the shared renderer decodes `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&nbsp;` before its Markdown
+/// pass (AdaptiveCards pull request 4000) while the web one follows CommonMark — both decode
+/// `&amp;amp;` once, to the `&amp;` the title had. Other `&` stay as they are ("AT&T").
+pub fn escape_adaptive_card(text: &str) -> String {
+    markdown_escaped(text, Ampersand::Entity)
+}
+
+/// Whether `rest`, the text just after a `&`, makes that `&` an entity reference in CommonMark
+/// terms: a name, `#` and decimal digits, or `#x` and hex digits, then `;`. Any name counts
+/// (not only HTML's), which only escapes a little more than needed.
+fn starts_entity(rest: &str) -> bool {
+    // Entity names are short: looking no further keeps escaping linear in long text.
+    const LONGEST: usize = 32;
+    let Some(end) = rest.bytes().take(LONGEST + 1).position(|byte| byte == b';') else {
+        return false;
+    };
+    let body = &rest[..end];
+    match body.strip_prefix('#') {
+        Some(number) => match number.strip_prefix(['x', 'X']) {
+            Some(hex) => !hex.is_empty() && hex.bytes().all(|digit| digit.is_ascii_hexdigit()),
+            None => !number.is_empty() && number.bytes().all(|digit| digit.is_ascii_digit()),
+        },
+        None => !body.is_empty() && body.bytes().all(|letter| letter.is_ascii_alphanumeric()),
+    }
+}
+
+fn markdown_escaped(text: &str, ampersand: Ampersand) -> String {
     let mut out = String::with_capacity(text.len());
     let mut line_start = true;
-    for character in text.chars() {
+    for (index, character) in text.char_indices() {
+        if character == '&' && starts_entity(&text[index + 1..]) {
+            match ampersand {
+                Ampersand::Literal => out.push('&'),
+                Ampersand::Backslash => out.push_str("\\&"),
+                Ampersand::Entity => out.push_str("&amp;"),
+            }
+            line_start = false;
+            continue;
+        }
         let special = matches!(
             character,
             '\\' | '*' | '_' | '~' | '`' | '|' | '[' | ']' | '<'
@@ -476,6 +575,43 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&#39;"
         );
         assert_eq!(escape_markdown("*a_b*"), "\\*a\\_b\\*");
+        assert_eq!(
+            one_line("a\u{202E}b \u{2066}c\u{2069} \u{200B} d"),
+            "ab c d"
+        );
+    }
+
+    #[test]
+    fn slack_feed_text_loses_its_formatting_and_mentions() {
+        assert_eq!(
+            escape_slack_text("*b* _i_ ~s~ `c` @here <!channel> &"),
+            "∗b∗ ˍiˍ ∼s∼ ˋcˋ ＠here &lt;!channel&gt; &amp;"
+        );
+        // inside words `_` and `@` are not markup and stay as written
+        assert_eq!(
+            escape_slack_text("moscow_times msg_9a1e desk@example.org _x a_ (@y)"),
+            "moscow_times msg_9a1e desk@example.org ˍx aˍ (＠y)"
+        );
+        // one UTF-16 unit each, like the characters they replace
+        let input = "*_~`@";
+        assert_eq!(utf16_len(&escape_slack_text(input)), utf16_len(input));
+    }
+
+    #[test]
+    fn entity_references_are_escaped_where_the_dialect_decodes_them() {
+        let title = "&amp; &#38; &#x26; AT&T Q & A &nope &a b; &;";
+        assert_eq!(escape_markdown(title), title);
+        assert_eq!(
+            escape_commonmark(title),
+            "\\&amp; \\&#38; \\&#x26; AT&T Q & A &nope &a b; &;"
+        );
+        assert_eq!(
+            escape_adaptive_card(title),
+            "&amp;amp; &amp;#38; &amp;#x26; AT&T Q & A &nope &a b; &;"
+        );
+        // a name too long for any entity is not looked at further
+        let long = format!("&{};", "a".repeat(40));
+        assert_eq!(escape_commonmark(&long), long);
         assert_eq!(one_line("  a\n\n b\t\u{7}c  "), "a b c");
     }
 }
