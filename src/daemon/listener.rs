@@ -398,6 +398,26 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_keep_alive_connection_left_idle_is_closed_after_the_header_timeout() {
+        let (address, shutdown) = start(Limits {
+            header_timeout: Duration::from_millis(300),
+            request_timeout: Duration::from_secs(600),
+            max_connections: 4,
+        })
+        .await;
+        // answered and kept alive, then nothing more: only the idle timeout closes it
+        let answer = tokio::time::timeout(
+            Duration::from_secs(60),
+            exchange(address, b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"),
+        )
+        .await
+        .expect("the idle keep-alive connection was never closed");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("ok\n"), "{answer}");
+        shutdown.cancel();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_body_sent_too_slowly_is_answered_408_and_the_connection_closed() {
         let (address, shutdown) = start(Limits {
             header_timeout: Duration::from_secs(600),

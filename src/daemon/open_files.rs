@@ -27,8 +27,8 @@ pub fn raise() {
         };
         if let Err(error) = setrlimit(Resource::Nofile, raised) {
             warn!(
-                soft = describe(limits.current),
-                hard = describe(limits.maximum),
+                soft = %describe(limits.current),
+                hard = %describe(limits.maximum),
                 %error,
                 "cannot raise the open-files limit (RLIMIT_NOFILE) to its hard limit; running with the soft limit"
             );
@@ -36,8 +36,8 @@ pub fn raise() {
     }
     let now = getrlimit(Resource::Nofile);
     info!(
-        soft = describe(now.current),
-        hard = describe(now.maximum),
+        soft = %describe(now.current),
+        hard = %describe(now.maximum),
         "open-files limit (RLIMIT_NOFILE)"
     );
 }

@@ -1,7 +1,8 @@
 //! The daemon's HTTP listener against hostile clients (issue 16, defect 4): connections that
 //! trickle a request head or send nothing are closed after the header timeout, and connections
 //! held open beyond the listener's cap — with an open-files limit as low as 256 — neither keep
-//! `/healthz` from answering nor make polls fail for want of descriptors.
+//! `/healthz` from answering nor make polls fail for want of descriptors; and the soft
+//! open-files limit is raised to the hard one at start.
 
 use crate::common;
 
@@ -199,4 +200,38 @@ async fn idle_connections_do_not_starve_healthz() {
     assert!(status["sources"][0]["last_error"].is_null(), "{status:#}");
     let log = daemon.log_text();
     assert!(!log.contains("Too many open files"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_raises_the_soft_open_files_limit_to_the_hard_limit() {
+    let hard = std::process::Command::new("sh")
+        .args(["-c", "ulimit -H -n"])
+        .output()
+        .unwrap();
+    let hard = String::from_utf8_lossy(&hard.stdout).trim().to_string();
+    if hard.parse::<u64>().map_or(true, |hard| hard <= 256) {
+        eprintln!("SKIPPED: the hard open-files limit ({hard}) leaves nothing to raise");
+        return;
+    }
+    let server = FixtureServer::start("e2e").await;
+    let receiver = Receiver::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let config_path = common::write_config(folder.path(), &config(&server, &receiver, free_port()));
+    let output = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -S -n 256 && exec \"$0\" \"$@\"")
+        .arg(common::binary())
+        .args(["once", "--config", config_path.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "open-files limit (RLIMIT_NOFILE) soft={hard} hard={hard}"
+        )),
+        "{stderr}"
+    );
 }
