@@ -84,6 +84,34 @@ struct Slot {
     in_flight: AtomicUsize,
     /// Cancelled to close the connection (gracefully, then after [`CLOSE_GRACE`] by dropping it).
     close: CancellationToken,
+    /// The connection's socket, to see whether a request has arrived that the connection's task
+    /// has not read yet (see [`Open::close_oldest_idle`]).
+    socket: std::os::fd::RawFd,
+}
+
+impl Slot {
+    /// Whether bytes wait unread in the socket: a client that sent its request at once (a probe,
+    /// a scraper, a hub) whose task has not run yet. Under a flood of connections that send
+    /// nothing, these must not be the ones closed to make room, or a reconnecting flood could
+    /// close every probe before it is read.
+    fn has_unread_bytes(&self) -> bool {
+        // SAFETY: `recv` with MSG_PEEK | MSG_DONTWAIT neither consumes nor blocks. The descriptor
+        // is the connection's own while its slot is registered; in the short moment after the
+        // task dropped the stream and before it unregistered, the number may name another
+        // descriptor of this process, where a peek consumes nothing and a non-socket answers
+        // ENOTSOCK (read as "nothing unread") — so a stale number can only change which idle
+        // connection is closed, never a byte of another stream.
+        let socket = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.socket) };
+        let mut byte = [0u8; 1];
+        matches!(
+            rustix::net::recv(
+                socket,
+                &mut byte,
+                rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT
+            ),
+            Ok((count, _)) if count > 0
+        )
+    }
 }
 
 /// The open connections by age (ids only grow).
@@ -93,14 +121,20 @@ struct Open {
 }
 
 impl Open {
-    /// Asks the oldest connection with no request in progress to close; false when there is none.
+    /// Asks the oldest connection with no request in progress to close, preferring those with
+    /// no request waiting unread in their socket; false when there is none.
     fn close_oldest_idle(&self) -> bool {
         let Ok(slots) = self.slots.lock() else {
             return false;
         };
-        let oldest = slots
-            .values()
-            .find(|slot| !slot.close.is_cancelled() && slot.in_flight.load(Ordering::Acquire) == 0);
+        let idle = || {
+            slots.values().filter(|slot| {
+                !slot.close.is_cancelled() && slot.in_flight.load(Ordering::Acquire) == 0
+            })
+        };
+        let oldest = idle()
+            .find(|slot| !slot.has_unread_bytes())
+            .or_else(|| idle().next());
         match oldest {
             Some(slot) => {
                 slot.close.cancel();
@@ -228,6 +262,7 @@ pub async fn serve(
         let slot = Arc::new(Slot {
             in_flight: AtomicUsize::new(0),
             close: shutdown.child_token(),
+            socket: std::os::fd::AsRawFd::as_raw_fd(&stream),
         });
         open.insert(id, Arc::clone(&slot));
         let registration = Registration {
@@ -316,20 +351,72 @@ mod tests {
         assert_eq!(Limits::for_open_files(Some(3)).max_connections, 1);
     }
 
+    /// Accepted ends of `count` loopback connections, and their client ends.
+    fn connections(count: usize) -> Vec<(std::net::TcpStream, std::net::TcpStream)> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        (0..count)
+            .map(|_| {
+                let client = std::net::TcpStream::connect(address).unwrap();
+                let (accepted, _) = listener.accept().unwrap();
+                (accepted, client)
+            })
+            .collect()
+    }
+
+    fn slots_for(
+        open: &Open,
+        shutdown: &CancellationToken,
+        sockets: &[(std::net::TcpStream, std::net::TcpStream)],
+    ) -> Vec<Arc<Slot>> {
+        sockets
+            .iter()
+            .enumerate()
+            .map(|(id, (accepted, _))| {
+                let slot = Arc::new(Slot {
+                    in_flight: AtomicUsize::new(0),
+                    close: shutdown.child_token(),
+                    socket: std::os::fd::AsRawFd::as_raw_fd(accepted),
+                });
+                open.insert(id as u64, Arc::clone(&slot));
+                slot
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_request_waiting_unread_is_not_what_is_closed_to_make_room() {
+        use std::io::Write;
+        let open = Open::default();
+        let shutdown = CancellationToken::new();
+        let sockets = connections(3);
+        let slots = slots_for(&open, &shutdown, &sockets);
+        // the oldest has sent its request, which its task has not read yet
+        (&sockets[0].1)
+            .write_all(b"GET /healthz HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !slots[0].has_unread_bytes() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(slots[0].has_unread_bytes());
+        assert!(!slots[1].has_unread_bytes());
+        assert!(open.close_oldest_idle());
+        assert!(!slots[0].close.is_cancelled());
+        assert!(slots[1].close.is_cancelled());
+        assert!(open.close_oldest_idle());
+        assert!(slots[2].close.is_cancelled());
+        // when only it is left, it goes too: the cap holds whatever clients send
+        assert!(open.close_oldest_idle());
+        assert!(slots[0].close.is_cancelled());
+    }
+
     #[test]
     fn only_connections_without_a_request_in_progress_are_closed_to_make_room() {
         let open = Open::default();
         let shutdown = CancellationToken::new();
-        let slots: Vec<Arc<Slot>> = (0..3)
-            .map(|id| {
-                let slot = Arc::new(Slot {
-                    in_flight: AtomicUsize::new(0),
-                    close: shutdown.child_token(),
-                });
-                open.insert(id, Arc::clone(&slot));
-                slot
-            })
-            .collect();
+        let sockets = connections(3);
+        let slots = slots_for(&open, &shutdown, &sockets);
         let busy = InFlight::start(&slots[0]);
         assert!(open.close_oldest_idle());
         assert!(!slots[0].close.is_cancelled());
