@@ -1613,9 +1613,14 @@ impl Unrecorded {
 }
 
 /// SQLite's "malformed" and "not a database" errors, whenever they surface, as the advice of
-/// [`StoreError::Corrupt`].
+/// [`StoreError::Corrupt`]; "readonly" as that of [`StoreError::ReadOnly`].
 fn damaged(error: StoreError) -> StoreError {
     match &error {
+        StoreError::Database(inner)
+            if inner.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+        {
+            StoreError::ReadOnly(inner.to_string())
+        }
         StoreError::Database(inner)
             if matches!(
                 inner.sqlite_error_code(),
