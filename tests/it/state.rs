@@ -345,3 +345,83 @@ async fn store_write_failure_turns_health_red() {
     assert_eq!(seen["sources"][0]["consecutive_failures"], 0, "{seen:#}");
     daemon.child.kill().await.unwrap();
 }
+
+/// Regression (issue 16, defect 5): `once` exited 0 although the database refused the poll's
+/// results. Here the database is locked by another program after the start-up checks (while the
+/// feed request is in flight), so recording the poll fails for real after the busy timeout.
+#[tokio::test]
+async fn once_fails_when_the_store_refuses_writes() {
+    use axum::extract::State;
+    use axum::http::StatusCode;
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    // requested: the feed request arrived; release: answer it
+    let gates = Arc::new((Notify::new(), Notify::new()));
+    let router = axum::Router::new()
+        .route(
+            "/feed",
+            axum::routing::get(|State(gates): State<Arc<(Notify, Notify)>>| async move {
+                gates.0.notify_one();
+                gates.1.notified().await;
+                StatusCode::NOT_FOUND
+            }),
+        )
+        .with_state(Arc::clone(&gates));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let folder = tempfile::tempdir().unwrap();
+    let config = common::write_config(
+        folder.path(),
+        &format!(
+            r#"
+[daemon]
+state_dir = "state"
+listen = "off"
+
+[sources.slow]
+url = "http://{address}/feed"
+
+[watchlists.w]
+query = "x"
+
+[sinks.journal]
+kind = "log"
+"#
+        ),
+    );
+    let once = tokio::process::Command::new(common::binary())
+        .args(["once", "--config", config.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true)
+        .output();
+    let once = tokio::spawn(once);
+    tokio::time::timeout(Duration::from_secs(60), gates.0.notified())
+        .await
+        .expect("once should fetch the feed");
+    let blocker = rusqlite::Connection::open(database(folder.path())).unwrap();
+    blocker.busy_timeout(Duration::from_secs(30)).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    gates.1.notify_one();
+    let output = tokio::time::timeout(Duration::from_secs(120), once)
+        .await
+        .expect("once should finish")
+        .unwrap()
+        .unwrap();
+    drop(blocker);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("polled 1 source (1 failed)"), "{stderr}");
+    for expected in [
+        database(folder.path()).to_str().unwrap(),
+        "1 write refused",
+        "database is locked",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected:?} missing in {stderr}"
+        );
+    }
+}
