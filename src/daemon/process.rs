@@ -629,5 +629,16 @@ mod tests {
             None,
             now
         ));
+        // a limit beyond the calendar (issue 16, defect 3) keeps the entry instead of panicking
+        assert!(!is_too_old(
+            &entry_dated(Some("2001-01-01T00:00:00Z")),
+            Some(Duration::MAX),
+            now
+        ));
+        assert!(!is_too_old(
+            &entry_dated(Some("2001-01-01T00:00:00Z")),
+            Some(Duration::from_secs(i64::MAX as u64 / 1000)),
+            now
+        ));
     }
 }

@@ -240,3 +240,48 @@ pub async fn once(pipeline: Arc<Pipeline>) -> OnceSummary {
     }
     summary
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::Store;
+
+    /// Regression (issue 16, defect 5): `once` exited 0 although the database refused every
+    /// poll result. The refused writes are counted (so the command fails) and the source's
+    /// failure is kept in memory.
+    #[tokio::test]
+    async fn once_reports_store_write_failure() {
+        let text = r#"
+            [daemon]
+            listen = "off"
+            [sources.closed]
+            url = "http://127.0.0.1:9/feed"
+            [watchlists.w]
+            query = "x"
+            [sinks.journal]
+            kind = "log"
+        "#;
+        let path = std::path::Path::new("wirewatch.toml");
+        let config = Config::parse(text, path, std::path::Path::new("."), &|_| None).unwrap();
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        store.make_read_only();
+        let metrics = Arc::new(super::super::Metrics::new());
+        let pipeline = Pipeline::build(config, Arc::clone(&store), metrics).unwrap();
+        let summary = once(Arc::new(pipeline)).await;
+        assert_eq!(summary.sources_failed, 1, "{summary:?}");
+        assert!(summary.store_failures >= 1, "{summary:?}");
+        assert!(
+            summary
+                .store_problem
+                .as_deref()
+                .is_some_and(|problem| problem.contains("readonly")),
+            "{summary:?}"
+        );
+        let health = store.source_health("closed").unwrap().unwrap();
+        assert_eq!(health.consecutive_failures, 1);
+        assert!(health
+            .last_error
+            .is_some_and(|error| error.contains("fetch")));
+    }
+}

@@ -70,4 +70,20 @@ mod tests {
         }
         assert!(bucket.take(later).is_err());
     }
+
+    /// Issue 16, defect 3: a rate too slow for a `Duration` ("1/18446744073709551615s") panicked
+    /// in `Duration::from_secs_f64`; the wait now saturates.
+    #[test]
+    fn absurd_period_does_not_panic() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(
+            RateLimit {
+                count: 1,
+                per: Duration::MAX,
+            },
+            start,
+        );
+        assert_eq!(bucket.take(start), Ok(()));
+        assert!(bucket.take(start).unwrap_err() > Duration::from_secs(1 << 40));
+    }
 }

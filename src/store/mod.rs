@@ -38,7 +38,7 @@ pub enum StoreError {
     NewerSchema { found: i64, known: i64 },
     #[error("cannot be written ({0}); wirewatch records every poll and alert in it, so make the file, its -wal and -shm files and its directory writable by the user running wirewatch (e.g. chown or chmod u+w), or set another daemon.state_dir")]
     ReadOnly(String),
-    #[error("is damaged (PRAGMA quick_check: {0}); restore it from a backup, or move it away with its -wal and -shm files to start with an empty one (alerts still waiting in its outbox would then never be delivered)")]
+    #[error("is damaged ({0}); restore it from a backup, or move it away with its -wal and -shm files to start with an empty one (alerts still waiting in its outbox would then never be delivered)")]
     Corrupt(String),
     #[error("the database lock is poisoned (a previous operation panicked)")]
     Poisoned,
@@ -323,8 +323,8 @@ impl Store {
             }
         }
         create_private_file(path)?;
-        let connection = Connection::open(path).map_err(|error| damaged(error.into()))?;
-        Store::initialise(connection).map_err(damaged)
+        let connection = Connection::open(path).map_err(|error| with_advice(error.into()))?;
+        Store::initialise(connection).map_err(with_advice)
     }
 
     /// The start-up checks of the daemon (`run` and `once`), which write to the database from
@@ -337,9 +337,19 @@ impl Store {
             .prepare(&format!("PRAGMA quick_check({QUICK_CHECK_ROWS})"))?
             .query_map([], |row| row.get::<_, String>(0))?
             .collect::<Result<_, _>>()
-            .map_err(|error| damaged(error.into()))?;
+            .map_err(|error| with_advice(error.into()))?;
         if problems.iter().any(|problem| problem != "ok") {
-            return Err(StoreError::Corrupt(problems.join("; ")));
+            // one row may hold several lines under a "*** in database main ***" heading
+            let lines: Vec<&str> = problems
+                .iter()
+                .flat_map(|problem| problem.lines())
+                .filter(|line| !line.starts_with("***") && !line.trim().is_empty())
+                .take(QUICK_CHECK_ROWS as usize)
+                .collect();
+            return Err(StoreError::Corrupt(format!(
+                "PRAGMA quick_check: {}",
+                lines.join("; ")
+            )));
         }
         // A real write (the version rewritten as it is, then kept): a file opened read-only
         // (mode 0444, a read-only mount) only fails here, not when it is opened.
@@ -354,7 +364,7 @@ impl Store {
                 Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::CannotOpen) => {
                     StoreError::ReadOnly(error.to_string())
                 }
-                _ => damaged(error.into()),
+                _ => with_advice(error.into()),
             });
         }
         Ok(())
@@ -1613,9 +1623,14 @@ impl Unrecorded {
 }
 
 /// SQLite's "malformed" and "not a database" errors, whenever they surface, as the advice of
-/// [`StoreError::Corrupt`].
-fn damaged(error: StoreError) -> StoreError {
+/// [`StoreError::Corrupt`]; "readonly" as that of [`StoreError::ReadOnly`].
+fn with_advice(error: StoreError) -> StoreError {
     match &error {
+        StoreError::Database(inner)
+            if inner.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+        {
+            StoreError::ReadOnly(inner.to_string())
+        }
         StoreError::Database(inner)
             if matches!(
                 inner.sqlite_error_code(),

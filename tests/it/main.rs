@@ -20,5 +20,6 @@ mod snapshots_pages;
 mod soak;
 mod source_kinds;
 mod source_pages;
+mod state;
 mod stories;
 mod websub;
