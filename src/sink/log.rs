@@ -47,14 +47,16 @@ pub fn deliver(alert_id: &str, payload: &str) -> Outcome {
                 .collect()
         })
         .unwrap_or_default();
+    // payloads stored before titles were bounded may still hold a megabyte-long one
+    let title = crate::model::clip(text("/article/title"), crate::model::MAX_TITLE_CHARS);
+    let url = crate::model::clip(text("/article/url"), LOG_URL_CHARS);
     tracing::info!(
         target: "wirewatch::alert",
         id = alert_id,
         watchlist = text("/watchlist"),
         source = text("/source"),
-        // payloads stored before titles were bounded may still hold a megabyte-long one
-        title = %crate::model::clip(text("/article/title"), crate::model::MAX_TITLE_CHARS),
-        url = %crate::model::clip(text("/article/url"), LOG_URL_CHARS),
+        title = title.as_ref(),
+        url = url.as_ref(),
         terms = terms.join(", "),
         "alert"
     );
