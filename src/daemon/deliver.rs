@@ -26,6 +26,31 @@ use crate::store::{DueDelivery, Settlement, StoreError};
 /// Rows fetched per round; small enough that a shutdown is noticed between rounds.
 const BATCH: usize = 32;
 
+/// At most one dead letter per sink is logged at ERROR in this long; the others go to DEBUG and
+/// are counted into the next ERROR line (`unlogged_dead_letters`). A feed that yields
+/// undeliverable alerts by the hundred cannot flood the error log: every dead letter is still
+/// stored (`alerts list --dead`) and counted in the metrics.
+const DEAD_LETTER_LOG_GAP: Duration = Duration::from_secs(60);
+
+/// Whether this dead letter is logged at ERROR: `Some(dead letters not logged since the last)`.
+fn dead_letter_to_log(slot: &SinkSlot) -> Option<u64> {
+    let Ok(mut log) = slot.dead_letter_log.lock() else {
+        return Some(0);
+    };
+    let now = std::time::Instant::now();
+    match log.0 {
+        Some(last) if now.duration_since(last) < DEAD_LETTER_LOG_GAP => {
+            log.1 = log.1.saturating_add(1);
+            None
+        }
+        _ => {
+            let unlogged = log.1;
+            *log = (Some(now), 0);
+            Some(unlogged)
+        }
+    }
+}
+
 /// Alerts per digest message at most: the most any digest format lists one by one (email's),
 /// so a long window's backlog goes out as several digests rather than one oversized message.
 pub const DIGEST_MAX_ALERTS: usize = 100;
@@ -278,7 +303,14 @@ impl Pipeline {
                     settle(Settlement::Dead { error: &error })?;
                     report.dead += count;
                     count_all("dead");
-                    error!(sink = sink_name, %id, alerts = count, attempt, %error, "now a dead letter");
+                    match dead_letter_to_log(slot) {
+                        Some(unlogged) => {
+                            error!(sink = sink_name, %id, alerts = count, attempt, %error, unlogged_dead_letters = unlogged, "now a dead letter")
+                        }
+                        None => {
+                            debug!(sink = sink_name, %id, alerts = count, attempt, %error, "now a dead letter")
+                        }
+                    }
                 }
             },
             Outcome::Gone { error } => {
@@ -296,7 +328,14 @@ impl Pipeline {
                 settle(Settlement::Dead { error: &error })?;
                 report.dead += count;
                 count_all("dead");
-                error!(sink = sink_name, %id, alerts = count, attempt, %error, "delivery refused permanently; now a dead letter");
+                match dead_letter_to_log(slot) {
+                    Some(unlogged) => {
+                        error!(sink = sink_name, %id, alerts = count, attempt, %error, unlogged_dead_letters = unlogged, "delivery refused permanently; now a dead letter")
+                    }
+                    None => {
+                        debug!(sink = sink_name, %id, alerts = count, attempt, %error, "delivery refused permanently; now a dead letter")
+                    }
+                }
             }
         }
         Ok(())

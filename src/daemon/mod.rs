@@ -70,6 +70,8 @@ struct SinkSlot {
     /// Set when the receiver answered 410 Gone: no more attempts until a restart or reload
     /// (its alerts stay queued, so fixing the URL delivers them).
     gone: std::sync::atomic::AtomicBool,
+    /// When a dead letter of this sink was last logged at ERROR, and how many were not since.
+    dead_letter_log: std::sync::Mutex<(Option<std::time::Instant>, u64)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +149,7 @@ impl Pipeline {
                             ))
                         }),
                         gone: std::sync::atomic::AtomicBool::new(false),
+                        dead_letter_log: std::sync::Mutex::new((None, 0)),
                     },
                 )
             })

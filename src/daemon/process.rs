@@ -35,6 +35,7 @@ const ARTICLE_CONCURRENCY: usize = 4;
 pub struct PollReport {
     pub not_modified: bool,
     pub entries: usize,
+    /// New entries handled by this poll (deferred ones are counted by the poll that takes them).
     pub new_entries: usize,
     /// New entries older than `max_age`: recorded as seen, no alert.
     pub old_entries: usize,
@@ -205,6 +206,8 @@ impl Pipeline {
             let deferred = new_entries.len() - source.max_entries_per_poll;
             new_entries.drain(..deferred);
             report.deferred_entries = deferred;
+            // counted when they are processed, not on every poll that leaves them for later
+            report.new_entries = report.new_entries.saturating_sub(deferred);
             warn!(
                 source = %source.name,
                 processed = new_entries.len(),

@@ -5,6 +5,9 @@
 
 use super::Outcome;
 
+/// Longest article URL written into the log line, in characters.
+const LOG_URL_CHARS: usize = 2_000;
+
 pub fn deliver(alert_id: &str, payload: &str) -> Outcome {
     let value: serde_json::Value = match serde_json::from_str(payload) {
         Ok(value) => value,
@@ -44,13 +47,16 @@ pub fn deliver(alert_id: &str, payload: &str) -> Outcome {
                 .collect()
         })
         .unwrap_or_default();
+    // payloads stored before titles were bounded may still hold a megabyte-long one
+    let title = crate::model::clip(text("/article/title"), crate::model::MAX_TITLE_CHARS);
+    let url = crate::model::clip(text("/article/url"), LOG_URL_CHARS);
     tracing::info!(
         target: "wirewatch::alert",
         id = alert_id,
         watchlist = text("/watchlist"),
         source = text("/source"),
-        title = text("/article/title"),
-        url = text("/article/url"),
+        title = title.as_ref(),
+        url = url.as_ref(),
         terms = terms.join(", "),
         "alert"
     );

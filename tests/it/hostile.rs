@@ -9,7 +9,7 @@ use std::path::Path;
 
 use axum::routing::get;
 use axum::Router;
-use common::wirewatch;
+use common::{wirewatch, Receiver};
 
 /// Serves one feed body at `/feed.xml`.
 struct FeedServer {
@@ -353,7 +353,7 @@ async fn entries_per_poll_are_capped_newest_first_without_loss() {
 #[tokio::test]
 async fn megabyte_title_is_bounded_in_payload_and_log() {
     let folder = tempfile::tempdir().unwrap();
-    let receiver = common::Receiver::start().await;
+    let receiver = Receiver::start().await;
     let title = format!("Sudan {}", "long ".repeat(200_000));
     let feed = FeedServer::start(rss(&[item(1, &title, "http://example.org/a")])).await;
     let path = config(
@@ -396,7 +396,7 @@ async fn megabyte_title_is_bounded_in_payload_and_log() {
 #[tokio::test]
 async fn unusable_article_links_stay_out_of_payloads() {
     let folder = tempfile::tempdir().unwrap();
-    let receiver = common::Receiver::start().await;
+    let receiver = Receiver::start().await;
     let links = [
         "javascript:alert(1)",
         "file:///etc/passwd",
@@ -439,4 +439,42 @@ async fn unusable_article_links_stay_out_of_payloads() {
             assert!(!body.contains(bad), "{bad} in {body}");
         }
     }
+}
+
+#[tokio::test]
+async fn undeliverable_alerts_do_not_flood_the_error_log() {
+    let folder = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start().await;
+    // entries without any link: a chat message must link to the article, so each alert to a
+    // Slack sink is refused for good (a dead letter)
+    let items: Vec<_> = (0..30)
+        .map(|index| item(index, &format!("Sudan item {index}"), ""))
+        .collect();
+    let feed = FeedServer::start(rss(&items)).await;
+    let path = config(
+        folder.path(),
+        &feed.url,
+        &["chat"],
+        &format!(
+            "\n[sinks.chat]\nkind = \"slack\"\nurl = \"{}/services/T1/B2/c3\"\nrate_limit = \"none\"\n",
+            receiver.url.trim_end_matches("/hooks")
+        ),
+    );
+    let run = once(&path).await;
+    assert!(run.status.success(), "{}", run.stderr);
+    let errors = run
+        .stderr
+        .lines()
+        .filter(|line| line.contains("ERROR"))
+        .count();
+    assert_eq!(errors, 1, "{}", run.stderr);
+    let dead = wirewatch(&[
+        "alerts",
+        "list",
+        "--dead",
+        "--config",
+        path.to_str().unwrap(),
+    ])
+    .await;
+    assert!(dead.stdout.contains("30 rows"), "{}", dead.stdout);
 }
