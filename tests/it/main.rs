@@ -19,4 +19,5 @@ mod soak;
 mod source_kinds;
 mod source_pages;
 mod stories;
+mod watchlist_limits;
 mod websub;
