@@ -120,16 +120,14 @@ async fn check_and_match_accept_watchlists_at_the_query_limits() {
         terms[99_999],
         vec!["alpha"; 101].join(" ")
     );
-    std::fs::write(
-        &article,
-        serde_json::json!({
-            "url": "https://example.org/a",
-            "title": "Limits",
-            "body": body,
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let seed = common::fixtures().join("seed/moscow-times.html");
+    let record = wirewatch(&["extract", "--format", "json", seed.to_str().unwrap()]).await;
+    let mut record: serde_json::Value = serde_json::from_str(&record.stdout).unwrap();
+    record["blocks"].as_array_mut().unwrap().insert(
+        0,
+        serde_json::json!({"kind": "paragraph", "text": body, "links": []}),
+    );
+    std::fs::write(&article, record.to_string()).unwrap();
     let config_path = folder.path().join("wirewatch.toml");
     let output = wirewatch(&[
         "match",
