@@ -11,8 +11,12 @@ use std::collections::HashMap;
 use super::ast::{Field, Fields, Node, TermKind};
 use super::matcher::{
     Atom, AtomKind, Compiled, Matcher, RegexLiterals, RegexTerm, Texts, NO_TERM, OP_AND, OP_END,
-    OP_LANG, OP_NODE, OP_NODE_IF, OP_NOT, OP_OR, OP_TERM, PROVISIONAL_REGEX,
+    OP_LANG, OP_NODE, OP_NODE_IF, OP_NOT, OP_OR, OP_TERM, PROVISIONAL_REGEX, SHARED_PROGRAM,
 };
+
+/// Programs up to this many words are copied into every trigger record of their watchlist
+/// (most are under 30); longer ones are shared when the watchlist has several triggers.
+const INLINE_PROGRAM: usize = 64;
 use super::parser::compile_regex;
 use super::Query;
 
@@ -401,8 +405,37 @@ impl Matcher {
                 _ => merged.push((id, watchlist, fields)),
             }
         }
-        let mut trigger_offsets = Vec::with_capacity(term_count + 1);
+        // A watchlist is copied into the record of each of its trigger terms, for speed; one
+        // with a long program and several triggers (a list of 10k names ORed) keeps a single
+        // copy at the start of `triggers` that its records point to, so memory stays linear in
+        // its terms instead of terms × program length.
+        let mut trigger_counts = vec![0u32; roots.len()];
+        for &(_, watchlist, _) in &merged {
+            if let Some(count) = trigger_counts.get_mut(watchlist as usize) {
+                *count += 1;
+            }
+        }
+        let program_of = |watchlist: u32| {
+            let start = programs.get(watchlist as usize).copied().unwrap_or(0);
+            let end = programs
+                .get(watchlist as usize + 1)
+                .copied()
+                .unwrap_or(start);
+            code.get(start..end).unwrap_or(&[])
+        };
         let mut triggers: Vec<u32> = Vec::with_capacity(merged.len() * 10);
+        let mut shared_at: Vec<Option<(u32, u32)>> = vec![None; roots.len()];
+        for (watchlist, &count) in trigger_counts.iter().enumerate() {
+            let program = program_of(watchlist as u32);
+            if count > 1 && program.len() > INLINE_PROGRAM {
+                if let Some(slot) = shared_at.get_mut(watchlist) {
+                    *slot = Some((triggers.len() as u32, program.len() as u32));
+                }
+                triggers.extend_from_slice(program);
+            }
+        }
+        drop(trigger_counts);
+        let mut trigger_offsets = Vec::with_capacity(term_count + 1);
         let mut cursor = 0;
         for id in 0..term_count as u32 {
             trigger_offsets.push(triggers.len() as u32);
@@ -411,21 +444,23 @@ impl Matcher {
                     break;
                 }
                 cursor += 1;
-                let start = programs.get(watchlist as usize).copied().unwrap_or(0);
-                let end = programs
-                    .get(watchlist as usize + 1)
-                    .copied()
-                    .unwrap_or(start);
-                let program = code.get(start..end).unwrap_or(&[]);
                 triggers.push(watchlist);
-                triggers.push(u32::from(fields) | (program.len() as u32) << 8);
-                triggers.extend_from_slice(program);
+                match shared_at.get(watchlist as usize).copied().flatten() {
+                    Some((start, length)) => {
+                        triggers.extend([u32::from(fields) | SHARED_PROGRAM, start, length]);
+                    }
+                    None => {
+                        let program = program_of(watchlist);
+                        triggers.push(u32::from(fields) | (program.len() as u32) << 8);
+                        triggers.extend_from_slice(program);
+                    }
+                }
             }
         }
         trigger_offsets.push(triggers.len() as u32);
         // The automaton's construction is the peak of memory use: free what is no longer needed
         // first.
-        drop((merged, code, programs));
+        drop((merged, shared_at, code, programs));
         builder.pattern_ids = HashMap::new();
         builder.written_ids = HashMap::new();
         builder.atom_costs = Vec::new();

@@ -5,6 +5,7 @@
 //! occurrences that made the query true (never those under NOT), first per (term, field),
 //! mapped back to the original text, each with a snippet.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::ast::{Field, Fields};
@@ -159,6 +160,10 @@ impl Matcher {
                     .max()
                     .unwrap_or(0);
                 let reach = distance.saturating_add(1);
+                // Later NEARs look only at a span's field and ends, so one span per place is
+                // enough; without this a chain `a NEAR b NEAR c …` over a text repeating `a`
+                // multiplies its spans at every operator.
+                let mut places = HashSet::new();
                 for a in &lefts {
                     let lowest = a.start.saturating_sub(reach.saturating_add(longest));
                     let highest = a.end.saturating_add(reach);
@@ -174,11 +179,13 @@ impl Matcher {
                         } else {
                             continue;
                         };
-                        if gap <= distance {
+                        let start = a.start.min(b.start);
+                        let end = a.end.max(b.end);
+                        if gap <= distance && places.insert((a.field, start, end)) {
                             out.push(Span {
                                 field: a.field,
-                                start: a.start.min(b.start),
-                                end: a.end.max(b.end),
+                                start,
+                                end,
                                 witnesses: if witness {
                                     a.witnesses.iter().chain(&b.witnesses).copied().collect()
                                 } else {
@@ -268,27 +275,53 @@ impl Matcher {
         // most witnesses are duplicates or already in order.
         let places = &mut scratch.places;
         places.clear();
-        for witness in witnesses {
-            let (start, end) = scan.original_range(witness.field, witness.first, witness.last);
-            let duplicate = places
-                .iter_mut()
-                .find(|place| place.term == witness.term && place.field == witness.field);
-            match duplicate {
-                Some(existing) => {
-                    if start < existing.start {
-                        existing.start = start;
-                        existing.end = end;
-                    }
-                }
-                None => places.push(Place {
+        if witnesses.len() > MANY_WITNESSES {
+            // A long OR list can have thousands of terms in one article: sort instead of
+            // searching the places found so far for each (quadratic). The stable sort keeps
+            // the first of equal places, as the search does.
+            places.extend(witnesses.iter().enumerate().map(|(seen, witness)| {
+                let (start, end) = scan.original_range(witness.field, witness.first, witness.last);
+                Place {
                     term: witness.term,
                     field: witness.field,
                     start,
                     end,
-                }),
+                    seen,
+                }
+            }));
+            places.sort_by_key(|place| (place.term, place.field.index(), place.start, place.seen));
+            // Each (term, field) keeps its earliest place, ordered as its first witness.
+            places.dedup_by(|later, kept| {
+                let same = later.term == kept.term && later.field == kept.field;
+                if same {
+                    kept.seen = kept.seen.min(later.seen);
+                }
+                same
+            });
+        } else {
+            for witness in witnesses {
+                let (start, end) = scan.original_range(witness.field, witness.first, witness.last);
+                let duplicate = places
+                    .iter_mut()
+                    .find(|place| place.term == witness.term && place.field == witness.field);
+                match duplicate {
+                    Some(existing) => {
+                        if start < existing.start {
+                            existing.start = start;
+                            existing.end = end;
+                        }
+                    }
+                    None => places.push(Place {
+                        term: witness.term,
+                        field: witness.field,
+                        start,
+                        end,
+                        seen: places.len(),
+                    }),
+                }
             }
         }
-        places.sort_by_key(|place| (place.field.index(), place.start, place.end));
+        places.sort_by_key(|place| (place.field.index(), place.start, place.end, place.seen));
         let mut hits = Vec::with_capacity(places.len());
         for place in places.iter() {
             // Popular terms are hits of many watchlists: each term and each snippet is copied
@@ -330,6 +363,9 @@ impl Matcher {
     }
 }
 
+/// Above this many witnesses, `hits` sorts them rather than searching.
+const MANY_WITNESSES: usize = 64;
+
 /// Buffers for building the hits of one article's matches, reused from match to match.
 #[derive(Default)]
 pub(crate) struct HitScratch {
@@ -346,4 +382,6 @@ struct Place {
     field: Field,
     start: usize,
     end: usize,
+    /// Order of the first witness of its (term, field), which breaks ties between places.
+    seen: usize,
 }

@@ -156,6 +156,10 @@ pub(crate) const OP_NODE_IF: u32 = 6;
 /// `Matcher::languages[language]` (worked out once per article, see `Scan::languages`).
 pub(crate) const OP_LANG: u32 = 7;
 
+/// Flag in the second word of a trigger record whose program is shared (see
+/// `Matcher::triggers`); above the five field bits.
+pub(crate) const SHARED_PROGRAM: u32 = 1 << 7;
+
 /// All watchlists of a config, compiled. Build once per config load; share read-only.
 pub struct Matcher {
     pub(crate) automaton: Option<AhoCorasick>,
@@ -173,7 +177,9 @@ pub struct Matcher {
     /// `triggers[trigger_offsets[id]..trigger_offsets[id + 1]]` are the watchlists to evaluate
     /// when term `id` occurs, each as `[watchlist, fields | program length << 8, program…]`.
     /// The program is copied inline, so evaluating the candidates of a term reads memory in
-    /// order instead of jumping to 100k scattered trees.
+    /// order instead of jumping to 100k scattered trees. A long program of a watchlist with
+    /// several triggers is stored once, at the start of `triggers`, and its records are
+    /// `[watchlist, fields | SHARED_PROGRAM, start, length]` (see `compile`).
     pub(crate) trigger_offsets: Vec<u32>,
     pub(crate) triggers: Vec<u32>,
     /// Watchlists with no trigger set; always evaluated. Empty for parsed queries.
@@ -324,6 +330,13 @@ impl Matcher {
             });
         }
         found
+    }
+
+    /// Words in the trigger table, the part of the matcher that grows with the terms of each
+    /// watchlist; a size measure for tests.
+    #[cfg(test)]
+    pub(crate) fn trigger_words(&self) -> usize {
+        self.triggers.len()
     }
 
     /// The hits of `watchlist` computed from its tree instead of its program, to test that both
@@ -543,6 +556,8 @@ impl Matcher {
             }
         }
         let mut stack = Vec::with_capacity(16);
+        // Watchlists with a shared program evaluated so far, sorted.
+        let mut shared_done: Vec<u32> = Vec::new();
         for &TermOccurrences { id, fields, .. } in &scan.terms {
             let from = self.trigger_offsets.get(id as usize).copied().unwrap_or(0) as usize;
             let to = self
@@ -554,14 +569,32 @@ impl Matcher {
             while let (Some(&watchlist), Some(&meta)) =
                 (records.get(cursor), records.get(cursor + 1))
             {
-                let length = (meta >> 8) as usize;
-                let program_start = from + cursor + 2;
-                let program = records.get(cursor + 2..cursor + 2 + length).unwrap_or(&[]);
-                cursor += 2 + length;
-                if meta as Fields & fields != 0
-                    && filter(watchlist as usize)
-                    && self.holds(program, scan, &mut stack)
-                {
+                let (program_start, length) = if meta & SHARED_PROGRAM != 0 {
+                    let start = records.get(cursor + 2).copied().unwrap_or(0) as usize;
+                    let length = records.get(cursor + 3).copied().unwrap_or(0) as usize;
+                    cursor += 4;
+                    (start, length)
+                } else {
+                    let length = (meta >> 8) as usize;
+                    let start = from + cursor + 2;
+                    cursor += 2 + length;
+                    (start, length)
+                };
+                if meta as Fields & fields == 0 || !filter(watchlist as usize) {
+                    continue;
+                }
+                if meta & SHARED_PROGRAM != 0 {
+                    // A long program runs once per article, however many of its triggers occur.
+                    match shared_done.binary_search(&watchlist) {
+                        Ok(_) => continue,
+                        Err(place) => shared_done.insert(place, watchlist),
+                    }
+                }
+                let program = self
+                    .triggers
+                    .get(program_start..program_start + length)
+                    .unwrap_or(&[]);
+                if self.holds(program, scan, &mut stack) {
                     matched.push((watchlist, program_start, program_start + length));
                 }
             }

@@ -21,8 +21,19 @@ use super::lexer::{error, lex, Kind, Lexeme, EXPECTED_TERM};
 use super::normalize::words;
 use super::QueryError;
 
-/// Parentheses and NOT nest at most this deep, so a hostile query cannot overflow the stack.
-const MAX_DEPTH: usize = 100;
+/// Parentheses, NOT and NEAR/ONEAR nest at most this deep (each operator of a NEAR chain is one
+/// level, since `a NEAR b NEAR c` is `(a NEAR b) NEAR c`), so every walk of the tree recurses at
+/// most a few hundred levels and a hostile query cannot overflow a 2 MiB stack.
+pub(crate) const MAX_DEPTH: usize = 100;
+/// Terms (words, phrases, wildcards, regexes, `lang:`) in one query or keyword list. The matcher
+/// is linear in terms, so this bounds the memory and the per-article work one watchlist can take.
+pub(crate) const MAX_TERMS: usize = 100_000;
+/// Words in one phrase or keyword: a phrase is matched word by word at every place its first
+/// word occurs, so a long one costs time on every article.
+pub(crate) const MAX_PHRASE_WORDS: usize = 32;
+/// Bytes of query text, or of all keywords of a list together: checked before lexing, so a huge
+/// query is refused before it costs memory.
+pub(crate) const MAX_QUERY_BYTES: usize = 4 << 20;
 /// A wildcard needs this many characters before `*`; shorter prefixes match almost everything.
 const MIN_PREFIX: usize = 3;
 /// Compiled-size cap per regex, so one watchlist cannot take the matcher's memory.
@@ -31,7 +42,12 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 struct Parser {
     lexemes: Vec<Lexeme>,
     index: usize,
+    /// Levels of `(`, NOT and NEAR around the lexeme being parsed.
     depth: usize,
+    /// The deepest level reached in the sub-expression being parsed (see `parse_near`).
+    deepest: usize,
+    /// Terms parsed so far.
+    terms: usize,
 }
 
 impl Parser {
@@ -63,10 +79,20 @@ impl Parser {
 
     fn enter(&mut self, column: usize) -> Result<(), QueryError> {
         self.depth += 1;
+        self.deepest = self.deepest.max(self.depth);
         if self.depth > MAX_DEPTH {
+            return Err(too_deep(column));
+        }
+        Ok(())
+    }
+
+    /// Counts one term; refuses past `MAX_TERMS`.
+    fn count_term(&mut self, column: usize) -> Result<(), QueryError> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
             return Err(error(
                 column,
-                format!("query nests too deeply: at most {MAX_DEPTH} levels of `(` and NOT"),
+                format!("query has more than {MAX_TERMS} terms: split it into several watchlists"),
             ));
         }
         Ok(())
@@ -126,11 +152,23 @@ impl Parser {
         }
     }
 
+    /// A chain `a NEAR b NEAR c` builds `(a NEAR b) NEAR c` in a loop: its first operand ends up
+    /// one level deeper per operator, which `deepest` tracks so the chain counts towards
+    /// `MAX_DEPTH` like parentheses do.
     fn parse_near(&mut self, field: Option<Field>) -> Result<Node, QueryError> {
+        let outer_deepest = self.deepest;
+        self.deepest = self.depth;
         let mut left = self.parse_primary(field)?;
+        // The deepest level inside the chain built so far.
+        let mut chain_deepest = self.deepest;
         while let Kind::Near { distance, ordered } = self.peek().kind {
             let operator = self.advance();
+            self.deepest = self.depth;
             let right = self.parse_primary(field)?;
+            chain_deepest = chain_deepest.max(self.deepest) + 1;
+            if chain_deepest > MAX_DEPTH {
+                return Err(too_deep(operator.column));
+            }
             if !left.is_positional() || !right.is_positional() {
                 return Err(near_operands(&operator));
             }
@@ -141,6 +179,7 @@ impl Parser {
                 ordered,
             }));
         }
+        self.deepest = outer_deepest.max(chain_deepest);
         Ok(left)
     }
 
@@ -177,23 +216,62 @@ impl Parser {
             }
             Kind::Word { text, prefix } => {
                 self.advance();
+                self.count_term(lexeme.column)?;
                 word_term(&text, prefix, lexeme.column, field)
             }
             Kind::Phrase(text) => {
                 self.advance();
+                self.count_term(lexeme.column)?;
                 text_term(&text, false, lexeme.column, field)
             }
             Kind::Exact(text) => {
                 self.advance();
+                self.count_term(lexeme.column)?;
                 text_term(&text, true, lexeme.column, field)
             }
             Kind::Regex(source) => {
                 self.advance();
+                self.count_term(lexeme.column)?;
                 regex_term(source, lexeme.column, field)
             }
             _ => Err(self.expected_term()),
         }
     }
+}
+
+fn too_deep(column: usize) -> QueryError {
+    error(
+        column,
+        format!(
+            "query nests too deeply: at most {MAX_DEPTH} levels of `(`, NOT and NEAR/ONEAR \
+             (each NEAR/ONEAR of a chain `a NEAR/5 b NEAR/5 c` is one level): use fewer \
+             parentheses or a shorter chain"
+        ),
+    )
+}
+
+/// The start of a long text, to name it in an error without echoing all of it.
+fn excerpt(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or(text)),
+        None => text.to_string(),
+    }
+}
+
+/// Refuses a phrase of more than `MAX_PHRASE_WORDS` words.
+fn check_phrase_length(folded: &[String], column: usize, what: &str) -> Result<(), QueryError> {
+    if folded.len() > MAX_PHRASE_WORDS {
+        return Err(error(
+            column,
+            format!(
+                "{what} has {} words, more than {MAX_PHRASE_WORDS}: shorten it to its most \
+                 telling words",
+                folded.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn near_operands(operator: &Lexeme) -> QueryError {
@@ -271,6 +349,7 @@ fn word_term(
             format!("`{text}` has no letters or digits: expected a word"),
         ));
     }
+    check_phrase_length(&folded, column, &format!("`{}`", excerpt(text)))?;
     if prefix
         && folded
             .iter()
@@ -318,6 +397,7 @@ fn text_term(
             format!("empty {quote}{text}{quote}: expected letters or digits between the quotes"),
         ));
     }
+    check_phrase_length(&folded, column, "phrase")?;
     let cased = if exact {
         let cased = words(text, false);
         if cased.len() != folded.len() {
@@ -385,6 +465,15 @@ pub(crate) fn compile_regex(pattern: &str, column: usize) -> Result<regex::Regex
 
 /// Parses a whole query.
 pub(crate) fn parse(text: &str) -> Result<Node, QueryError> {
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(error(
+            1,
+            format!(
+                "query is {} bytes, more than {MAX_QUERY_BYTES}: split it into several watchlists",
+                text.len()
+            ),
+        ));
+    }
     let lexemes = lex(text)?;
     if lexemes.len() == 1 {
         return Err(error(1, format!("empty query: {EXPECTED_TERM}")));
@@ -393,6 +482,8 @@ pub(crate) fn parse(text: &str) -> Result<Node, QueryError> {
         lexemes,
         index: 0,
         depth: 0,
+        deepest: 0,
+        terms: 0,
     };
     let root = parser.parse_or(None)?;
     let rest = parser.peek();
@@ -423,6 +514,25 @@ pub(crate) fn any_of(keywords: &[String]) -> Result<Node, QueryError> {
     if keywords.is_empty() {
         return Err(error(1, "no keywords: expected at least one keyword"));
     }
+    if keywords.len() > MAX_TERMS {
+        return Err(error(
+            1,
+            format!(
+                "{} keywords, more than {MAX_TERMS}: split them into several watchlists",
+                keywords.len()
+            ),
+        ));
+    }
+    let bytes: usize = keywords.iter().map(String::len).sum();
+    if bytes > MAX_QUERY_BYTES {
+        return Err(error(
+            1,
+            format!(
+                "keywords take {bytes} bytes, more than {MAX_QUERY_BYTES}: split them into \
+                 several watchlists"
+            ),
+        ));
+    }
     let mut children = Vec::with_capacity(keywords.len());
     for (index, keyword) in keywords.iter().enumerate() {
         let folded = words(keyword, true);
@@ -435,6 +545,11 @@ pub(crate) fn any_of(keywords: &[String]) -> Result<Node, QueryError> {
                 ),
             ));
         }
+        check_phrase_length(
+            &folded,
+            1,
+            &format!("keyword {} (`{}`)", index + 1, excerpt(keyword)),
+        )?;
         children.push(Node::Term(Term {
             written: keyword.clone(),
             fields: DEFAULT_FIELDS,

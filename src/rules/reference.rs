@@ -144,6 +144,9 @@ fn spans(node: &Node, fields: &[FieldWords]) -> Vec<Span> {
                     }
                 }
             }
+            // Equal spans are interchangeable; keeping one of each keeps chains polynomial.
+            out.sort_unstable();
+            out.dedup();
             out
         }
         Node::And(_) | Node::Not(_) => Vec::new(),

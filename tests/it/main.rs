@@ -22,4 +22,5 @@ mod source_kinds;
 mod source_pages;
 mod state;
 mod stories;
+mod watchlist_limits;
 mod websub;

@@ -282,7 +282,8 @@ fn every_error_message() {
     fails(
         &deep,
         101,
-        "query nests too deeply: at most 100 levels of `(` and NOT",
+        "query nests too deeply: at most 100 levels of `(`, NOT and NEAR/ONEAR (each NEAR/ONEAR \
+         of a chain `a NEAR/5 b NEAR/5 c` is one level): use fewer parentheses or a shorter chain",
     );
 }
 
