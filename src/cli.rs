@@ -512,9 +512,11 @@ async fn load_article(
 ) -> Result<crate::model::Article, String> {
     if input.ends_with(".json") {
         // a record carries the page's text twice (body and text) plus JSON escapes
-        let bytes = read_limited(input, limit.saturating_mul(4)).map_err(|error| {
-            format!("{error}; records are read up to four times fetch.max_page_size")
-        })?;
+        let bytes = read_limited(
+            input,
+            limit.saturating_mul(4),
+            "records are read up to four times fetch.max_page_size",
+        )?;
         let text = String::from_utf8(bytes)
             .map_err(|error| format!("not valid JSON: not UTF-8: {error}"))?;
         let value: serde_json::Value =
@@ -817,12 +819,12 @@ async fn load_page(
             Err(error) => Err(error.to_string()),
         };
     }
-    let bytes = read_limited(input, limit).map_err(|error| {
-        format!(
-            "{error}; pages are read up to fetch.max_page_size as the daemon fetches them \
-             (5 MiB; `match --config` uses the config's)"
-        )
-    })?;
+    let bytes = read_limited(
+        input,
+        limit,
+        "pages are read up to fetch.max_page_size as the daemon fetches them (5 MiB; \
+         `match --config` uses the config's)",
+    )?;
     if input == "-" {
         let url = match page_url {
             Some(url) => url.clone(),
@@ -844,9 +846,9 @@ async fn load_page(
 }
 
 /// Reads a file, or standard input for "-", refusing more than `limit` bytes ("input larger
-/// than …"; callers add why). It reads at most one byte past the limit, so an endless input
+/// than …; {why}"). It reads at most one byte past the limit, so an endless input
 /// (`/dev/zero`, a pipe that never closes) ends too.
-fn read_limited(input: &str, limit: u64) -> Result<Vec<u8>, String> {
+fn read_limited(input: &str, limit: u64, why: &str) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     let allowed = limit.saturating_add(1);
     let read = if input == "-" {
@@ -859,7 +861,7 @@ fn read_limited(input: &str, limit: u64) -> Result<Vec<u8>, String> {
     };
     read.map_err(|error| format!("cannot read the file: {error}"))?;
     if bytes.len() as u64 > limit {
-        return Err(format!("input larger than {}", size_text(limit)));
+        return Err(format!("input larger than {}; {why}", size_text(limit)));
     }
     Ok(bytes)
 }

@@ -1,10 +1,11 @@
 //! What the parser is never given, and what the caller is told about it.
 //!
 //! html5ever handles each NUL character on its own (a token, a parse error, then dropped from
-//! text or turned into U+FFFD elsewhere), so a page of NULs costs a second of CPU per 5 MB and says
+//! text or turned into U+FFFD elsewhere), so a page of NULs costs seconds of CPU per 5 MB and says
 //! nothing; they are removed before parsing, which reads every real page the same. Nesting past
-//! [`nesting::MAX_DEPTH`] is flattened (see `nesting`), and that is reported in [`Notes`] so the
-//! daemon and `wirewatch extract` can say why such a page reads oddly.
+//! [`nesting::MAX_DEPTH`] and tags past [`nesting::MAX_TAGS`] are flattened (see `nesting`), and
+//! that is reported in [`Notes`] so the daemon and `wirewatch extract` can say why such a page
+//! reads oddly.
 
 use std::borrow::Cow;
 
@@ -18,6 +19,9 @@ pub struct Notes {
     /// ignored and their text kept, so that part of the page lost its structure (paragraphs,
     /// headings, furniture boxes) but not its words.
     pub flattened_nesting: bool,
+    /// The page had more than [`nesting::MAX_TAGS`] tags; those past it were ignored and their
+    /// text kept.
+    pub dropped_tags: bool,
 }
 
 impl Notes {
@@ -31,6 +35,13 @@ impl Notes {
                 nesting::MAX_DEPTH
             ));
         }
+        if self.dropped_tags {
+            warnings.push(format!(
+                "page has more than {} tags; tags past those were ignored and their text kept \
+                 as flat text",
+                nesting::MAX_TAGS
+            ));
+        }
         warnings
     }
 }
@@ -38,12 +49,14 @@ impl Notes {
 /// The page text the parser reads, and what was changed to get it.
 pub fn prepare(html: &str) -> (Cow<'_, str>, Notes) {
     let html = without_nul(html);
-    let flattened = match nesting::limit_nesting(&html) {
+    let (limited, what) = nesting::limit_nesting(&html);
+    let flattened = match limited {
         Cow::Borrowed(_) => None,
         Cow::Owned(limited) => Some(limited),
     };
     let notes = Notes {
-        flattened_nesting: flattened.is_some(),
+        flattened_nesting: what.too_deep,
+        dropped_tags: what.too_many,
     };
     match flattened {
         Some(limited) => (Cow::Owned(limited), notes),
