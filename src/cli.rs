@@ -2,7 +2,7 @@
 //! results to exit codes (0 success, 1 failure that the output explains, 2 usage errors via clap).
 //! No business logic lives here.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -72,7 +72,8 @@ enum Command {
         /// The page URL of saved HTML files.
         #[arg(long)]
         url: Option<Url>,
-        /// http(s) URLs, saved pages, or saved records / alert payloads (.json).
+        /// http(s) URLs, saved pages ("-": standard input), or saved records / alert payloads
+        /// (.json). Pages are read up to fetch.max_page_size (of --config, else 5 MiB).
         #[arg(required = true)]
         inputs: Vec<String>,
     },
@@ -104,7 +105,8 @@ enum Command {
         /// The page URL of a saved file (resolves relative links; used as a fallback canonical URL).
         #[arg(long)]
         url: Option<Url>,
-        /// http(s) URLs or files.
+        /// http(s) URLs or files ("-": standard input), each up to 5 MiB (the daemon's default
+        /// fetch.max_page_size).
         #[arg(required = true)]
         inputs: Vec<String>,
     },
@@ -374,10 +376,11 @@ async fn extract_command(
         Ok(fetcher) => fetcher,
         Err(code) => return code,
     };
+    let limit = FetchConfig::defaults().max_page_size;
     let mut failed = false;
     let stdout = std::io::stdout();
     for (index, input) in inputs.iter().enumerate() {
-        let page = match load_page(&fetcher, input, page_url.as_ref()).await {
+        let page = match load_page(&fetcher, input, page_url.as_ref(), limit).await {
             Ok(page) => page,
             Err(message) => {
                 eprintln!("{input}: {message}");
@@ -386,8 +389,7 @@ async fn extract_command(
             }
         };
         let (bytes, content_type, url) = page;
-        let html = extract::charset::decode_html(&bytes, content_type.as_deref());
-        let article = extract::extract(&html, &url);
+        let article = extract_page(input, &bytes, content_type.as_deref(), &url);
         let output = match format {
             Format::Text => {
                 let separator = if index > 0 { "\n" } else { "" };
@@ -426,6 +428,7 @@ async fn match_command(
     page_url: Option<Url>,
     inputs: &[String],
 ) -> ExitCode {
+    let mut limit = FetchConfig::defaults().max_page_size;
     let watchlists: Vec<(String, crate::rules::Query)> = match (query, config) {
         (Some(text), _) => match crate::rules::Query::parse(&text) {
             Ok(query) => vec![("query".to_string(), query)],
@@ -435,11 +438,14 @@ async fn match_command(
             }
         },
         (None, Some(path)) => match load_config(&path) {
-            Ok(config) => config
-                .watchlists
-                .iter()
-                .map(|watchlist| (watchlist.name.clone(), watchlist.query.clone()))
-                .collect(),
+            Ok(config) => {
+                limit = config.fetch.max_page_size;
+                config
+                    .watchlists
+                    .iter()
+                    .map(|watchlist| (watchlist.name.clone(), watchlist.query.clone()))
+                    .collect()
+            }
             Err(code) => return code,
         },
         (None, None) => {
@@ -455,7 +461,7 @@ async fn match_command(
     };
     let mut failed = false;
     for input in inputs {
-        let article = match load_article(&fetcher, input, page_url.as_ref()).await {
+        let article = match load_article(&fetcher, input, page_url.as_ref(), limit).await {
             Ok(article) => article,
             Err(message) => {
                 eprintln!("{input}: {message}");
@@ -518,10 +524,17 @@ async fn load_article(
     fetcher: &Fetcher,
     input: &str,
     page_url: Option<&Url>,
+    limit: u64,
 ) -> Result<crate::model::Article, String> {
     if input.ends_with(".json") {
-        let text = std::fs::read_to_string(input)
-            .map_err(|error| format!("cannot read the file: {error}"))?;
+        // a record carries the page's text twice (body and text) plus JSON escapes
+        let bytes = read_limited(
+            input,
+            limit.saturating_mul(4),
+            "records are read up to four times fetch.max_page_size",
+        )?;
+        let text = String::from_utf8(bytes)
+            .map_err(|error| format!("not valid JSON: not UTF-8: {error}"))?;
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|error| format!("not valid JSON: {error}"))?;
         // an alert payload carries the record under "article"
@@ -529,9 +542,23 @@ async fn load_article(
         return serde_json::from_value(record)
             .map_err(|error| format!("not an article record (see docs/FORMAT.md): {error}"));
     }
-    let (bytes, content_type, url) = load_page(fetcher, input, page_url).await?;
-    let html = extract::charset::decode_html(&bytes, content_type.as_deref());
-    Ok(extract::extract(&html, &url))
+    let (bytes, content_type, url) = load_page(fetcher, input, page_url, limit).await?;
+    Ok(extract_page(input, &bytes, content_type.as_deref(), &url))
+}
+
+/// Decodes and extracts a page, telling stderr what extraction had to change to read it.
+fn extract_page(
+    input: &str,
+    bytes: &[u8],
+    content_type: Option<&str>,
+    url: &Url,
+) -> crate::model::Article {
+    let html = extract::charset::decode_html(bytes, content_type);
+    let (article, notes) = extract::extract_with_notes(&html, url);
+    for warning in notes.warnings() {
+        eprintln!("{input}: {warning}");
+    }
+    article
 }
 
 fn open_store(config: &Config) -> Result<crate::store::Store, ExitCode> {
@@ -792,21 +819,37 @@ async fn discover(url: &Url) -> ExitCode {
 
 type LoadedPage = (Vec<u8>, Option<String>, Url);
 
+/// A page from a URL, a file or standard input ("-"), at most `limit` bytes (the daemon's
+/// fetch.max_page_size), so the command holds no more than the daemon would.
 async fn load_page(
     fetcher: &Fetcher,
     input: &str,
     page_url: Option<&Url>,
+    limit: u64,
 ) -> Result<LoadedPage, String> {
     if input.starts_with("http://") || input.starts_with("https://") {
         let url = Url::parse(input).map_err(|error| format!("not a valid URL: {error}"))?;
-        return match fetcher.get(&url, Origin::Config, None, 5 << 20).await {
+        return match fetcher.get(&url, Origin::Config, None, limit).await {
             Ok(Fetched::Page(page)) => Ok((page.body, page.content_type, page.final_url)),
             Ok(Fetched::NotModified(_)) => Err("the server answered 304 Not Modified".to_string()),
             Err(error) => Err(error.to_string()),
         };
     }
+    let bytes = read_limited(
+        input,
+        limit,
+        "pages are read up to fetch.max_page_size as the daemon fetches them (5 MiB; \
+         `match --config` uses the config's)",
+    )?;
+    if input == "-" {
+        let url = match page_url {
+            Some(url) => url.clone(),
+            None => Url::parse("file:///dev/stdin")
+                .map_err(|error| format!("cannot name standard input: {error}"))?,
+        };
+        return Ok((bytes, None, url));
+    }
     let path = Path::new(input);
-    let bytes = std::fs::read(path).map_err(|error| format!("cannot read the file: {error}"))?;
     let url = match page_url {
         Some(url) => url.clone(),
         None => {
@@ -816,4 +859,36 @@ async fn load_page(
         }
     };
     Ok((bytes, None, url))
+}
+
+/// Reads a file, or standard input for "-", refusing more than `limit` bytes ("input larger
+/// than …; {why}"). It reads at most one byte past the limit, so an endless input
+/// (`/dev/zero`, a pipe that never closes) ends too.
+fn read_limited(input: &str, limit: u64, why: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let allowed = limit.saturating_add(1);
+    let read = if input == "-" {
+        std::io::stdin()
+            .lock()
+            .take(allowed)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(input).and_then(|file| file.take(allowed).read_to_end(&mut bytes))
+    };
+    read.map_err(|error| format!("cannot read the file: {error}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("input larger than {}; {why}", size_text(limit)));
+    }
+    Ok(bytes)
+}
+
+/// "5 MiB", "512 KiB" or "1000 bytes": the largest binary unit that divides the size exactly.
+fn size_text(bytes: u64) -> String {
+    if bytes > 0 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes > 0 && bytes.is_multiple_of(1 << 10) {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
+    }
 }

@@ -455,11 +455,14 @@ impl Pipeline {
                 let extracted = tokio::task::spawn_blocking(move || {
                     let html =
                         extract::charset::decode_html(&page.body, page.content_type.as_deref());
-                    extract::extract(&html, &page.final_url)
+                    extract::extract_with_notes(&html, &page.final_url)
                 })
                 .await;
                 match extracted {
-                    Ok(mut article) => {
+                    Ok((mut article, notes)) => {
+                        for note in notes.warnings() {
+                            warn!(source = %source.name, url = %link, "{note}");
+                        }
                         self.count_article("extracted");
                         article.fetched_url = final_url.to_string();
                         fill_from_entry(&mut article, entry, feed_url);

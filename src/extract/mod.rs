@@ -8,6 +8,8 @@
 //! hints — with no per-site rules.
 //!
 //! Codemap, in the order [`extract`] runs them:
+//! - `prepare` — what the parser is never given (NUL characters, nesting past `nesting`'s cap),
+//!   reported as [`Notes`].
 //! - `nesting` — caps element nesting before parsing (html5ever is quadratic in depth).
 //! - `dom` — the flat pre-order view of the parsed page, whitespace helpers.
 //! - `metadata` (+ `values`) — `<meta>`, JSON-LD, `<title>`, `<time>`, canonical link; date,
@@ -31,6 +33,7 @@ mod dom;
 mod image;
 mod metadata;
 mod nesting;
+mod prepare;
 mod scoring;
 mod values;
 
@@ -40,12 +43,18 @@ use scraper::Html;
 use url::Url;
 
 pub use charset::decode_html;
+pub use prepare::Notes;
 pub use render::LinkStyle;
 
 /// Extracts the article of a page. `page_url` is where the page was fetched from (after
 /// redirects); it resolves relative links and is the fallback canonical URL.
 pub fn extract(html: &str, page_url: &url::Url) -> Article {
-    let html = nesting::limit_nesting(html);
+    extract_with_notes(html, page_url).0
+}
+
+/// [`extract`], and what had to be changed in the page to read it (for the caller to report).
+pub fn extract_with_notes(html: &str, page_url: &url::Url) -> (Article, Notes) {
+    let (html, notes) = prepare::prepare(html);
     let document = Html::parse_document(&html);
     let dom = Dom::new(&document);
     let meta = metadata::collect(&dom);
@@ -131,7 +140,7 @@ pub fn extract(html: &str, page_url: &url::Url) -> Article {
 
     let image = image::lead_image(&dom, &analysis, &meta, &roots, &base);
 
-    Article {
+    let article = Article {
         url: url.to_string(),
         fetched_url: page_url.to_string(),
         title,
@@ -142,12 +151,13 @@ pub fn extract(html: &str, page_url: &url::Url) -> Article {
         language,
         image,
         blocks,
-    }
+    };
+    (article, notes)
 }
 
 /// Blocks from an HTML fragment (a feed entry's content/summary), links resolved against base.
 pub fn fragment_blocks(html: &str, base_url: &url::Url) -> Vec<Block> {
-    let html = nesting::limit_nesting(html);
+    let (html, _) = prepare::prepare(html);
     let document = Html::parse_fragment(&html);
     let dom = Dom::new(&document);
     let analysis = content::Analysis::new(&dom);
@@ -388,7 +398,7 @@ fn drop_header_echoes(blocks: &mut Vec<Block>, title: &str) {
 /// Development aid: describes the chosen content roots (tag, class/id, text length).
 #[doc(hidden)]
 pub fn debug_roots(html: &str) -> Vec<String> {
-    let html = nesting::limit_nesting(html);
+    let (html, _) = prepare::prepare(html);
     let document = Html::parse_document(&html);
     let dom = Dom::new(&document);
     let analysis = content::Analysis::new(&dom);
@@ -831,5 +841,43 @@ mod tests {
         );
         assert_eq!(feed.len(), 1);
         assert!(fragment_blocks("", &url()).is_empty());
+    }
+
+    #[test]
+    fn five_megabytes_of_nul_extract_to_nothing_with_no_parser_work() {
+        let html = "\0".repeat(5 << 20);
+        // the parser is handed nothing: no per-NUL tokens, nodes or error messages
+        assert_eq!(prepare::prepare(&html).0, "");
+        let (article, notes) = extract_with_notes(&html, &url());
+        assert!(article.title.is_empty());
+        assert!(article.blocks.is_empty());
+        assert_eq!(notes, Notes::default());
+        assert!(render::body(&article).is_empty());
+    }
+
+    #[test]
+    fn nul_bytes_scattered_in_a_page_do_not_change_its_article() {
+        let clean = page(&format!("<p>{PROSE}</p><p>{PROSE_B}</p>"));
+        let dirty: String = clean
+            .chars()
+            .flat_map(|c| [c, '\0'])
+            .chain("\0".repeat(100_000).chars())
+            .collect();
+        assert_eq!(extract(&dirty, &url()), extract(&clean, &url()));
+    }
+
+    #[test]
+    fn million_nested_divs_keep_their_body_and_are_noted() {
+        let depth = 1_000_000;
+        let html = format!(
+            "<html><body>{}<p>{PROSE}</p><p>{PROSE_B}</p>{}</body></html>",
+            "<div>".repeat(depth),
+            "</div>".repeat(depth)
+        );
+        let (article, notes) = extract_with_notes(&html, &url());
+        assert!(notes.flattened_nesting);
+        assert_eq!(render::body(&article), format!("{PROSE}\n\n{PROSE_B}"));
+        let (_, shallow) = extract_with_notes(&page(&format!("<p>{PROSE}</p>")), &url());
+        assert!(!shallow.flattened_nesting);
     }
 }

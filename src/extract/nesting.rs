@@ -1,13 +1,21 @@
-//! Caps element nesting before parsing.
+//! Caps element nesting, and the number of tags, before parsing.
 //!
 //! html5ever keeps every open element on a stack and scans it for many start tags, so a page of
 //! 100k nested `<div>`s parses in quadratic time (tens of seconds). No real article nests deeper
 //! than a few hundred levels, so past [`MAX_DEPTH`] start tags (and as many end tags) are dropped;
-//! their text is kept. Pages within the limit are returned untouched after one linear scan.
+//! their text is kept. Every parsed node costs about 270 bytes (scraper's tree and the
+//! extractor's side tables), so 5 MB of `<p>` would take 450 MB; past [`MAX_TAGS`] markup items
+//! every further tag and comment is dropped the same way, which bounds the tree whatever the
+//! bytes. Pages within both limits are returned untouched after one linear scan.
 
 use std::borrow::Cow;
 
 pub const MAX_DEPTH: usize = 512;
+
+/// Tags, end tags and comments read before the rest of the page is read as text. The largest
+/// pages of the extraction corpus carry about 4,000; a 5 MiB page of real markup stays well
+/// under this.
+pub const MAX_TAGS: usize = 200_000;
 
 /// Elements that are void or routinely left unclosed; they do not count towards the depth.
 const UNCOUNTED: &[&str] = &[
@@ -23,8 +31,13 @@ enum Tag {
     End {
         end: usize,
     },
-    /// Comments, doctypes, raw-text elements' bodies and stray `<`: copied as they are.
+    /// Comments, doctypes, void and unclosed-by-habit elements, raw-text elements with their
+    /// bodies: nodes that do not count towards the depth. Copied as they are within the limits.
     Other {
+        end: usize,
+    },
+    /// A `<` that starts no markup: text.
+    Text {
         end: usize,
     },
 }
@@ -46,7 +59,14 @@ fn read_tag(html: &str, at: usize) -> Tag {
         name_end += 1;
     }
     if name_end == name_start {
-        return Tag::Other { end: at + 1 };
+        // `<!x`, `<?x` and `</ x` are bogus comments up to the next `>`; any other `<` is text
+        if rest.starts_with("<!") || rest.starts_with("<?") || (closing && rest.len() > 2) {
+            let end = html[at + 1..]
+                .find('>')
+                .map_or(html.len(), |p| at + 1 + p + 1);
+            return Tag::Other { end };
+        }
+        return Tag::Text { end: at + 1 };
     }
     let end = html[name_end..]
         .find('>')
@@ -96,51 +116,88 @@ fn next_lt(html: &str, from: usize) -> Option<usize> {
     html.get(from..)?.find('<').map(|p| from + p)
 }
 
-/// Returns `html` with nesting beyond [`MAX_DEPTH`] removed (borrowed when nothing changes).
-pub fn limit_nesting(html: &str) -> Cow<'_, str> {
-    if max_depth(html) <= MAX_DEPTH {
-        return Cow::Borrowed(html);
+/// What [`limit_nesting`] dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limited {
+    /// Tags nested deeper than [`MAX_DEPTH`].
+    pub too_deep: bool,
+    /// Tags past the first [`MAX_TAGS`].
+    pub too_many: bool,
+}
+
+/// Returns `html` with nesting beyond [`MAX_DEPTH`] and tags beyond [`MAX_TAGS`] removed, their
+/// text kept (borrowed when nothing changes), and what was removed.
+pub fn limit_nesting(html: &str) -> (Cow<'_, str>, Limited) {
+    let (deepest, tags) = measure(html);
+    if deepest <= MAX_DEPTH && tags <= MAX_TAGS {
+        return (Cow::Borrowed(html), Limited::default());
     }
+    let mut limited = Limited {
+        too_deep: deepest > MAX_DEPTH,
+        too_many: false,
+    };
     let mut out = String::with_capacity(html.len());
     let mut depth = 0usize;
     let mut excess = 0usize;
     let mut copied = 0usize;
     let mut at = 0usize;
+    // only tags that are kept count: a million nested divs keep 512 of them
+    let mut kept = 0usize;
     while let Some(lt) = next_lt(html, at) {
-        match read_tag(html, lt) {
-            Tag::Start { end, .. } => {
-                if depth >= MAX_DEPTH {
-                    out.push_str(&html[copied..lt]);
-                    copied = end;
-                    excess += 1;
-                } else {
-                    depth += 1;
-                }
+        let tag = read_tag(html, lt);
+        let (end, keep) = match tag {
+            Tag::Text { end } => {
                 at = end;
+                continue;
+            }
+            // out of budget: every tag, comment and raw-text element goes; text stays (a
+            // raw-text element's body is code, never visible text, so it goes with its tag)
+            Tag::Start { end } | Tag::End { end } | Tag::Other { end } if kept >= MAX_TAGS => {
+                limited.too_many = true;
+                (end, false)
+            }
+            Tag::Start { end } if depth >= MAX_DEPTH => {
+                excess += 1;
+                (end, false)
+            }
+            Tag::Start { end } => {
+                depth += 1;
+                (end, true)
+            }
+            Tag::End { end } if excess > 0 => {
+                excess -= 1;
+                (end, false)
             }
             Tag::End { end } => {
-                if excess > 0 {
-                    out.push_str(&html[copied..lt]);
-                    copied = end;
-                    excess -= 1;
-                } else {
-                    depth = depth.saturating_sub(1);
-                }
-                at = end;
+                depth = depth.saturating_sub(1);
+                (end, true)
             }
-            Tag::Other { end } => at = end.max(lt + 1),
+            Tag::Other { end } => (end, true),
+        };
+        if keep {
+            kept += 1;
+        } else {
+            out.push_str(&html[copied..lt]);
+            copied = end;
         }
+        at = end.max(lt + 1);
     }
     out.push_str(&html[copied..]);
-    Cow::Owned(out)
+    (Cow::Owned(out), limited)
 }
 
-fn max_depth(html: &str) -> usize {
+/// The deepest nesting and the number of markup items (tags, end tags, comments).
+fn measure(html: &str) -> (usize, usize) {
     let mut depth = 0usize;
     let mut max = 0usize;
+    let mut tags = 0usize;
     let mut at = 0usize;
     while let Some(lt) = next_lt(html, at) {
-        match read_tag(html, lt) {
+        let tag = read_tag(html, lt);
+        if !matches!(tag, Tag::Text { .. }) {
+            tags += 1;
+        }
+        match tag {
             Tag::Start { end, .. } => {
                 depth += 1;
                 max = max.max(depth);
@@ -150,10 +207,10 @@ fn max_depth(html: &str) -> usize {
                 depth = depth.saturating_sub(1);
                 at = end;
             }
-            Tag::Other { end } => at = end.max(lt + 1),
+            Tag::Other { end } | Tag::Text { end } => at = end.max(lt + 1),
         }
     }
-    max
+    (max, tags)
 }
 
 #[cfg(test)]
@@ -163,14 +220,15 @@ mod tests {
     #[test]
     fn shallow_pages_are_untouched() {
         let html = "<div><p>a<div><span>b</span></div></div><script>if (a<b) {}</script>";
-        assert!(matches!(limit_nesting(html), Cow::Borrowed(_)));
+        assert!(matches!(limit_nesting(html).0, Cow::Borrowed(_)));
     }
 
     #[test]
     fn deep_nesting_is_cut_and_text_kept() {
         let depth = MAX_DEPTH * 3;
         let html = format!("{}text{}", "<div>".repeat(depth), "</div>".repeat(depth));
-        let limited = limit_nesting(&html);
+        let (limited, what) = limit_nesting(&html);
+        assert!(what.too_deep && !what.too_many);
         assert_eq!(limited.matches("<div>").count(), MAX_DEPTH);
         assert_eq!(limited.matches("</div>").count(), MAX_DEPTH);
         assert!(limited.contains("text"));
@@ -186,6 +244,22 @@ mod tests {
     #[test]
     fn unclosed_paragraphs_do_not_count() {
         let html = "<p>x".repeat(MAX_DEPTH * 2);
-        assert!(matches!(limit_nesting(&html), Cow::Borrowed(_)));
+        assert!(matches!(limit_nesting(&html).0, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn tags_past_the_budget_are_dropped_and_text_kept() {
+        let html = format!("{}<!x><p>last</p>", "<p>a".repeat(MAX_TAGS));
+        let (limited, what) = limit_nesting(&html);
+        assert!(what.too_many && !what.too_deep);
+        assert_eq!(limited.matches("<p>").count(), MAX_TAGS);
+        assert!(
+            limited.ends_with("alast"),
+            "{}",
+            &limited[limited.len() - 20..]
+        );
+        // stray `<` is text, not markup
+        let text = "a < b ".repeat(MAX_TAGS + 1);
+        assert!(matches!(limit_nesting(&text).0, Cow::Borrowed(_)));
     }
 }

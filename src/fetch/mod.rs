@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use reqwest::header::{
     HeaderMap, CACHE_CONTROL, CONTENT_TYPE, DATE, ETAG, EXPIRES, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, LINK, RETRY_AFTER,
+    LAST_MODIFIED, LINK, LOCATION, RETRY_AFTER,
 };
 use reqwest::{redirect, Client, StatusCode};
 use url::Url;
@@ -108,6 +108,9 @@ pub enum FetchError {
     Timeout,
     #[error("too many redirects (more than {MAX_REDIRECTS}) or a redirect loop")]
     Redirects,
+    /// A redirect to `file:`, `ftp:`, `javascript:`…, which is never followed.
+    #[error("redirect to a non-http(s) URL ({0}) refused")]
+    RedirectScheme(String),
     #[error(
         "{0} (set respect_robots = false on the source to ignore it, with the site's permission)"
     )]
@@ -125,6 +128,7 @@ impl FetchError {
             FetchError::TooLarge { .. }
             | FetchError::Blocked(_)
             | FetchError::Redirects
+            | FetchError::RedirectScheme(_)
             | FetchError::Robots(_) => false,
         }
     }
@@ -300,6 +304,11 @@ impl Fetcher {
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified(CacheHeaders::of(response.headers())));
         }
+        if status.is_redirection() {
+            if let Some(target) = non_http_redirect(response.headers(), response.url()) {
+                return Err(FetchError::RedirectScheme(target));
+            }
+        }
         if !status.is_success() {
             return Err(FetchError::Status {
                 status: status.as_u16(),
@@ -398,6 +407,26 @@ impl Fetcher {
     }
 }
 
+/// The target of a redirect to a scheme other than http(s), shortened for messages. reqwest does
+/// not follow such a redirect and hands back the 3xx itself, which alone would read as a bare
+/// "HTTP 302".
+fn non_http_redirect(headers: &HeaderMap, from: &Url) -> Option<String> {
+    /// A hostile server chooses the Location; messages keep only its start.
+    const SHOWN: usize = 200;
+    let location = headers.get(LOCATION)?.to_str().ok()?;
+    let mut target = from.join(location.trim()).ok()?;
+    if matches!(target.scheme(), "http" | "https") {
+        return None;
+    }
+    // cannot fail for URLs that have a password
+    let _ = target.set_password(None);
+    let text = target.as_str();
+    Some(match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    })
+}
+
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -429,6 +458,32 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirect_to_file_url_is_named() {
+        let from = Url::parse("http://127.0.0.1:8080/feed.xml").unwrap();
+        let redirect = |location: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(LOCATION, location.parse().unwrap());
+            non_http_redirect(&headers, &from)
+        };
+        assert_eq!(
+            redirect("file:///etc/passwd").as_deref(),
+            Some("file:///etc/passwd")
+        );
+        assert_eq!(
+            redirect("ftp://user:secret@example.org/x").as_deref(),
+            Some("ftp://user@example.org/x")
+        );
+        assert_eq!(redirect("/elsewhere"), None);
+        assert_eq!(redirect("https://example.org/"), None);
+        let long = redirect(&format!("gopher://example.org/{}", "a".repeat(500))).unwrap();
+        assert_eq!(long.chars().count(), 201);
+        assert_eq!(
+            FetchError::RedirectScheme("file:///etc/passwd".into()).to_string(),
+            "redirect to a non-http(s) URL (file:///etc/passwd) refused"
+        );
+    }
 
     #[test]
     fn retry_after_forms() {

@@ -654,3 +654,36 @@ url = "{}/ops"
         list.stdout
     );
 }
+
+/// reqwest does not follow a redirect to `file:` and hands back the 302; the error must say why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_to_a_file_url_is_refused_by_name_not_a_bare_302() {
+    let router = Router::new().route(
+        "/feed.xml",
+        get(|| async { (StatusCode::FOUND, [("location", "file:///etc/passwd")]) }),
+    );
+    let server = serve_on("127.0.0.1", router).await;
+    let expected = "redirect to a non-http(s) URL (file:///etc/passwd) refused";
+    let output = once(&format!(
+        r#"
+[daemon]
+state_dir = "state"
+listen = "off"
+[sources.passwd]
+url = "http://{server}/feed.xml"
+"#
+    ))
+    .await;
+    let failure = output
+        .stderr
+        .lines()
+        .find(|line| line.contains("poll failed") && line.contains("source=passwd"))
+        .unwrap_or_else(|| panic!("no failure:\n{}", output.stderr))
+        .to_string();
+    assert!(failure.contains(expected), "{failure}");
+    assert!(!failure.contains("HTTP 302"), "{failure}");
+
+    let output = common::wirewatch(&["extract", &format!("http://{server}/feed.xml")]).await;
+    assert!(!output.status.success());
+    assert!(output.stderr.contains(expected), "{}", output.stderr);
+}

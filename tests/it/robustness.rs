@@ -1,6 +1,16 @@
-//! Hostile and odd input never panics and stays fast: arbitrary bytes, absurd nesting, huge pages.
+//! Hostile and odd input never panics and stays bounded: arbitrary bytes, absurd nesting, huge pages;
+//! and through the binary, `extract` reads no more than the daemon's page cap and says when it
+//! had to flatten a page.
 
+use crate::common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 use wirewatch::extract::{decode_html, extract, fragment_blocks, render, LinkStyle};
+
+use axum::routing::get;
+use axum::Router;
 
 fn page_url() -> url::Url {
     url::Url::parse("https://example.org/news/story").unwrap()
@@ -152,4 +162,156 @@ fn empty_and_degenerate_input() {
     let article = extract("", &page_url());
     assert_eq!(article.url, "https://example.org/news/story");
     assert!(article.blocks.is_empty());
+}
+
+/// The daemon's default fetch.max_page_size, which `extract` applies to files and stdin too.
+const PAGE_CAP: usize = 5 << 20;
+
+#[tokio::test]
+async fn extract_refuses_a_file_over_the_page_cap_and_says_so() {
+    let folder = tempfile::tempdir().unwrap();
+    let too_large = folder.path().join("nul.html");
+    std::fs::write(&too_large, vec![0u8; PAGE_CAP + 1]).unwrap();
+    let output = common::wirewatch(&["extract", too_large.to_str().unwrap()]).await;
+    assert!(!output.status.success());
+    assert!(
+        output
+            .stderr
+            .contains("input larger than 5 MiB; pages are read up to fetch.max_page_size"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stdout.is_empty(), "{}", output.stdout);
+}
+
+#[tokio::test]
+async fn extract_of_five_mib_of_nul_is_an_empty_article() {
+    let folder = tempfile::tempdir().unwrap();
+    let page = folder.path().join("nul.html");
+    std::fs::write(&page, vec![0u8; PAGE_CAP]).unwrap();
+    let output = common::wirewatch(&[
+        "extract",
+        "--url",
+        "https://example.org/nul",
+        page.to_str().unwrap(),
+    ])
+    .await;
+    assert!(output.status.success(), "{}", output.stderr);
+    // no title, no body: only the "Original url" footer
+    assert_eq!(
+        common::normalise(&output.stdout),
+        "Original url:\n\n<https://example.org/nul>"
+    );
+}
+
+/// `/dev/zero` read without limit: the command must stop after the cap, not read forever.
+#[test]
+fn extract_of_endless_stdin_stops_at_the_page_cap() {
+    let mut child = Command::new(common::binary())
+        .args(["extract", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // "endless" as far as the command can tell: 40 times the cap, unless it stops reading
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![0u8; 64 << 10];
+        let mut written = 0usize;
+        while written < 40 * PAGE_CAP {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+            written += chunk.len();
+        }
+        written
+    });
+    let output = child.wait_with_output().unwrap();
+    let written = writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("-: input larger than 5 MiB"), "{stderr}");
+    assert!(
+        written < 40 * PAGE_CAP,
+        "the command read all {written} bytes"
+    );
+}
+
+const PROSE: &str = "Officials said on Tuesday that the talks, which lasted several hours, ended \
+    without agreement on the main issues, according to two people familiar with them.";
+
+/// A million nested divs (the 5 MB that fit the page cap), the article inside.
+fn million_nested_divs() -> String {
+    format!(
+        "<html><head><title>Deep</title></head><body>{}<p>{PROSE}</p></body></html>",
+        "<div>".repeat(1_000_000)
+    )
+}
+
+#[tokio::test]
+async fn million_nested_divs_keep_their_text_and_extract_says_so() {
+    let folder = tempfile::tempdir().unwrap();
+    let page = folder.path().join("deep.html");
+    std::fs::write(&page, million_nested_divs()).unwrap();
+    let output = common::wirewatch(&["extract", page.to_str().unwrap()]).await;
+    assert!(output.status.success(), "{}", output.stderr);
+    assert!(output.stdout.contains(PROSE), "{}", output.stdout);
+    assert!(
+        output.stderr.contains(
+            "deep.html: page nests elements deeper than 512 levels; tags below that depth were \
+             ignored and their text kept as flat text"
+        ),
+        "{}",
+        output.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn million_nested_divs_are_a_warning_with_the_url_in_the_daemon() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let feed = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title><link>http://{address}/</link><item><title>Deep</title><link>http://{address}/deep.html</link><guid>http://{address}/deep.html</guid><description>Deep</description></item></channel></rss>"#
+    );
+    let page = million_nested_divs();
+    let router = Router::new()
+        .route("/feed.xml", get(move || async move { feed }))
+        .route(
+            "/deep.html",
+            get(move || async move { ([("content-type", "text/html")], page) }),
+        );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let folder = tempfile::tempdir().unwrap();
+    let config = common::write_config(
+        folder.path(),
+        &format!(
+            r#"
+[daemon]
+state_dir = "state"
+listen = "off"
+[fetch]
+allow_private_networks = true
+[sources.deep]
+url = "http://{address}/feed.xml"
+max_age = "none"
+[watchlists.talks]
+query = 'Officials'
+[sinks.journal]
+kind = "log"
+"#
+        ),
+    );
+    let output = common::wirewatch(&["once", "--config", config.to_str().unwrap()]).await;
+    assert!(output.status.success(), "{}", output.stderr);
+    let warning = output
+        .stderr
+        .lines()
+        .find(|line| line.contains("deeper than 512 levels"))
+        .unwrap_or_else(|| panic!("no warning:\n{}", output.stderr));
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(
+        warning.contains(&format!("url=http://{address}/deep.html")),
+        "{warning}"
+    );
 }
