@@ -8,8 +8,9 @@
 //! - at most [`Limits::max_connections`] connections are open at once, a quarter of the
 //!   open-files limit (at most [`MAX_CONNECTIONS`]), so the fetcher and the store always keep
 //!   three quarters. A connection arriving at the cap closes the oldest connection that has no
-//!   request in progress (idle, or still trickling its head) and takes its place; when every
-//!   connection is answering a request it waits for one to finish. Either way a `/healthz` probe
+//!   request in progress (idle, or still trickling its head), has been open for a second and has
+//!   no request waiting unread, and takes its place; until there is one, newcomers wait in the
+//!   kernel's accept queue and are taken in turn. Either way a `/healthz` probe
 //!   is answered promptly however many idle or slow connections are held open.
 
 use std::collections::BTreeMap;
@@ -52,6 +53,15 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// writing before it is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
+/// How long a new connection is safe from being closed to make room: time for a client to send
+/// the request it connected for. Without it, a flood of reconnecting silent connections closes
+/// every newcomer (a probe among them) before its request arrives; with it, newcomers beyond the
+/// cap wait in the kernel's accept queue and are taken in turn.
+const NEW_CONNECTION_GRACE: Duration = Duration::from_secs(1);
+
+/// How often the accept loop, at the cap with no connection it may close, looks again.
+const CAP_RECHECK: Duration = Duration::from_millis(100);
+
 /// At most one warning about the cap per this period, however long it is hit.
 const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 
@@ -61,6 +71,7 @@ pub struct Limits {
     pub header_timeout: Duration,
     pub request_timeout: Duration,
     pub max_connections: usize,
+    pub new_connection_grace: Duration,
 }
 
 impl Limits {
@@ -74,6 +85,7 @@ impl Limits {
             header_timeout: HEADER_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
             max_connections: quarter.clamp(1, MAX_CONNECTIONS),
+            new_connection_grace: NEW_CONNECTION_GRACE,
         }
     }
 }
@@ -84,6 +96,8 @@ struct Slot {
     in_flight: AtomicUsize,
     /// Cancelled to close the connection (gracefully, then after [`CLOSE_GRACE`] by dropping it).
     close: CancellationToken,
+    /// When it was accepted (see [`NEW_CONNECTION_GRACE`]).
+    opened: std::time::Instant,
     /// The connection's socket, to see whether a request has arrived that the connection's task
     /// has not read yet (see [`Open::close_oldest_idle`]).
     socket: std::os::fd::RawFd,
@@ -121,15 +135,18 @@ struct Open {
 }
 
 impl Open {
-    /// Asks the oldest connection with no request in progress to close, preferring those with
-    /// no request waiting unread in their socket; false when there is none.
-    fn close_oldest_idle(&self) -> bool {
+    /// Asks the oldest connection with no request in progress, open for at least `grace`, to
+    /// close, preferring those with no request waiting unread in their socket; false when there
+    /// is none.
+    fn close_oldest_idle(&self, grace: Duration) -> bool {
         let Ok(slots) = self.slots.lock() else {
             return false;
         };
         let idle = || {
             slots.values().filter(|slot| {
-                !slot.close.is_cancelled() && slot.in_flight.load(Ordering::Acquire) == 0
+                !slot.close.is_cancelled()
+                    && slot.in_flight.load(Ordering::Acquire) == 0
+                    && slot.opened.elapsed() >= grace
             })
         };
         let oldest = idle()
@@ -228,32 +245,36 @@ pub async fn serve(
                 }
             }
         };
-        let permit = match Arc::clone(&permits).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                let closing = open.close_oldest_idle();
-                let now = tokio::time::Instant::now();
-                if cap_warned.is_none_or(|last| now.duration_since(last) >= CAP_WARNING_EVERY) {
-                    cap_warned = Some(now);
-                    warn!(
-                        cap = limits.max_connections,
-                        "the HTTP listener is at its connection cap; {}",
-                        if closing {
-                            "closing the oldest idle connections to make room"
-                        } else {
-                            "new connections wait for a request to finish"
-                        }
-                    );
-                }
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    permit = Arc::clone(&permits).acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        // the semaphore is never closed
-                        Err(_) => break,
-                    },
-                }
+        // at the cap: close the oldest idle connection past its grace, and look again every
+        // CAP_RECHECK until a slot is free (closing takes up to CLOSE_GRACE; a connection still
+        // in its grace may become closable meanwhile); newcomers wait in the accept queue
+        let permit = loop {
+            if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+                break Some(permit);
             }
+            let closing = open.close_oldest_idle(limits.new_connection_grace);
+            let now = tokio::time::Instant::now();
+            if cap_warned.is_none_or(|last| now.duration_since(last) >= CAP_WARNING_EVERY) {
+                cap_warned = Some(now);
+                warn!(
+                    cap = limits.max_connections,
+                    "the HTTP listener is at its connection cap; {}",
+                    if closing {
+                        "closing the oldest idle connections to make room"
+                    } else {
+                        "new connections wait for a request to finish"
+                    }
+                );
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break None,
+                permit = Arc::clone(&permits).acquire_owned() => break permit.ok(),
+                () = tokio::time::sleep(CAP_RECHECK) => {}
+            }
+        };
+        // None: shutting down (the semaphore is never closed)
+        let Some(permit) = permit else {
+            break;
         };
         // answers are small and wanted at once
         let _ = stream.set_nodelay(true);
@@ -262,6 +283,7 @@ pub async fn serve(
         let slot = Arc::new(Slot {
             in_flight: AtomicUsize::new(0),
             close: shutdown.child_token(),
+            opened: std::time::Instant::now(),
             socket: std::os::fd::AsRawFd::as_raw_fd(&stream),
         });
         open.insert(id, Arc::clone(&slot));
@@ -376,6 +398,7 @@ mod tests {
                 let slot = Arc::new(Slot {
                     in_flight: AtomicUsize::new(0),
                     close: shutdown.child_token(),
+                    opened: std::time::Instant::now(),
                     socket: std::os::fd::AsRawFd::as_raw_fd(accepted),
                 });
                 open.insert(id as u64, Arc::clone(&slot));
@@ -401,13 +424,13 @@ mod tests {
         }
         assert!(slots[0].has_unread_bytes());
         assert!(!slots[1].has_unread_bytes());
-        assert!(open.close_oldest_idle());
+        assert!(open.close_oldest_idle(Duration::ZERO));
         assert!(!slots[0].close.is_cancelled());
         assert!(slots[1].close.is_cancelled());
-        assert!(open.close_oldest_idle());
+        assert!(open.close_oldest_idle(Duration::ZERO));
         assert!(slots[2].close.is_cancelled());
         // when only it is left, it goes too: the cap holds whatever clients send
-        assert!(open.close_oldest_idle());
+        assert!(open.close_oldest_idle(Duration::ZERO));
         assert!(slots[0].close.is_cancelled());
     }
 
@@ -418,14 +441,17 @@ mod tests {
         let sockets = connections(3);
         let slots = slots_for(&open, &shutdown, &sockets);
         let busy = InFlight::start(&slots[0]);
-        assert!(open.close_oldest_idle());
+        assert!(open.close_oldest_idle(Duration::ZERO));
         assert!(!slots[0].close.is_cancelled());
         assert!(slots[1].close.is_cancelled());
-        assert!(open.close_oldest_idle());
+        assert!(open.close_oldest_idle(Duration::ZERO));
         assert!(slots[2].close.is_cancelled());
-        assert!(!open.close_oldest_idle(), "the busy one stays");
+        assert!(
+            !open.close_oldest_idle(Duration::ZERO),
+            "the busy one stays"
+        );
         drop(busy);
-        assert!(open.close_oldest_idle());
+        assert!(open.close_oldest_idle(Duration::ZERO));
     }
 
     use axum::body::Bytes;
@@ -464,6 +490,7 @@ mod tests {
             header_timeout: Duration::from_secs(600),
             request_timeout: Duration::from_secs(600),
             max_connections: 2,
+            new_connection_grace: NEW_CONNECTION_GRACE,
         })
         .await;
         let mut idle = Vec::new();
@@ -490,6 +517,7 @@ mod tests {
             header_timeout: Duration::from_millis(300),
             request_timeout: Duration::from_secs(600),
             max_connections: 4,
+            new_connection_grace: NEW_CONNECTION_GRACE,
         })
         .await;
         // answered and kept alive, then nothing more: only the idle timeout closes it
@@ -510,6 +538,7 @@ mod tests {
             header_timeout: Duration::from_secs(600),
             request_timeout: Duration::from_millis(300),
             max_connections: 4,
+            new_connection_grace: NEW_CONNECTION_GRACE,
         })
         .await;
         // 10 of the 100 bytes announced, then nothing

@@ -10,15 +10,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{free_port, Daemon, FixtureServer, Receiver};
+use common::{Daemon, FixtureServer, Receiver};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn config(server: &FixtureServer, receiver: &Receiver, port: u16) -> String {
+fn config(server: &FixtureServer, receiver: &Receiver) -> String {
     format!(
         r#"
 [daemon]
-listen = "127.0.0.1:{port}"
+listen = "127.0.0.1:0"
 
 [fetch]
 allow_private_networks = true
@@ -75,11 +75,11 @@ async fn until_closed(address: String, trickle: bool) -> bool {
     }
 }
 
-async fn healthz(port: u16) -> reqwest::Result<reqwest::Response> {
+async fn healthz(address: &str) -> reqwest::Result<reqwest::Response> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?
-        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .get(format!("http://{address}/healthz"))
         .send()
         .await
 }
@@ -89,8 +89,7 @@ async fn slowloris_connections_are_closed_after_the_header_timeout() {
     let server = FixtureServer::start("e2e").await;
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config_path = common::write_config(folder.path(), &config(&server, &receiver, port));
+    let config_path = common::write_config(folder.path(), &config(&server, &receiver));
     let daemon = Daemon::start(&config_path, &[]);
     assert!(
         daemon
@@ -99,7 +98,7 @@ async fn slowloris_connections_are_closed_after_the_header_timeout() {
         "{}",
         daemon.log_text()
     );
-    let address = format!("127.0.0.1:{port}");
+    let address = daemon.listen_address().await;
     // 40 trickling a head that never ends, 20 sending nothing at all
     let mut clients = tokio::task::JoinSet::new();
     for index in 0..60 {
@@ -116,7 +115,7 @@ async fn slowloris_connections_are_closed_after_the_header_timeout() {
     .await
     .unwrap_or_else(|_| panic!("slow connections still open after 90 s"));
     assert_eq!(closed, 60, "some clients could not connect");
-    let health = healthz(port).await.unwrap();
+    let health = healthz(&address).await.unwrap();
     assert_eq!(health.status(), 200);
 }
 
@@ -125,8 +124,7 @@ async fn idle_connections_do_not_starve_healthz() {
     let server = FixtureServer::start("e2e").await;
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config_path = common::write_config(folder.path(), &config(&server, &receiver, port));
+    let config_path = common::write_config(folder.path(), &config(&server, &receiver));
     // the issue's numbers: a soft limit of 256 and 368 idle connections
     let daemon = Daemon::start_with_open_files(&config_path, &[], 256);
     assert!(
@@ -141,13 +139,14 @@ async fn idle_connections_do_not_starve_healthz() {
         "the cap is not a quarter of 256:\n{}",
         daemon.log_text()
     );
+    let address = daemon.listen_address().await;
     // each attacker reopens its connection as soon as the daemon closes it, so the connections
     // stay held for the whole test
     let connected = Arc::new(AtomicUsize::new(0));
     let mut attackers = tokio::task::JoinSet::new();
     for _ in 0..368 {
         let connected = Arc::clone(&connected);
-        let address = format!("127.0.0.1:{port}");
+        let address = address.clone();
         attackers.spawn(async move {
             loop {
                 connected.fetch_add(1, Ordering::Relaxed);
@@ -163,9 +162,9 @@ async fn idle_connections_do_not_starve_healthz() {
     }
     let polls_before = server.requested("/feeds/world.rss");
     for _ in 0..3 {
-        let health = healthz(port)
+        let health = healthz(&address)
             .await
-            .unwrap_or_else(|error| panic!("/healthz not answered: {error}"));
+            .unwrap_or_else(|error| panic!("/healthz not answered: {error:?}"));
         assert_eq!(health.status(), 200);
         assert_eq!(health.text().await.unwrap(), "ok\n");
     }
@@ -185,7 +184,7 @@ async fn idle_connections_do_not_starve_healthz() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
-        .get(format!("http://127.0.0.1:{port}/status"))
+        .get(format!("http://{address}/status"))
         .send()
         .await
         .unwrap()
@@ -210,13 +209,15 @@ async fn once_raises_the_soft_open_files_limit_to_the_hard_limit() {
         .unwrap();
     let hard = String::from_utf8_lossy(&hard.stdout).trim().to_string();
     if hard.parse::<u64>().map_or(true, |hard| hard <= 256) {
-        eprintln!("SKIPPED: the hard open-files limit ({hard}) leaves nothing to raise");
+        common::skip(&format!(
+            "the hard open-files limit ({hard}) leaves nothing to raise"
+        ));
         return;
     }
     let server = FixtureServer::start("e2e").await;
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let config_path = common::write_config(folder.path(), &config(&server, &receiver, free_port()));
+    let config_path = common::write_config(folder.path(), &config(&server, &receiver));
     let output = tokio::process::Command::new("sh")
         .arg("-c")
         .arg("ulimit -S -n 256 && exec \"$0\" \"$@\"")

@@ -6,7 +6,6 @@ use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 use wirewatch::extract::{decode_html, extract, fragment_blocks, render, LinkStyle};
 
 use axum::routing::get;

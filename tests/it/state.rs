@@ -96,22 +96,49 @@ async fn read_only_database_is_refused_at_start() {
     let config = polled_once(&server, folder.path()).await;
     let database = database(folder.path());
     std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o444)).unwrap();
-    if std::fs::OpenOptions::new()
+    // root (or CAP_DAC_OVERRIDE) writes through mode 0444, as CI does: there the commands run as
+    // `nobody` (setpriv), owning the state as a service user would
+    let privileged = std::fs::OpenOptions::new()
         .write(true)
         .open(&database)
-        .is_ok()
-    {
-        // root (or CAP_DAC_OVERRIDE) writes through mode 0444: nothing to refuse
-        eprintln!("skipped: this user can write a mode-0444 file");
-        return;
+        .is_ok();
+    if privileged {
+        let nobody = Some(65534);
+        for path in [
+            folder.path().to_path_buf(),
+            folder.path().join("state"),
+            config.clone(),
+        ] {
+            std::os::unix::fs::chown(&path, nobody, nobody).unwrap();
+        }
+        for entry in std::fs::read_dir(folder.path().join("state")).unwrap() {
+            std::os::unix::fs::chown(entry.unwrap().path(), nobody, nobody).unwrap();
+        }
+        std::fs::set_permissions(folder.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     for command in ["once", "run"] {
-        let output = tokio::time::timeout(
-            Duration::from_secs(60),
-            wirewatch(&[command, "--config", config.to_str().unwrap()]),
-        )
-        .await
-        .expect("the command should refuse at once, not run");
+        let arguments = [command, "--config", config.to_str().unwrap()];
+        let run = async {
+            if !privileged {
+                return wirewatch(&arguments).await;
+            }
+            let output = tokio::process::Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                .arg(common::binary())
+                .args(arguments)
+                .env("NO_COLOR", "1")
+                .output()
+                .await
+                .expect("setpriv (util-linux) runs the binary as nobody");
+            common::Output {
+                status: output.status,
+                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            }
+        };
+        let output = tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .expect("the command should refuse at once, not run");
         assert!(!output.status.success(), "{command}: {}", output.stderr);
         for expected in [
             database.to_str().unwrap(),

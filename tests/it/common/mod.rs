@@ -398,7 +398,7 @@ impl Daemon {
             let mut daemon = Daemon::start(&path, &environment);
             let start = std::time::Instant::now();
             while start.elapsed() < Duration::from_secs(60) {
-                if daemon.log_text().contains("HTTP listener") {
+                if daemon.log_text().contains("HTTP listener: /healthz") {
                     return (daemon, port, path);
                 }
                 if daemon.child.try_wait().unwrap().is_some() {
@@ -449,7 +449,7 @@ impl Daemon {
     /// the kernel choose a free port, with no race).
     pub async fn listen_address(&self) -> String {
         assert!(
-            self.wait_for_log("HTTP listener", Duration::from_secs(60))
+            self.wait_for_log("HTTP listener: /healthz", Duration::from_secs(60))
                 .await,
             "the daemon did not start listening:\n{}",
             self.log_text()
@@ -457,7 +457,7 @@ impl Daemon {
         let log = self.log_text();
         let line = log
             .lines()
-            .find(|line| line.contains("HTTP listener"))
+            .find(|line| line.contains("HTTP listener: /healthz"))
             .unwrap();
         let (_, rest) = line.split_once("address=").unwrap();
         rest.split_whitespace().next().unwrap().to_string()
