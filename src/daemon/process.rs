@@ -275,14 +275,18 @@ impl Pipeline {
         key: &str,
     ) -> Result<Processed, StoreError> {
         let now = Utc::now();
-        if is_too_old(entry, source.max_age, now) {
+        // recorded as seen without alerting
+        let mark_seen = || {
             self.store.commit_entry(
                 &source.name,
                 key,
                 entry.url.as_deref(),
                 &[],
                 now.timestamp_millis(),
-            )?;
+            )
+        };
+        if is_too_old(entry, source.max_age, now) {
+            mark_seen()?;
             debug!(source = %source.name, entry = %model::clip(key, LOG_FIELD_CHARS), "older than max_age; recorded without alerting");
             return Ok(Processed::Old);
         }
@@ -291,13 +295,7 @@ impl Pipeline {
         // letter. The entry is recorded as seen (its identity does not change) without alerting.
         let link = entry_link(entry, feed_url);
         if matches!(&link, EntryLink::Unusable) {
-            self.store.commit_entry(
-                &source.name,
-                key,
-                entry.url.as_deref(),
-                &[],
-                now.timestamp_millis(),
-            )?;
+            mark_seen()?;
             debug!(source = %source.name, entry = %model::clip(key, LOG_FIELD_CHARS), "link is not an http(s) URL without credentials; recorded without alerting");
             return Ok(Processed::Unusable);
         }
