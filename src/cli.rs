@@ -72,6 +72,10 @@ enum Command {
         /// The page URL of saved HTML files.
         #[arg(long)]
         url: Option<Url>,
+        /// The source name `source:` terms see, as the daemon gives them the configured source's
+        /// name (without it, `source:` terms match nothing).
+        #[arg(long)]
+        source: Option<String>,
         /// http(s) URLs, saved pages ("-": standard input), or saved records / alert payloads
         /// (.json). Pages are read up to fetch.max_page_size (of --config, else 5 MiB).
         #[arg(required = true)]
@@ -187,8 +191,16 @@ pub fn main() -> ExitCode {
             config,
             explain,
             url,
+            source,
             inputs,
-        } => runtime.block_on(match_command(query, config, explain, url, &inputs)),
+        } => runtime.block_on(match_command(
+            query,
+            config,
+            explain,
+            url,
+            source.as_deref(),
+            &inputs,
+        )),
         Command::Alerts { command } => runtime.block_on(alerts_command(command)),
         Command::Demo => runtime.block_on(async {
             match daemon::demo::run().await {
@@ -426,6 +438,7 @@ async fn match_command(
     config: Option<PathBuf>,
     explain: bool,
     page_url: Option<Url>,
+    source: Option<&str>,
     inputs: &[String],
 ) -> ExitCode {
     let mut limit = FetchConfig::defaults().max_page_size;
@@ -470,14 +483,7 @@ async fn match_command(
             }
         };
         let body = render::body(&article);
-        let document = crate::rules::Document {
-            title: &article.title,
-            body: &body,
-            url: &article.url,
-            source: article.site_name.as_deref().unwrap_or(""),
-            authors: &article.authors,
-            language: article.language.as_deref(),
-        };
+        let document = crate::rules::Document::of_article(&article, &body, source.unwrap_or(""));
         let matches = matcher.matches(&document);
         let name = |index: usize| watchlists.get(index).map_or("", |(name, _)| name.as_str());
         let hits: Vec<serde_json::Value> = matches

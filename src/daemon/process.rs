@@ -319,14 +319,7 @@ impl Pipeline {
         }
         let body = render::body(&article);
         let fingerprint = crate::similarity::fingerprint(&body);
-        let document = Document {
-            title: &article.title,
-            body: &body,
-            url: &article.url,
-            source: &source.name,
-            authors: &article.authors,
-            language: article.language.as_deref(),
-        };
+        let document = Document::of_article(&article, &body, &source.name);
         let watchlists = &self.config.watchlists;
         let matches = self.matcher.matches_among(&document, &|index| {
             watchlists

@@ -48,6 +48,26 @@ pub struct Document<'a> {
     pub language: Option<&'a str>,
 }
 
+impl<'a> Document<'a> {
+    /// What queries see of an extracted article: the one construction the daemon and
+    /// `wirewatch match` share, so a query means the same in both. `body` is the article's plain
+    /// body (`render::body`); `source` the configured source name (never the site's name).
+    pub fn of_article(
+        article: &'a crate::model::Article,
+        body: &'a str,
+        source: &'a str,
+    ) -> Document<'a> {
+        Document {
+            title: &article.title,
+            body,
+            url: &article.url,
+            source,
+            authors: &article.authors,
+            language: article.language.as_deref(),
+        }
+    }
+}
+
 /// A parsed watchlist query. Cheap to clone; compile many into a `Matcher`.
 #[derive(Debug, Clone)]
 pub struct Query {

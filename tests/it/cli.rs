@@ -167,3 +167,38 @@ async fn match_explains_why_a_query_matches_or_not() {
         output.stderr
     );
 }
+
+/// Regression (issue 18): `match` gave `source:` terms the page's site name while the daemon
+/// gives them the configured source's name, so a query tested by hand meant something else live.
+#[tokio::test]
+async fn match_source_terms_see_the_source_name_as_the_daemon_does() {
+    let seed = fixture("seed/moscow-times.html");
+    let matched = |output: &crate::common::Output| -> bool {
+        assert!(output.status.success(), "{}", output.stderr);
+        let line: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+        line["matched"] == true
+    };
+    // the site name is not the source
+    let site = wirewatch(&["match", "--query", "source:\"moscow times\"", &seed]).await;
+    assert!(!matched(&site), "{}", site.stdout);
+    let named = wirewatch(&[
+        "match",
+        "--query",
+        "source:russia_wire AND Putin",
+        "--source",
+        "russia_wire",
+        &seed,
+    ])
+    .await;
+    assert!(matched(&named), "{}", named.stdout);
+    let other = wirewatch(&[
+        "match",
+        "--query",
+        "source:russia_wire",
+        "--source",
+        "other",
+        &seed,
+    ])
+    .await;
+    assert!(!matched(&other), "{}", other.stdout);
+}
