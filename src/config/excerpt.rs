@@ -61,12 +61,7 @@ fn floor_boundary(text: &str, mut index: usize) -> usize {
 
 /// At most `limit` characters, an ellipsis marking a cut.
 fn clip(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text.to_string();
-    }
-    let mut clipped: String = text.chars().take(limit.saturating_sub(1)).collect();
-    clipped.push('…');
-    clipped
+    crate::model::clip(text, limit).into_owned()
 }
 
 /// The line with secrets masked, and where character `column` of the original now is.

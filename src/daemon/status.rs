@@ -180,12 +180,7 @@ fn short(duration: Duration) -> String {
 }
 
 fn clip(text: &str, limit: usize) -> String {
-    let one_line = text.replace(['\n', '\r'], " ");
-    if one_line.chars().count() <= limit {
-        return one_line;
-    }
-    let clipped: String = one_line.chars().take(limit - 1).collect();
-    format!("{clipped}…")
+    crate::model::clip(&text.replace(['\n', '\r'], " "), limit).into_owned()
 }
 
 #[cfg(test)]
