@@ -11,7 +11,7 @@
 //! - [`similarity`]: SimHash fingerprints of bodies, for one alert per story across outlets.
 //! - [`schedule`]: when to poll a source next (intervals, hints, back-off, breaker; pure).
 //! - [`alert`]: the outbound alert payload (a versioned contract).
-//! - [`store`]: SQLite: source validators, seen entries, alerts and their delivery outbox.
+//! - [`store`]: durable state (SQLite backend in `store/sqlite/`): source validators, seen entries, alerts and their delivery outbox.
 //! - [`sink`]: alert delivery targets (webhook, log); the only outbound HTTP.
 //! - [`websub`]: WebSub subscriber rules: hub discovery, push signatures, leases (pure).
 //! - [`daemon`]: wiring: polling, processing, delivery loops, shutdown.

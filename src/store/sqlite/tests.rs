@@ -1,7 +1,9 @@
 //! Tests of the SQLite store: migrations, the commit transaction, outbox bookkeeping, start-up
 //! checks.
 
-use super::*;
+use super::schema::{MIGRATIONS, SCHEMA, SCHEMA_VERSION};
+use crate::store::*;
+use rusqlite::Connection;
 
 /// Regression (issue 16, defect 5): a poll whose result the database refused was reported
 /// healthy, because the failure could not be recorded. It is now counted in memory.
@@ -481,4 +483,62 @@ fn validators_round_trip_verbatim() {
     assert_eq!(store.record_poll_failure("s", "timeout", 3).unwrap(), 2);
     store.record_poll_success("s", None, 4).unwrap();
     assert_eq!(store.validators("s").unwrap(), validators);
+}
+
+/// Issue 18: the story tables were created outside the numbered steps on every open; they are
+/// step 5 now. A version-4 database as the previous release left it (story tables present,
+/// rows in them) upgrades keeping its rows; one without them (an older release's) gains them.
+#[test]
+fn version_four_database_takes_the_story_step() {
+    let folder = tempfile::tempdir().unwrap();
+    for with_story_tables in [true, false] {
+        let path = folder.path().join(format!("v4-{with_story_tables}.db"));
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(SCHEMA).unwrap();
+            for (version, step) in MIGRATIONS.iter().filter(|(version, _)| *version <= 4) {
+                connection.execute_batch(step).unwrap();
+                connection
+                    .pragma_update(None, "user_version", version)
+                    .unwrap();
+            }
+            if with_story_tables {
+                let (_, story) = MIGRATIONS
+                    .iter()
+                    .find(|(version, _)| *version == 5)
+                    .unwrap();
+                connection.execute_batch(story).unwrap();
+                connection
+                    .execute_batch(
+                        "INSERT INTO alerts (id, watchlist, article_url, source, created_at, payload)
+                         VALUES ('a1', 'w', 'https://x/1', 's', 1, '{}');
+                         INSERT INTO story_links (alert_id, url, source, title, seen_at)
+                         VALUES ('a1', 'https://y/1', 't', 'Title', 2);",
+                    )
+                    .unwrap();
+            }
+        }
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .lock()
+            .unwrap()
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let links = store.story_links("a1").unwrap();
+        if with_story_tables {
+            assert_eq!(links, [("t".to_string(), "https://y/1".to_string())]);
+        } else {
+            assert!(links.is_empty());
+        }
+        let alert = alert("a2", "w", "https://x/2", &["log"]);
+        let alert = NewAlert {
+            fingerprint: Some(7),
+            ..alert
+        };
+        assert_eq!(
+            store.commit_entry("s", "k", None, &[alert], 3).unwrap(),
+            ["a2"]
+        );
+    }
 }
