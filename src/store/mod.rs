@@ -81,6 +81,8 @@ pub struct DueDelivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRow {
     pub alert_id: String,
+    /// The payload's `type`: `article.matched`, or a source-health message's.
+    pub kind: String,
     pub watchlist: String,
     pub source: String,
     pub article_url: String,
@@ -1202,7 +1204,7 @@ impl Store {
                              json_extract(a.payload, '$.type') || ': ' || a.source
                                || COALESCE(' (' || json_extract(a.payload, '$.health.last_error') || ')', ''),
                              ''), a.created_at,
-                    d.sink, d.state, d.attempts, d.last_error, d.digest_id
+                    d.sink, d.state, d.attempts, d.last_error, d.digest_id, a.kind
              FROM alerts a JOIN deliveries d ON d.alert_id = a.id
              WHERE a.created_at >= ?1 AND (?2 = 0 OR d.state = 'dead')
              ORDER BY a.created_at DESC, a.id, d.sink LIMIT ?3",
@@ -1220,6 +1222,7 @@ impl Store {
                 attempts: row.get(8)?,
                 last_error: row.get(9)?,
                 digest_id: row.get(10)?,
+                kind: row.get(11)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
