@@ -77,6 +77,8 @@ pub struct DueDelivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRow {
     pub alert_id: String,
+    /// The payload's `type`: `article.matched`, or a source-health message's.
+    pub kind: String,
     pub watchlist: String,
     pub source: String,
     pub article_url: String,

@@ -305,7 +305,7 @@ impl SqliteStore {
                              json_extract(a.payload, '$.type') || ': ' || a.source
                                || COALESCE(' (' || json_extract(a.payload, '$.health.last_error') || ')', ''),
                              ''), a.created_at,
-                    d.sink, d.state, d.attempts, d.last_error, d.digest_id
+                    d.sink, d.state, d.attempts, d.last_error, d.digest_id, a.kind
              FROM alerts a JOIN deliveries d ON d.alert_id = a.id
              WHERE a.created_at >= ?1 AND (?2 = 0 OR d.state = 'dead')
              ORDER BY a.created_at DESC, a.id, d.sink LIMIT ?3",
@@ -323,6 +323,7 @@ impl SqliteStore {
                 attempts: row.get(8)?,
                 last_error: row.get(9)?,
                 digest_id: row.get(10)?,
+                kind: row.get(11)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)

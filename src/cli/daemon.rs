@@ -1,0 +1,142 @@
+//! The commands that run the daemon or look at its state: `run`, `once`, `check`, `sources` and
+//! `demo`. Start-up failures are printed here, once, with what to change; the daemon itself
+//! lives in [`crate::daemon`].
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::daemon::{self, Pipeline};
+
+use super::{load_config, plural};
+
+/// Opens the state (database and lock) and builds the pipeline; the state must outlive it.
+fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>), ExitCode> {
+    let fail = |error: daemon::StartError| {
+        eprintln!("error: {error}");
+        ExitCode::FAILURE
+    };
+    let state = daemon::State::open(&config).map_err(fail)?;
+    let pipeline = Pipeline::build(
+        config,
+        Arc::clone(&state.store),
+        Arc::new(daemon::Metrics::new()),
+    )
+    .map_err(fail)?;
+    Ok((state, Arc::new(pipeline)))
+}
+
+pub(super) async fn run(path: &Path) -> ExitCode {
+    daemon::open_files::raise();
+    let (_state, pipeline) = match load_config(path).and_then(start_pipeline) {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let control = daemon::signals::control(path);
+    match daemon::run(pipeline, control).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(super) async fn once(path: &Path) -> ExitCode {
+    daemon::open_files::raise();
+    let (_state, pipeline) = match load_config(path).and_then(start_pipeline) {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let database = pipeline.config.daemon.database_path();
+    let summary = daemon::once(pipeline).await;
+    eprintln!("{summary}");
+    if summary.store_failures > 0 {
+        eprintln!(
+            "error: state database {}: {} write{} refused{}; what this pass found is not all recorded (alerts may be created again next time): make the database writable",
+            database.display(),
+            summary.store_failures,
+            plural(summary.store_failures as usize),
+            summary
+                .store_problem
+                .map(|problem| format!(" (last: {problem})"))
+                .unwrap_or_default()
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+pub(super) fn check(path: &Path) -> ExitCode {
+    match Config::load(path) {
+        Ok(config) => {
+            println!(
+                "{}: OK — {} source{}, {} watchlist{}, {} sink{}; state in {}",
+                path.display(),
+                config.sources.len(),
+                plural(config.sources.len()),
+                config.watchlists.len(),
+                plural(config.watchlists.len()),
+                config.sinks.len(),
+                plural(config.sinks.len()),
+                config.daemon.database_path().display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprint!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads the state database without taking the daemon's lock, so it works while `run` is going.
+pub(super) fn sources(path: &Path) -> ExitCode {
+    let config = match load_config(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let database = config.daemon.database_path();
+    // No database yet (never run): every source shows as never polled; nothing is created.
+    let store = if database.exists() {
+        crate::store::Store::open(&database)
+    } else {
+        crate::store::Store::open_in_memory()
+    };
+    let store = match store {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: state database {}: {error}", database.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let now = chrono::Utc::now();
+    match daemon::status::source_status(&config, &store, now) {
+        Ok(rows) => {
+            print!("{}", daemon::status::render_table(&rows, now));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: state database {}: {error}", database.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(super) async fn demo() -> ExitCode {
+    match daemon::demo::run().await {
+        Ok(count) if count > 0 => ExitCode::SUCCESS,
+        Ok(_) => {
+            eprintln!("error: the demo produced no alert");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
