@@ -1,0 +1,114 @@
+//! `[daemon]`: the state directory, the HTTP listener, WebSub's public URL and source-health
+//! alerting.
+//!
+//! It only checks and resolves values (the state directory against the config's folder); it
+//! neither creates the directory nor binds the address.
+
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use super::load::Problems;
+use super::values::http_url_like;
+use super::watchlists::list;
+use crate::config::raw::RawDaemon;
+use crate::config::DaemonConfig;
+
+/// The HTTP listener's default port (loopback only).
+pub const DEFAULT_LISTEN_PORT: u16 = 9412;
+
+pub(super) fn daemon_config(
+    raw: RawDaemon,
+    base: &Path,
+    environment: &dyn Fn(&str) -> Option<String>,
+    sink_names: &[String],
+    problems: &mut Problems,
+) -> DaemonConfig {
+    let health_sinks = raw.health_sinks.unwrap_or_default();
+    for (index, sink) in health_sinks.iter().enumerate() {
+        if !sink_names.contains(sink) {
+            problems.add(
+                format!("daemon.health_sinks[{index}]"),
+                format!(
+                    "no sink named {sink:?}; defined sinks: {}",
+                    list(sink_names)
+                ),
+            );
+        }
+    }
+    let health_failures = match raw.health_failures {
+        Some(0) => {
+            problems.add(
+                "daemon.health_failures",
+                "must be at least 1 (consecutive failures before a source is reported unhealthy)",
+            );
+            5
+        }
+        Some(count) => count,
+        None => 5,
+    };
+    // systemd's StateDirectory= exports STATE_DIRECTORY; prefer it when the file says nothing.
+    let state_dir = match raw.state_dir {
+        Some(text) if text.trim().is_empty() => {
+            problems.add("daemon.state_dir", "must not be empty");
+            PathBuf::from("state")
+        }
+        Some(text) => PathBuf::from(text),
+        None => environment("STATE_DIRECTORY")
+            .and_then(|value| value.split(':').next().map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("state")),
+    };
+    let listen = match raw.listen.as_deref().map(str::trim) {
+        None => Some(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            DEFAULT_LISTEN_PORT,
+        ))),
+        Some("off") | Some("") => None,
+        Some(text) => match text.parse::<std::net::SocketAddr>() {
+            Ok(address) => Some(address),
+            Err(_) => {
+                problems.add(
+                    "daemon.listen",
+                    format!("{text:?} is not an address; write it like \"127.0.0.1:9412\" or \"[::1]:9412\", or \"off\""),
+                );
+                None
+            }
+        },
+    };
+    let public_url = raw
+        .public_url
+        .as_deref()
+        .and_then(|text| public_url(text, problems));
+    let listen_off = matches!(raw.listen.as_deref().map(str::trim), Some("off") | Some(""));
+    if public_url.is_some() && listen_off {
+        problems.add(
+            "daemon.public_url",
+            "is set but daemon.listen is \"off\": WebSub hubs deliver to the HTTP listener; set listen to the address public_url leads to, or remove public_url",
+        );
+    }
+    DaemonConfig {
+        state_dir: base.join(state_dir),
+        listen,
+        health_sinks,
+        health_failures,
+        public_url,
+    }
+}
+
+/// `[daemon] public_url`: an absolute http(s) URL the callback paths are appended to.
+fn public_url(text: &str, problems: &mut Problems) -> Option<Url> {
+    let url = http_url_like(
+        text,
+        "daemon.public_url",
+        "https://example.org/wirewatch",
+        problems,
+    )?;
+    if url.query().is_some() || url.fragment().is_some() {
+        problems.add(
+            "daemon.public_url",
+            format!("{text:?} has a query or fragment; write the base URL only, like \"https://example.org/wirewatch\" (callbacks are built as <public_url>/websub/ID)"),
+        );
+        return None;
+    }
+    Some(url)
+}
