@@ -22,6 +22,7 @@ pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod encoding;
 pub mod extract;
 pub mod fetch;
 pub mod model;

@@ -445,7 +445,7 @@ impl Pipeline {
                 let final_url = page.final_url.clone();
                 let extracted = tokio::task::spawn_blocking(move || {
                     let html =
-                        extract::charset::decode_html(&page.body, page.content_type.as_deref());
+                        crate::encoding::decode_html(&page.body, page.content_type.as_deref());
                     extract::extract_with_notes(&html, &page.final_url)
                 })
                 .await;
