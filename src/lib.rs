@@ -19,6 +19,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod alert;
+pub mod assemble;
 pub mod cli;
 pub mod config;
 pub mod daemon;
