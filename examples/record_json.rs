@@ -1,4 +1,4 @@
-//! Development aid: prints the JSON record (FORMAT.md) of one HTML file.
+//! Development aid: prints the JSON record (docs/FORMAT.md) of one HTML file.
 //! Usage: `record_json PAGE.html URL`
 fn main() {
     let mut args = std::env::args().skip(1);

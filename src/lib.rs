@@ -1,27 +1,17 @@
 //! wirewatch: a news-monitoring daemon. It polls news sources, fetches every new article, turns it
 //! into a structured document, matches it against keyword watchlists and delivers alerts durably.
 //!
-//! Codemap (the pipeline runs top to bottom; see README.md "Architecture"):
-//! - [`config`]: the TOML file → validated runtime configuration, every error with its TOML path.
-//! - [`fetch`]: the only inbound HTTP: conditional GET, size caps, SSRF guard, per-host
-//!   politeness, robots.txt.
-//! - [`source`]: feed bytes → [`model::Entry`] values, and entry identity (pure).
-//! - [`extract`]: HTML → [`model::Article`], and its rendering as document / record (pure).
-//! - [`rules`]: watchlist query language and the compiled matcher (pure).
-//! - [`similarity`]: SimHash fingerprints of bodies, for one alert per story across outlets.
-//! - [`schedule`]: when to poll a source next (intervals, hints, back-off, breaker; pure).
-//! - [`alert`]: the outbound alert payload (a versioned contract).
-//! - [`store`]: durable state (SQLite backend in `store/sqlite/`): source validators, seen entries, alerts and their delivery outbox.
-//! - [`sink`]: alert delivery targets (webhook, log); the only outbound HTTP.
-//! - [`websub`]: WebSub subscriber rules: hub discovery, push signatures, leases (pure).
-//! - [`daemon`]: wiring: polling, processing, delivery loops, shutdown.
-//! - [`cli`]: command-line commands; no business logic.
+//! The codemap — what each module and file does, and the invariants between them — is kept in
+//! one place, README.md "Architecture"; each module's `//!` paragraph says the rest. The
+//! document format is docs/FORMAT.md, the query language docs/QUERY.md.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod alert;
+pub mod assemble;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod encoding;
 pub mod extract;
 pub mod fetch;
 pub mod model;

@@ -5,7 +5,8 @@
 //!
 //! No I/O, no tokio, no clock: times are arguments (milliseconds since the epoch, like the store's),
 //! so the whole subscription life — request, verification, renewal, lapse, denial, back-off — is
-//! tested as data. Sending requests, answering the hub and keeping state is `daemon::websub`'s job.
+//! tested as data. Sending requests, answering the hub and keeping state is the job of
+//! `daemon::websub_subscriber`.
 
 use std::time::Duration;
 

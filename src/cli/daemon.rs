@@ -115,9 +115,9 @@ pub(super) fn sources(path: &Path) -> ExitCode {
         }
     };
     let now = chrono::Utc::now();
-    match daemon::status::source_status(&config, &store, now) {
+    match daemon::source_status::source_status(&config, &store, now) {
         Ok(rows) => {
-            print!("{}", daemon::status::render_table(&rows, now));
+            print!("{}", daemon::source_status::render_table(&rows, now));
             ExitCode::SUCCESS
         }
         Err(error) => {

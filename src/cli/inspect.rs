@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::config::FetchConfig;
 use crate::daemon;
-use crate::extract::{self, render};
+use crate::extract::render;
 use crate::fetch::{Fetched, Fetcher, Origin};
 
 use super::load_config;
@@ -215,8 +215,7 @@ fn extract_page(
     content_type: Option<&str>,
     url: &Url,
 ) -> crate::model::Article {
-    let html = extract::decode_html(bytes, content_type);
-    let (article, notes) = extract::extract_with_notes(&html, url);
+    let (article, notes) = crate::assemble::article_from_page(bytes, content_type, url);
     for warning in notes.warnings() {
         eprintln!("{input}: {warning}");
     }
@@ -241,7 +240,7 @@ pub(super) async fn discover(url: &Url) -> ExitCode {
         Ok(fetcher) => fetcher,
         Err(code) => return code,
     };
-    match daemon::discovery::discover(&fetcher, url, 15 << 20).await {
+    match daemon::find_feed::discover(&fetcher, url, 15 << 20).await {
         Ok(candidates) => {
             let chosen = candidates
                 .iter()

@@ -1,6 +1,6 @@
 //! The daemon's HTTP listener (`[daemon] listen`): `/healthz` for liveness probes, `/metrics` in
 //! the Prometheus/OpenMetrics text format, `/status` as JSON, and `/websub/{id}`, where WebSub
-//! hubs verify subscriptions and push content (`daemon::websub`). Only the WebSub callbacks change
+//! hubs verify subscriptions and push content (`daemon::websub_subscriber`). Only the WebSub callbacks change
 //! state; everything serves whichever pipeline generation is current (reloads swap it underneath).
 //! Connections are served by `daemon::listener`, which bounds their number and how long they take.
 
@@ -32,7 +32,7 @@ pub async fn serve(
         .route("/status", get(status))
         .route(
             "/websub/:id",
-            get(super::websub::verify).post(super::websub::push),
+            get(super::websub_subscriber::verify).post(super::websub_subscriber::push),
         )
         .with_state(current);
     let limits = Limits::for_open_files(super::open_files::soft_limit());

@@ -2,25 +2,28 @@
 //! compiled matcher, sinks) and runs the stages in order — poll a source, process each new entry
 //! into an article and its matches, commit entry + alerts atomically, deliver from the outbox.
 //!
-//! This is the only module that spawns tasks or reads the clock for the pipeline. It owns no
-//! parsing, extraction or matching logic: those are pure functions it calls.
+//! This is the only module that spawns tasks, and it decides the pipeline's times (when to
+//! poll, when an alert was created); fetch and the sinks read the clock only for their own
+//! pacing, caches, `Retry-After` and signatures. It owns no parsing, extraction, article assembly or
+//! matching logic: those are pure functions it calls (`source`, `extract`, `assemble`, `rules`).
+//! Files are named after what they do; README.md's codemap lists them.
 
 mod deliver;
 pub mod demo;
-pub mod discovery;
+mod fetch_source;
+pub mod find_feed;
 pub mod health;
 pub mod http;
 mod listener;
+mod loops;
 pub mod metrics;
 pub mod notify;
 pub mod open_files;
 mod process;
-mod run;
 pub mod signals;
-mod sources;
-pub mod status;
+pub mod source_status;
 mod supervisor;
-mod websub;
+mod websub_subscriber;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,8 +40,8 @@ pub use metrics::Metrics;
 
 pub use deliver::DeliveryReport;
 pub use http::serve as serve_http;
+pub use loops::{once, OnceSummary};
 pub use process::PollReport;
-pub use run::{once, OnceSummary};
 pub use supervisor::{run, Control, Current, Liveness};
 
 /// Everything built from one config load, shared read-only by all tasks. A reload builds a new

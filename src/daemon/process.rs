@@ -14,14 +14,15 @@ use futures_util::{stream, StreamExt};
 use tracing::{debug, info, warn};
 use url::Url;
 
+use super::fetch_source::Polled;
 use super::metrics::{OutcomeLabel, SourceLabel, WatchlistLabel};
-use super::sources::Polled;
 use super::{now_millis, Pipeline};
 use crate::alert;
+use crate::assemble;
 use crate::config::SourceConfig;
-use crate::extract::{self, render};
+use crate::extract::render;
 use crate::fetch::{FetchError, Fetched, Origin};
-use crate::model::{self, Article, Entry, Image};
+use crate::model::{self, Article, Entry};
 use crate::rules::Document;
 use crate::schedule::{self, Freshness};
 use crate::source;
@@ -198,7 +199,7 @@ impl Pipeline {
         // per entry).
         let (old_entries, mut new_entries): (Vec<_>, Vec<_>) = new_entries
             .into_iter()
-            .partition(|(entry, _)| is_too_old(entry, source.max_age, now));
+            .partition(|(entry, _)| assemble::is_too_old(entry, source.max_age, now));
         // A feed of 100,000 new items must not become 100,000 articles in one poll: the newest
         // `max_entries_per_poll` are processed (the list is oldest first), the rest stay unseen
         // and come first among the new ones on the next poll.
@@ -285,7 +286,7 @@ impl Pipeline {
                 now.timestamp_millis(),
             )
         };
-        if is_too_old(entry, source.max_age, now) {
+        if assemble::is_too_old(entry, source.max_age, now) {
             mark_seen()?;
             debug!(source = %source.name, entry = %model::clip(key, LOG_FIELD_CHARS), "older than max_age; recorded without alerting");
             return Ok(Processed::Old);
@@ -293,30 +294,14 @@ impl Pipeline {
         // A link that is there but not a plain http(s) URL (`javascript:`, `file:`, credentials)
         // cannot be fetched, and no chat service links to it: the alert would only become a dead
         // letter. The entry is recorded as seen (its identity does not change) without alerting.
-        let link = entry_link(entry, feed_url);
-        if matches!(&link, EntryLink::Unusable) {
+        let link = assemble::entry_link(entry, feed_url);
+        if matches!(&link, assemble::EntryLink::Unusable) {
             mark_seen()?;
             debug!(source = %source.name, entry = %model::clip(key, LOG_FIELD_CHARS), "link is not an http(s) URL without credentials; recorded without alerting");
             return Ok(Processed::Unusable);
         }
         let mut article = self.article_for(source, feed_url, entry).await;
-        // titles, authors and links as payloads, messages and logs may carry them
-        article.bound();
-        if article.url.is_empty() {
-            article.url = if article.fetched_url.is_empty() {
-                match link {
-                    EntryLink::Usable(url) => url.to_string(),
-                    EntryLink::Unusable | EntryLink::Missing => String::new(),
-                }
-            } else {
-                article.fetched_url.clone()
-            };
-        }
-        let article_url = article_identity(&article, &source.name, key);
-        if !article.url.is_empty() {
-            // the payload shows the same URL the alert id and de-duplication are derived from
-            article.url = article_url.clone();
-        }
+        let article_url = assemble::settle(&mut article, &link, &source.name, key);
         let body = render::body(&article);
         let fingerprint = crate::similarity::fingerprint(&body);
         let document = Document::of_article(&article, &body, &source.name);
@@ -398,7 +383,7 @@ impl Pipeline {
             .and_then(|link| feed_url.join(link).ok());
         let (true, Some(link)) = (source.fetch_article, link) else {
             self.count_article("feed_entry");
-            return article_from_entry(entry, feed_url);
+            return assemble::article_from_entry(entry, feed_url);
         };
         let started = std::time::Instant::now();
         let article = self.fetch_article(source, feed_url, entry, &link).await;
@@ -428,7 +413,7 @@ impl Pipeline {
         if source.respect_robots {
             if let Err(error) = self.fetcher.robots_allow(&link, Origin::Content).await {
                 warn!(source = %source.name, url = %link, %error, "article page not fetched; using the feed entry's content");
-                return article_from_entry(entry, feed_url);
+                return assemble::article_from_entry(entry, feed_url);
             }
         }
         match self
@@ -444,9 +429,11 @@ impl Pipeline {
             Ok(Fetched::Page(page)) => {
                 let final_url = page.final_url.clone();
                 let extracted = tokio::task::spawn_blocking(move || {
-                    let html =
-                        extract::charset::decode_html(&page.body, page.content_type.as_deref());
-                    extract::extract_with_notes(&html, &page.final_url)
+                    assemble::article_from_page(
+                        &page.body,
+                        page.content_type.as_deref(),
+                        &page.final_url,
+                    )
                 })
                 .await;
                 match extracted {
@@ -456,24 +443,24 @@ impl Pipeline {
                         }
                         self.count_article("extracted");
                         article.fetched_url = final_url.to_string();
-                        fill_from_entry(&mut article, entry, feed_url);
+                        assemble::fill_from_entry(&mut article, entry, feed_url);
                         article
                     }
                     Err(error) => {
                         self.count_article("entry_fallback");
                         warn!(source = %source.name, url = %link, %error, "extraction failed; using the feed entry's content");
-                        article_from_entry(entry, feed_url)
+                        assemble::article_from_entry(entry, feed_url)
                     }
                 }
             }
             Ok(Fetched::NotModified(_)) => {
                 self.count_article("entry_fallback");
-                article_from_entry(entry, feed_url)
+                assemble::article_from_entry(entry, feed_url)
             }
             Err(error) => {
                 self.count_article("entry_fallback");
                 warn!(source = %source.name, url = %link, %error, "article page not fetched; using the feed entry's content");
-                article_from_entry(entry, feed_url)
+                assemble::article_from_entry(entry, feed_url)
             }
         }
     }
@@ -487,155 +474,3 @@ enum Processed {
 
 /// Longest text (a title, an entry id) written into one log field, in characters.
 const LOG_FIELD_CHARS: usize = 200;
-
-/// An entry's link, resolved against the feed.
-enum EntryLink {
-    Usable(Url),
-    /// Present, but not an http(s) URL without credentials (or not a URL at all).
-    Unusable,
-    Missing,
-}
-
-fn entry_link(entry: &Entry, feed_url: &Url) -> EntryLink {
-    let Some(text) = entry
-        .url
-        .as_deref()
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-    else {
-        return EntryLink::Missing;
-    };
-    match feed_url.join(text) {
-        Ok(url) if model::usable_link(&url) => EntryLink::Usable(url),
-        _ => EntryLink::Unusable,
-    }
-}
-
-fn is_too_old(entry: &Entry, max_age: Option<Duration>, now: DateTime<Utc>) -> bool {
-    let (Some(max_age), Some(date)) = (max_age, entry.published.or(entry.updated)) else {
-        // undated entries count as new
-        return false;
-    };
-    // a limit reaching before the calendar starts keeps everything
-    match chrono::Duration::from_std(max_age)
-        .ok()
-        .and_then(|max_age| now.checked_sub_signed(max_age))
-    {
-        Some(oldest) => date.with_timezone(&Utc) < oldest,
-        None => false,
-    }
-}
-
-/// The URL that identifies an article across sources: its canonical URL, or for an entry with no
-/// link a name unique to the entry.
-fn article_identity(article: &Article, source: &str, key: &str) -> String {
-    if article.url.is_empty() {
-        format!("entry:{source}:{key}")
-    } else {
-        model::canonical_url_text(&article.url)
-    }
-}
-
-/// An article built from the feed entry alone.
-pub(crate) fn article_from_entry(entry: &Entry, feed_url: &Url) -> Article {
-    let link = entry
-        .url
-        .as_deref()
-        .and_then(|link| feed_url.join(link).ok())
-        .map(|url| url.to_string())
-        .unwrap_or_default();
-    let html = entry
-        .content_html
-        .as_deref()
-        .or(entry.summary_html.as_deref())
-        .unwrap_or("");
-    let base = Url::parse(&link).unwrap_or_else(|_| feed_url.clone());
-    Article {
-        url: link.clone(),
-        fetched_url: link,
-        title: entry.title.clone().unwrap_or_default(),
-        published: entry.published,
-        updated: entry.updated,
-        authors: entry.authors.clone(),
-        site_name: None,
-        language: None,
-        image: entry.image_url.as_ref().map(|url| Image {
-            url: Some(url.clone()),
-            caption: None,
-            credit: None,
-        }),
-        blocks: extract::fragment_blocks(html, &base),
-    }
-}
-
-/// Fills what the page did not say from what the feed did.
-fn fill_from_entry(article: &mut Article, entry: &Entry, feed_url: &Url) {
-    if article.title.trim().is_empty() {
-        article.title = entry.title.clone().unwrap_or_default();
-    }
-    if article.published.is_none() {
-        article.published = entry.published;
-    }
-    if article.updated.is_none() {
-        article.updated = entry.updated;
-    }
-    if article.authors.is_empty() {
-        article.authors = entry.authors.clone();
-    }
-    if article.blocks.is_empty() {
-        article.blocks = article_from_entry(entry, feed_url).blocks;
-    }
-    if article.url.is_empty() {
-        article.url = article.fetched_url.clone();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry_dated(text: Option<&str>) -> Entry {
-        Entry {
-            published: text.map(|t| DateTime::parse_from_rfc3339(t).unwrap()),
-            ..Entry::default()
-        }
-    }
-
-    #[test]
-    fn max_age() {
-        let now = DateTime::parse_from_rfc3339("2024-05-20T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let three_days = Some(Duration::from_secs(3 * 86_400));
-        assert!(is_too_old(
-            &entry_dated(Some("2024-05-14T13:05:00+03:00")),
-            three_days,
-            now
-        ));
-        assert!(!is_too_old(
-            &entry_dated(Some("2024-05-18T13:05:00+03:00")),
-            three_days,
-            now
-        ));
-        assert!(
-            !is_too_old(&entry_dated(None), three_days, now),
-            "undated entries count as new"
-        );
-        assert!(!is_too_old(
-            &entry_dated(Some("2001-01-01T00:00:00Z")),
-            None,
-            now
-        ));
-        // a limit beyond the calendar (issue 16, defect 3) keeps the entry instead of panicking
-        assert!(!is_too_old(
-            &entry_dated(Some("2001-01-01T00:00:00Z")),
-            Some(Duration::MAX),
-            now
-        ));
-        assert!(!is_too_old(
-            &entry_dated(Some("2001-01-01T00:00:00Z")),
-            Some(Duration::from_secs(i64::MAX as u64 / 1000)),
-            now
-        ));
-    }
-}

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
-use super::run::{delivery_loop, source_loop, warn_about_orphaned_deliveries};
+use super::loops::{delivery_loop, source_loop, warn_about_orphaned_deliveries};
 use super::{notify, Pipeline, StartError};
 use crate::config::Config;
 
@@ -169,7 +169,7 @@ fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generation {
         let token = token.clone();
         tracker.spawn(async move {
             let _alive = alive;
-            super::websub::subscription_loop(pipeline, token).await
+            super::websub_subscriber::subscription_loop(pipeline, token).await
         });
     }
     if inbox_loop {
@@ -178,7 +178,7 @@ fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generation {
         let token = token.clone();
         tracker.spawn(async move {
             let _alive = alive;
-            super::websub::inbox_loop(pipeline, token).await
+            super::websub_subscriber::inbox_loop(pipeline, token).await
         });
     }
     for sink in pipeline.config.sinks.iter() {

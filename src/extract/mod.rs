@@ -19,12 +19,12 @@
 //! - `blocks` — walks the body into paragraphs/headings/list items/quotes/related blocks with link
 //!   and bold spans, then drops leftover furniture lines.
 //! - `image` — lead image (og:image / JSON-LD / figure) with caption and credit; visible byline.
-//! - `charset` — bytes → text for the fetcher; `render` — document and JSON record.
+//! - `render` — document and JSON record. (Bytes → text is [`crate::encoding`]; `decode_html`
+//!   is re-exported here for callers that extract.)
 //!
 //! When the markup yields less than half of the JSON-LD `articleBody` (script-rendered pages),
 //! that text becomes the body.
 
-pub mod charset;
 pub mod render;
 
 mod blocks;
@@ -42,7 +42,7 @@ use dom::{clean_text, Dom};
 use scraper::Html;
 use url::Url;
 
-pub use charset::decode_html;
+pub use crate::encoding::decode_html;
 pub use prepare::Notes;
 pub use render::LinkStyle;
 

@@ -6,7 +6,7 @@
 //! and `Matcher::matches` scans an article once, then evaluates only the watchlists one of whose
 //! required terms was seen (`matcher`). Text on both sides is folded the same way (`normalize`):
 //! case, diacritics, compatibility forms, whole words, CJK by character. The syntax is in
-//! SYNTAX.md.
+//! docs/QUERY.md.
 //!
 //! This module is pure: no I/O, no clock, no async, no logging. It does not know watchlist names,
 //! sources or sinks; watchlists are indices into the `Vec` given to `Matcher::new`, and the caller
@@ -75,7 +75,7 @@ pub struct Query {
 }
 
 impl Query {
-    /// Parses query text (see SYNTAX.md). The error names the 1-based column and what was
+    /// Parses query text (see docs/QUERY.md). The error names the 1-based column and what was
     /// expected there.
     pub fn parse(text: &str) -> Result<Query, QueryError> {
         parser::parse(text).map(|root| Query { root })

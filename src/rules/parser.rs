@@ -1,5 +1,5 @@
-//! Recursive-descent parser for the watchlist query language (see SYNTAX.md), over `lexer`'s
-//! lexemes, building the `ast` tree.
+//! Recursive-descent parser for the watchlist query language (see docs/QUERY.md), over
+//! `lexer`'s lexemes, building the `ast` tree.
 //!
 //! Grammar, loosest binding first:
 //!

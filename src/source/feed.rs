@@ -2,7 +2,7 @@
 //! document order, through feed-rs.
 //!
 //! Around feed-rs this module adds what a monitor needs: charset decoding first
-//! ([`super::charset`]); dates that keep the publisher's offset (feed-rs only returns UTC, so our
+//! ([`crate::encoding::decode_xml`]); dates that keep the publisher's offset (feed-rs only returns UTC, so our
 //! own timestamp parser records the offset of every date it reads); a clear line between ids the
 //! publisher wrote and ids feed-rs would invent; absolute links and image URLs; well-formed
 //! entities before parsing and one lenient retry for broken XML (truncated documents, unclosed
@@ -16,7 +16,6 @@ use std::rc::Rc;
 use chrono::{DateTime, FixedOffset, Utc};
 use url::Url;
 
-use super::charset::decode_xml;
 use super::date::parse_date;
 use super::json_feed::prepare_json;
 use super::xml::{
@@ -24,6 +23,7 @@ use super::xml::{
     repair_xml, root_element, without_root_default_namespace,
 };
 use super::SourceError;
+use crate::encoding::decode_xml;
 use crate::model::Entry;
 
 /// A parsed feed: its entries plus the channel facts the scheduler uses.

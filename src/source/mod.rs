@@ -9,10 +9,9 @@
 //! does) and it does not fetch article pages (fetch and extract do).
 //!
 //! Files: `feed` (RSS/Atom/JSON Feed via feed-rs), `sitemap`, `page` (CSS selectors), `discover`
-//! (feed autodiscovery); shared helpers `charset` (bytes → UTF-8), `date` (lenient dates that
-//! keep offsets), and the private `xml` (sniffing, dialect fixes, repair) and `json_feed`.
+//! (feed autodiscovery); the shared helper `date` (lenient dates that keep offsets), and the private `xml` (sniffing, dialect fixes, repair) and `json_feed`. Bytes
+//! become text in [`crate::encoding`].
 
-pub mod charset;
 pub mod date;
 pub mod discover;
 pub mod feed;

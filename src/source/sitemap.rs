@@ -12,10 +12,10 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 use url::Url;
 
-use super::charset::decode_xml;
 use super::date::parse_date;
 use super::xml::{is_html_element, root_element};
 use super::SourceError;
+use crate::encoding::decode_xml;
 use crate::model::Entry;
 
 /// The URLs of a sitemap as entries, or the child sitemaps of a sitemap index.

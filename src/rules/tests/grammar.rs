@@ -121,7 +121,7 @@ fn grammar() {
     parses("near far", "(AND near far)");
     parses("O'Brien", "\"o brien\"");
     parses("東京", "\"東 京\"");
-    // The example at the top of SYNTAX.md.
+    // The example at the top of docs/QUERY.md.
     parses(
         "(\"Xi Jinping\" OR Putin) NEAR/5 (China OR Beijing) sanction* -title:sport lang:en",
         "(AND (NEAR/5 (OR \"xi jinping\" putin) (OR china beijing)) sanction* (NOT title:sport) lang:en)",

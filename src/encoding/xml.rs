@@ -1,44 +1,60 @@
-//! Turns the raw bytes of a feed body into UTF-8 text that an XML parser can read without
-//! guessing: gzip bodies are inflated, the encoding is decided (byte-order mark → XML
-//! declaration → HTTP `charset` → detection), text before the XML declaration is dropped and the
-//! declaration is rewritten to say `utf-8`.
-//!
-//! HTML pages are decoded by [`crate::extract::charset`], the one HTML decoder (article pages,
-//! `page` sources and feed discovery alike).
-//!
-//! It deliberately does not repair mojibake that is stored in the bytes themselves (UTF-8 that was
-//! once decoded as windows-1252 and re-encoded): such text is valid UTF-8 and telling it apart
-//! from real "Ã©" would be a guess. It does not parse XML either; it only looks at the prolog.
+//! The feed (XML) policy over the shared rules of [`super`]: the order of evidence is
+//! byte-order mark (UTF-8/16/32), UTF-16 recognised by its zero bytes, UTF-8 bytes, the XML
+//! declaration's `encoding`, the HTTP `Content-Type` charset, then detection. A declared
+//! encoding that does not decode cleanly yields to detection (feeds are machine-written: a
+//! wrong label is likelier than a broken byte). The result is text an XML parser reads without
+//! guessing: anything before the XML declaration is dropped and the declaration is rewritten
+//! to say `utf-8`; C1 control characters left by an upstream ISO-8859-1 misreading become the
+//! windows-1252 characters they stood for.
 
-use std::borrow::Cow;
-use std::io::Read;
 use std::sync::OnceLock;
 
-use encoding_rs::{Encoding, REPLACEMENT, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
 use regex::bytes::Regex as BytesRegex;
 use regex::Regex;
 
-/// Inflated gzip bodies are capped so that a small "zip bomb" cannot exhaust memory; real feeds
-/// are far below this.
-const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
+use super::{
+    charset_from_content_type, decode, decode_if_utf8, decode_with_bom, detect, encoding_for_label,
+    inflate_if_gzip,
+};
 
 /// How far into the body the XML declaration is looked for (leading comments in test fixtures
 /// and a few servers' junk push it past the first bytes).
 const PROLOG_WINDOW: usize = 4096;
 
 /// Decodes a feed body to UTF-8 and rewrites its XML declaration to match.
-///
-/// The order of evidence is: byte-order mark (UTF-8/16/32), the XML declaration's `encoding`, the
-/// HTTP `Content-Type` charset, then detection with chardetng. Declared information is not
-/// trusted blindly: bytes that are valid UTF-8 are read as UTF-8 whatever a legacy label says
-/// (multi-byte UTF-8 sequences almost never occur by chance in windows-1252 or ISO-8859-1
-/// text), and a declared encoding that does not decode cleanly falls back to detection.
 pub fn decode_xml(bytes: &[u8], content_type: Option<&str>) -> String {
     let bytes = inflate_if_gzip(bytes);
-    let bytes = bytes.as_ref();
-    let declared = declared_encoding(bytes).or_else(|| content_type.and_then(http_charset));
-    let text = demoronize(decode_bytes(bytes, declared));
+    let text = demoronize(decode_bytes(bytes.as_ref(), content_type));
     fix_prolog(&text)
+}
+
+/// The encoding decision, without the prolog rewrite.
+fn decode_bytes(bytes: &[u8], content_type: Option<&str>) -> String {
+    if let Some(text) = decode_with_bom(bytes) {
+        return text;
+    }
+    if let Some(encoding) = sniff_utf16_without_bom(bytes) {
+        return decode(encoding, bytes);
+    }
+    if let Some(text) = decode_if_utf8(bytes) {
+        return text;
+    }
+    // The document's own declaration outranks the server's header, even when it names an
+    // encoding we do not know (then detection decides, not the header).
+    let declared = match declared_label(bytes) {
+        Some(label) => encoding_for_label(&label),
+        None => content_type.and_then(charset_from_content_type),
+    };
+    match declared {
+        // UTF-8 bytes were taken above, so a UTF-8 label (or a UTF-16 one, which means UTF-8
+        // without a BOM or zero bytes) over other bytes is wrong: detection decides.
+        Some(encoding) if encoding != UTF_8 => encoding
+            .decode_without_bom_handling_and_without_replacement(bytes)
+            .map(|text| text.into_owned())
+            .unwrap_or_else(|| decode(detect(bytes), bytes)),
+        _ => decode(detect(bytes), bytes),
+    }
 }
 
 /// C1 control characters (U+0080–U+009F) never occur in real text; when they do, windows-1252
@@ -57,94 +73,6 @@ fn demoronize(text: String) -> String {
                 decoded.chars().next().unwrap_or(c)
             }
             _ => c,
-        })
-        .collect()
-}
-
-/// The body itself, or its inflated bytes when it starts with the gzip magic (a server that sent
-/// `Content-Encoding: gzip` the client did not undo, or a `.xml.gz` sitemap). A body that merely
-/// starts like gzip but does not inflate is returned as it is.
-pub fn inflate_if_gzip(bytes: &[u8]) -> Cow<'_, [u8]> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        if let Some(data) = inflate(bytes) {
-            return Cow::Owned(data);
-        }
-    }
-    Cow::Borrowed(bytes)
-}
-
-/// Inflates a gzip body. A body cut off in transit still yields the bytes before the cut (the
-/// feed parser's repair can often use them); `None` when nothing could be inflated.
-fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut decoder = flate2::read::GzDecoder::new(bytes).take(MAX_INFLATED_BYTES);
-    let mut out = Vec::new();
-    match decoder.read_to_end(&mut out) {
-        Ok(_) => Some(out),
-        Err(_) if !out.is_empty() => Some(out),
-        Err(_) => None,
-    }
-}
-
-/// The encoding decision, without the prolog rewrite. `declared` is the label the document or
-/// the server gave, already chosen by the caller's precedence.
-fn decode_bytes(bytes: &[u8], declared: Option<String>) -> String {
-    if let Some(text) = decode_with_bom(bytes) {
-        return text;
-    }
-    if let Some(encoding) = sniff_utf16_without_bom(bytes) {
-        let (text, _had_errors) = encoding.decode_without_bom_handling(bytes);
-        return text.into_owned();
-    }
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return text.to_string();
-    }
-    // Checked before any label: a UTF-8 body with a stray legacy byte, whatever it declares,
-    // must not be re-read as windows-1252 (every accented letter would turn into mojibake).
-    if mostly_utf8(bytes) {
-        return String::from_utf8_lossy(bytes).into_owned();
-    }
-    let declared = declared.and_then(|label| Encoding::for_label(label.as_bytes()));
-    match declared {
-        // UTF-16 was ruled out above (no BOM, no zero-byte pattern), so a declaration saying so
-        // is wrong; UTF-8 was ruled out by the validity check. WHATWG's "replacement" encoding
-        // (labels like iso-2022-kr) would turn the whole body into U+FFFD.
-        Some(encoding) if ![UTF_8, UTF_16LE, UTF_16BE, REPLACEMENT].contains(&encoding) => {
-            if let Some(text) = encoding.decode_without_bom_handling_and_without_replacement(bytes)
-            {
-                return text.into_owned();
-            }
-            detect_and_decode(bytes)
-        }
-        _ => detect_and_decode(bytes),
-    }
-}
-
-fn decode_with_bom(bytes: &[u8]) -> Option<String> {
-    // UTF-32 first: its little-endian BOM starts with the UTF-16LE one.
-    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE, 0x00, 0x00]) {
-        return Some(decode_utf32(rest, false));
-    }
-    if let Some(rest) = bytes.strip_prefix(&[0x00, 0x00, 0xFE, 0xFF]) {
-        return Some(decode_utf32(rest, true));
-    }
-    let (encoding, bom_length) = Encoding::for_bom(bytes)?;
-    let rest = bytes.get(bom_length..).unwrap_or_default();
-    let (text, _had_errors) = encoding.decode_without_bom_handling(rest);
-    Some(text.into_owned())
-}
-
-/// encoding_rs does not implement UTF-32 (the WHATWG standard dropped it), so it is done here.
-fn decode_utf32(bytes: &[u8], big_endian: bool) -> String {
-    bytes
-        .chunks_exact(4)
-        .map(|chunk| {
-            let value = match <[u8; 4]>::try_from(chunk) {
-                Ok(quad) if big_endian => u32::from_be_bytes(quad),
-                Ok(quad) => u32::from_le_bytes(quad),
-                // chunks_exact never yields a short chunk; a trailing partial one is dropped.
-                Err(_) => u32::from(char::REPLACEMENT_CHARACTER),
-            };
-            char::from_u32(value).unwrap_or(char::REPLACEMENT_CHARACTER)
         })
         .collect()
 }
@@ -184,7 +112,7 @@ fn declaration_regex() -> &'static BytesRegex {
 }
 
 /// The `encoding` of the XML declaration, read from the ASCII-compatible head of the body.
-fn declared_encoding(bytes: &[u8]) -> Option<String> {
+fn declared_label(bytes: &[u8]) -> Option<String> {
     let head = &bytes[..bytes.len().min(PROLOG_WINDOW)];
     let captures = declaration_regex().captures(head)?;
     let declaration = captures.get(0)?;
@@ -194,44 +122,6 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
     }
     let label = captures.get(1)?;
     Some(String::from_utf8_lossy(label.as_bytes()).to_ascii_lowercase())
-}
-
-/// The `charset` parameter of a `Content-Type` header value.
-fn http_charset(content_type: &str) -> Option<String> {
-    content_type.split(';').skip(1).find_map(|parameter| {
-        let (name, value) = parameter.split_once('=')?;
-        if name.trim().eq_ignore_ascii_case("charset") {
-            let value = value.trim().trim_matches(['"', '\'']).trim();
-            (!value.is_empty()).then(|| value.to_ascii_lowercase())
-        } else {
-            None
-        }
-    })
-}
-
-/// A body that is UTF-8 apart from a few stray bytes (one pasted windows-1252 quote) is better
-/// read as UTF-8 with replacement characters than re-guessed as a legacy encoding, which would
-/// turn every real multi-byte character into mojibake. Valid multi-byte sequences rarely happen
-/// by chance in legacy text (where nearly every non-ASCII byte is an invalid run), so twice as
-/// many valid non-ASCII characters as invalid runs is taken as UTF-8.
-fn mostly_utf8(bytes: &[u8]) -> bool {
-    let mut valid_multibyte = 0usize;
-    let mut invalid = 0usize;
-    for chunk in bytes.utf8_chunks() {
-        valid_multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
-        if !chunk.invalid().is_empty() {
-            invalid += 1;
-        }
-    }
-    valid_multibyte > 0 && invalid * 2 <= valid_multibyte
-}
-
-fn detect_and_decode(bytes: &[u8]) -> String {
-    let mut detector = chardetng::EncodingDetector::new();
-    detector.feed(bytes, true);
-    let encoding = detector.guess(None, false);
-    let (text, _had_errors) = encoding.decode_without_bom_handling(bytes);
-    text.into_owned()
 }
 
 fn prolog_regex() -> &'static Regex {

@@ -5,7 +5,7 @@
 use tracing::{info, warn};
 use url::Url;
 
-use super::discovery;
+use super::find_feed;
 use super::process::PollError;
 use super::Pipeline;
 use crate::config::{SourceConfig, SourceKind};
@@ -180,7 +180,7 @@ impl Pipeline {
             return Ok(url);
         }
         let candidates =
-            discovery::discover(&self.fetcher, &source.url, self.config.fetch.max_page_size)
+            find_feed::discover(&self.fetcher, &source.url, self.config.fetch.max_page_size)
                 .await
                 .map_err(|error| PollError::Discovery(error.to_string()))?;
         let Some(chosen) = candidates.iter().find(|candidate| candidate.check.is_ok()) else {

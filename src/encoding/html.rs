@@ -1,34 +1,39 @@
-//! Bytes → text for HTML pages — article pages, `page` sources and pages read for feed
-//! discovery alike. After inflating a body that is still gzip, the order is a browser's: byte
-//! order mark, then the HTTP `Content-Type` charset, then a `<meta charset>` / `<meta
-//! http-equiv>` declaration near the top of the page, then statistical detection (chardetng).
-//! Decoding never fails: invalid sequences become U+FFFD.
+//! The HTML policy: a browser's order of evidence — byte-order mark, the HTTP `Content-Type`
+//! charset, a `<meta charset>` / `<meta http-equiv>` declaration near the top of the page, then
+//! detection — over the shared rules of [`super`]. Used for article pages, `page` sources and
+//! pages read for feed discovery alike.
 //!
 //! Two deliberate departures from browsers, both where the bytes contradict a declaration:
-//! - a declared legacy encoding with bytes that are valid UTF-8 and contain multi-byte sequences
-//!   decodes as UTF-8 (templates copied between sites, lossy re-saves; valid multi-byte UTF-8
-//!   almost never occurs by chance in legacy-encoded text);
+//! - bytes that are UTF-8 decode as UTF-8 whatever legacy encoding is declared (the shared
+//!   rule, [`super::decode_if_utf8`]);
 //! - an HTTP `charset=utf-8` with bytes that are not UTF-8 yields to the page's `<meta>` or to
 //!   detection (servers configured with a blanket UTF-8 charset in front of legacy pages).
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
-use regex::bytes::Regex;
 use std::sync::OnceLock;
+
+use encoding_rs::{Encoding, UTF_8};
+use regex::bytes::Regex;
+
+use super::{
+    charset_from_content_type, decode, decode_if_utf8, decode_with_bom, detect, encoding_for_label,
+    inflate_if_gzip,
+};
 
 /// How far into the page a `<meta>` charset declaration is looked for. The HTML spec says 1024
 /// bytes; real pages often put long `<script>`/`<link>` runs first, so we look further.
 const META_SCAN_BYTES: usize = 4096;
 
-/// Decode an HTML page: BOM → HTTP Content-Type charset → `<meta charset / http-equiv>` (first
-/// 1024..4096 bytes) → chardetng detection. Never fails; invalid sequences become U+FFFD.
+/// Decode an HTML page: BOM → UTF-8 bytes → HTTP Content-Type charset → `<meta charset /
+/// http-equiv>` (first 4096 bytes) → detection. Never fails; invalid sequences become U+FFFD.
 pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
-    // Pages too can arrive as gzip the HTTP layer did not undo (no Content-Encoding header);
-    // feeds and pages share the one sniffing rule.
-    let inflated = crate::source::charset::inflate_if_gzip(bytes);
+    // Pages too can arrive as gzip the HTTP layer did not undo (no Content-Encoding header).
+    let inflated = inflate_if_gzip(bytes);
     let bytes = inflated.as_ref();
-    if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
-        let (text, _) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
-        return text.into_owned();
+    if let Some(text) = decode_with_bom(bytes) {
+        return text;
+    }
+    if let Some(text) = decode_if_utf8(bytes) {
+        return text;
     }
     let head = &bytes[..bytes.len().min(META_SCAN_BYTES)];
     let declared = match content_type.and_then(charset_from_content_type) {
@@ -40,37 +45,7 @@ pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> String {
         Some(encoding) => Some(encoding),
         None => meta_charset(head),
     };
-    let encoding = match declared {
-        Some(encoding) if encoding != UTF_8 && is_multibyte_utf8(bytes) => UTF_8,
-        Some(encoding) => encoding,
-        None => detect(bytes),
-    };
-    let (text, _) = encoding.decode_without_bom_handling(bytes);
-    text.into_owned()
-}
-
-/// The encoding named by a `charset=` parameter of a Content-Type value, if known.
-pub fn charset_from_content_type(content_type: &str) -> Option<&'static Encoding> {
-    content_type.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        if !name.trim().eq_ignore_ascii_case("charset") {
-            return None;
-        }
-        label_to_encoding(value.trim().trim_matches(|c| c == '"' || c == '\''))
-    })
-}
-
-fn label_to_encoding(label: &str) -> Option<&'static Encoding> {
-    let encoding = Encoding::for_label(label.trim().as_bytes())?;
-    // A page that reached us as bytes and says UTF-16 cannot be UTF-16 without a BOM (the meta tag
-    // itself was readable as ASCII); the HTML spec maps it to UTF-8. x-user-defined likewise → 1252.
-    if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
-        return Some(UTF_8);
-    }
-    if encoding == encoding_rs::X_USER_DEFINED {
-        return Some(WINDOWS_1252);
-    }
-    Some(encoding)
+    decode(declared.unwrap_or_else(|| detect(bytes)), bytes)
 }
 
 fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
@@ -84,27 +59,14 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
         .as_ref()?;
     re.captures_iter(head).find_map(|caps| {
         let label = std::str::from_utf8(caps.get(1)?.as_bytes()).ok()?;
-        label_to_encoding(label)
+        encoding_for_label(label)
     })
-}
-
-/// True when `bytes` is valid UTF-8 and has at least one multi-byte sequence.
-fn is_multibyte_utf8(bytes: &[u8]) -> bool {
-    !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()
-}
-
-fn detect(bytes: &[u8]) -> &'static Encoding {
-    if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
-        return UTF_8;
-    }
-    let mut detector = chardetng::EncodingDetector::new();
-    detector.feed(bytes, true);
-    detector.guess(None, true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use encoding_rs::WINDOWS_1252;
 
     const RUSSIAN: &str =
         "Президент России Владимир Путин посетит Китай на этой неделе по приглашению \
@@ -265,16 +227,6 @@ mod tests {
         assert!(text.contains('\u{FFFD}'));
         assert!(text.contains("ok"));
         assert_eq!(decode_html(b"", None), "");
-    }
-
-    #[test]
-    fn content_type_parsing() {
-        assert_eq!(charset_from_content_type("text/html"), None);
-        assert_eq!(
-            charset_from_content_type("text/html; Charset=UTF-8"),
-            Some(UTF_8)
-        );
-        assert_eq!(charset_from_content_type("text/html; charset=bogus"), None);
     }
 
     #[test]
