@@ -184,7 +184,7 @@ pub fn main() -> ExitCode {
         Command::Run { config } => runtime.block_on(run(&config)),
         Command::Once { config } => runtime.block_on(once(&config)),
         Command::Check { config } => check(&config),
-        Command::Sources { config } => sources(&config),
+        Command::Sources { config } => runtime.block_on(sources(&config)),
         Command::Discover { url } => runtime.block_on(discover(&url)),
         Command::Match {
             query,
@@ -251,12 +251,12 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
 }
 
 /// Opens the state (database and lock) and builds the pipeline; the state must outlive it.
-fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>), ExitCode> {
+async fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>), ExitCode> {
     let fail = |error: daemon::StartError| {
         eprintln!("error: {error}");
         ExitCode::FAILURE
     };
-    let state = daemon::State::open(&config).map_err(fail)?;
+    let state = daemon::State::open(&config).await.map_err(fail)?;
     let pipeline = Pipeline::build(
         config,
         Arc::clone(&state.store),
@@ -268,7 +268,11 @@ fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>), Exit
 
 async fn run(path: &Path) -> ExitCode {
     daemon::open_files::raise();
-    let (_state, pipeline) = match load_config(path).and_then(start_pipeline) {
+    let config = match load_config(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let (_state, pipeline) = match start_pipeline(config).await {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -287,7 +291,11 @@ async fn run(path: &Path) -> ExitCode {
 
 async fn once(path: &Path) -> ExitCode {
     daemon::open_files::raise();
-    let (_state, pipeline) = match load_config(path).and_then(start_pipeline) {
+    let config = match load_config(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let (_state, pipeline) = match start_pipeline(config).await {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -334,7 +342,7 @@ fn check(path: &Path) -> ExitCode {
 }
 
 /// Reads the state database without taking the daemon's lock, so it works while `run` is going.
-fn sources(path: &Path) -> ExitCode {
+async fn sources(path: &Path) -> ExitCode {
     let config = match load_config(path) {
         Ok(config) => config,
         Err(code) => return code,
@@ -354,7 +362,7 @@ fn sources(path: &Path) -> ExitCode {
         }
     };
     let now = chrono::Utc::now();
-    match daemon::status::source_status(&config, &store, now) {
+    match daemon::status::source_status(&config, &store, now).await {
         Ok(rows) => {
             print!("{}", daemon::status::render_table(&rows, now));
             ExitCode::SUCCESS
@@ -605,7 +613,7 @@ async fn alerts_command(command: AlertsCommand) -> ExitCode {
                 Ok(loaded) => loaded,
                 Err(code) => return code,
             };
-            let rows = match store.list_alerts(dead, since, limit) {
+            let rows = match store.list_alerts(dead, since, limit).await {
                 Ok(rows) => rows,
                 Err(error) => {
                     eprintln!("error: {error}");
@@ -672,7 +680,7 @@ async fn alerts_command(command: AlertsCommand) -> ExitCode {
             };
             let now = now.timestamp_millis();
             if dead {
-                return match store.requeue_dead(now) {
+                return match store.requeue_dead(now).await {
                     Ok(count) => {
                         println!(
                             "{count} dead deliver{} queued again",
@@ -688,7 +696,7 @@ async fn alerts_command(command: AlertsCommand) -> ExitCode {
             }
             let mut failed = false;
             for id in &ids {
-                match store.requeue_alert(id, now) {
+                match store.requeue_alert(id, now).await {
                     Ok(0) => {
                         eprintln!("{id}: no such alert (see `wirewatch alerts list`)");
                         failed = true;
