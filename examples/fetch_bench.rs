@@ -189,7 +189,9 @@ fn bench(feeds: usize, hosts: usize) {
         .enable_all()
         .build()
         .expect("runtime");
-    let state = wirewatch::daemon::State::open(&config).expect("state");
+    let state = runtime
+        .block_on(wirewatch::daemon::State::open(&config))
+        .expect("state");
     let pipeline = Arc::new(
         wirewatch::daemon::Pipeline::build(
             config,

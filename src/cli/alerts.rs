@@ -97,7 +97,7 @@ fn list(
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let rows = match store.list_alerts(dead, since, limit) {
+    let rows = match store.list_alerts(dead, since, limit).await {
         Ok(rows) => rows,
         Err(error) => {
             eprintln!("error: {error}");
@@ -161,7 +161,7 @@ fn replay(path: &Path, dead: bool, ids: &[String], now: crate::store::Millis) ->
         Err(code) => return code,
     };
     if dead {
-        return match store.requeue_dead(now) {
+        return match store.requeue_dead(now).await {
             Ok(count) => {
                 println!(
                     "{count} dead deliver{} queued again",
@@ -177,7 +177,7 @@ fn replay(path: &Path, dead: bool, ids: &[String], now: crate::store::Millis) ->
     }
     let mut failed = false;
     for id in ids {
-        match store.requeue_alert(id, now) {
+        match store.requeue_alert(id, now).await {
             Ok(0) => {
                 eprintln!("{id}: no such alert (see `wirewatch alerts list`)");
                 failed = true;

@@ -12,12 +12,12 @@ use crate::daemon::{self, Pipeline};
 use super::{load_config, plural};
 
 /// Opens the state (database and lock) and builds the pipeline; the state must outlive it.
-fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>), ExitCode> {
+async fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>), ExitCode> {
     let fail = |error: daemon::StartError| {
         eprintln!("error: {error}");
         ExitCode::FAILURE
     };
-    let state = daemon::State::open(&config).map_err(fail)?;
+    let state = daemon::State::open(&config).await.map_err(fail)?;
     let pipeline = Pipeline::build(
         config,
         Arc::clone(&state.store),
@@ -29,7 +29,11 @@ fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>), Exit
 
 pub(super) async fn run(path: &Path) -> ExitCode {
     daemon::open_files::raise();
-    let (_state, pipeline) = match load_config(path).and_then(start_pipeline) {
+    let config = match load_config(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let (_state, pipeline) = match start_pipeline(config).await {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -48,7 +52,11 @@ pub(super) async fn run(path: &Path) -> ExitCode {
 
 pub(super) async fn once(path: &Path) -> ExitCode {
     daemon::open_files::raise();
-    let (_state, pipeline) = match load_config(path).and_then(start_pipeline) {
+    let config = match load_config(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let (_state, pipeline) = match start_pipeline(config).await {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -95,7 +103,7 @@ pub(super) fn check(path: &Path) -> ExitCode {
 }
 
 /// Reads the state database without taking the daemon's lock, so it works while `run` is going.
-pub(super) fn sources(path: &Path) -> ExitCode {
+pub(super) async fn sources(path: &Path) -> ExitCode {
     let config = match load_config(path) {
         Ok(config) => config,
         Err(code) => return code,
@@ -115,7 +123,7 @@ pub(super) fn sources(path: &Path) -> ExitCode {
         }
     };
     let now = chrono::Utc::now();
-    match daemon::source_status::source_status(&config, &store, now) {
+    match daemon::source_status::source_status(&config, &store, now).await {
         Ok(rows) => {
             print!("{}", daemon::source_status::render_table(&rows, now));
             ExitCode::SUCCESS

@@ -143,7 +143,7 @@ pub fn main() -> ExitCode {
         Command::Run { config } => runtime.block_on(daemon::run(&config)),
         Command::Once { config } => runtime.block_on(daemon::once(&config)),
         Command::Check { config } => daemon::check(&config),
-        Command::Sources { config } => daemon::sources(&config),
+        Command::Sources { config } => runtime.block_on(daemon::sources(&config)),
         Command::Demo => runtime.block_on(daemon::demo()),
         Command::Alerts { command } => runtime.block_on(alerts::command(command)),
         Command::Discover { url } => runtime.block_on(inspect::discover(&url)),

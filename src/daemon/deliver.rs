@@ -127,8 +127,16 @@ impl Pipeline {
             return Ok(report);
         }
         let due = match config.digest {
-            Some(_) => self.store.due_undigested(sink_name, now_millis(), BATCH)?,
-            None => self.store.due_deliveries(sink_name, now_millis(), BATCH)?,
+            Some(_) => {
+                self.store
+                    .due_undigested(sink_name, now_millis(), BATCH)
+                    .await?
+            }
+            None => {
+                self.store
+                    .due_deliveries(sink_name, now_millis(), BATCH)
+                    .await?
+            }
         };
         for delivery in &due {
             if slot.gone.load(Ordering::SeqCst) {
@@ -155,24 +163,28 @@ impl Pipeline {
         // Bundle what a closed window holds; more than one digest when the window overflowed.
         // Digests formed earlier (and not yet accepted) are picked up below with these.
         let now = now_millis();
-        if let Some(window_end) = self.store.digest_window_end(sink_name, millis(window))? {
+        if let Some(window_end) = self
+            .store
+            .digest_window_end(sink_name, millis(window))
+            .await?
+        {
             if window_end <= now {
-                while let Some(id) = self.store.form_digest(
-                    sink_name,
-                    window_end,
-                    DIGEST_MAX_ALERTS,
-                    now,
-                    |members| digest_id(sink_name, members),
-                )? {
+                while let Some(id) = self
+                    .store
+                    .form_digest(sink_name, window_end, DIGEST_MAX_ALERTS, now, |members| {
+                        digest_id(sink_name, members)
+                    })
+                    .await?
+                {
                     debug!(sink = sink_name, digest = %id, "digest window closed");
                 }
             }
         }
-        for id in self.store.due_digests(sink_name, now_millis())? {
+        for id in self.store.due_digests(sink_name, now_millis()).await? {
             if slot.gone.load(Ordering::SeqCst) {
                 break;
             }
-            let members = self.store.digest_members(sink_name, &id)?;
+            let members = self.store.digest_members(sink_name, &id).await?;
             if members.is_empty() {
                 continue;
             }
@@ -238,27 +250,6 @@ impl Pipeline {
         let attempt = attempts + 1;
         let id = unit.id();
         let now = now_millis();
-        let settle = |settlement: Settlement<'_>| -> Result<(), StoreError> {
-            match &unit {
-                Unit::Single(delivery) => match settlement {
-                    Settlement::Delivered { now } => {
-                        self.store
-                            .mark_delivered(&delivery.alert_id, sink_name, now)
-                    }
-                    Settlement::Retry {
-                        next_attempt_at,
-                        error,
-                    } => {
-                        self.store
-                            .mark_retry(&delivery.alert_id, sink_name, next_attempt_at, error)
-                    }
-                    Settlement::Dead { error } => {
-                        self.store.mark_dead(&delivery.alert_id, sink_name, error)
-                    }
-                },
-                Unit::Digest { id, .. } => self.store.settle_digest(sink_name, id, settlement),
-            }
-        };
         let count_all = |outcome: &str| {
             for _ in 0..count {
                 self.metrics.delivery(sink_name, outcome);
@@ -266,7 +257,8 @@ impl Pipeline {
         };
         match outcome {
             Outcome::Delivered => {
-                settle(Settlement::Delivered { now })?;
+                self.settle(&unit, sink_name, Settlement::Delivered { now })
+                    .await?;
                 report.delivered += count;
                 count_all("delivered");
                 let latency = self
@@ -288,10 +280,15 @@ impl Pipeline {
                 Some(delay) => {
                     let wait = retry_after.map_or(*delay, |asked| asked.max(*delay));
                     let next = now.saturating_add(millis(wait));
-                    settle(Settlement::Retry {
-                        next_attempt_at: next,
-                        error: &error,
-                    })?;
+                    self.settle(
+                        &unit,
+                        sink_name,
+                        Settlement::Retry {
+                            next_attempt_at: next,
+                            error: &error,
+                        },
+                    )
+                    .await?;
                     report.retrying += count;
                     count_all("retry");
                     warn!(sink = sink_name, %id, alerts = count, attempt, %error, retry_in = %humantime::format_duration(wait), "delivery failed; will retry");
@@ -300,7 +297,8 @@ impl Pipeline {
                     let error = format!(
                         "{error} (after {attempt} attempts, the retry schedule is exhausted)"
                     );
-                    settle(Settlement::Dead { error: &error })?;
+                    self.settle(&unit, sink_name, Settlement::Dead { error: &error })
+                        .await?;
                     report.dead += count;
                     count_all("dead");
                     match dead_letter_to_log(slot) {
@@ -316,16 +314,22 @@ impl Pipeline {
             Outcome::Gone { error } => {
                 slot.gone.store(true, Ordering::SeqCst);
                 // the alerts stay queued and due: they go out once the URL is fixed
-                settle(Settlement::Retry {
-                    next_attempt_at: now,
-                    error: &error,
-                })?;
+                self.settle(
+                    &unit,
+                    sink_name,
+                    Settlement::Retry {
+                        next_attempt_at: now,
+                        error: &error,
+                    },
+                )
+                .await?;
                 report.retrying += count;
                 count_all("gone");
                 error!(sink = sink_name, %id, %error, "sink disabled: its receiver is gone; alerts for it stay queued until the sink's url is fixed and wirewatch reloaded or restarted");
             }
             Outcome::Permanent { error } => {
-                settle(Settlement::Dead { error: &error })?;
+                self.settle(&unit, sink_name, Settlement::Dead { error: &error })
+                    .await?;
                 report.dead += count;
                 count_all("dead");
                 match dead_letter_to_log(slot) {
@@ -356,11 +360,46 @@ impl Pipeline {
         }
     }
 
+    /// Records one attempt's outcome for every row the unit carries.
+    async fn settle(
+        &self,
+        unit: &Unit<'_>,
+        sink_name: &str,
+        settlement: Settlement<'_>,
+    ) -> Result<(), StoreError> {
+        match unit {
+            Unit::Single(delivery) => match settlement {
+                Settlement::Delivered { now } => {
+                    self.store
+                        .mark_delivered(&delivery.alert_id, sink_name, now)
+                        .await
+                }
+                Settlement::Retry {
+                    next_attempt_at,
+                    error,
+                } => {
+                    self.store
+                        .mark_retry(&delivery.alert_id, sink_name, next_attempt_at, error)
+                        .await
+                }
+                Settlement::Dead { error } => {
+                    self.store
+                        .mark_dead(&delivery.alert_id, sink_name, error)
+                        .await
+                }
+            },
+            Unit::Digest { id, .. } => self.store.settle_digest(sink_name, id, settlement).await,
+        }
+    }
+
     /// When this sink next has something to send: a due row, a digest, or a window closing.
-    pub fn next_send(&self, sink_name: &str) -> Result<Option<crate::store::Millis>, StoreError> {
+    pub async fn next_send(
+        &self,
+        sink_name: &str,
+    ) -> Result<Option<crate::store::Millis>, StoreError> {
         match self.config.sink(sink_name).and_then(|config| config.digest) {
-            Some(window) => self.store.next_digest_due(sink_name, millis(window)),
-            None => self.store.next_due(sink_name),
+            Some(window) => self.store.next_digest_due(sink_name, millis(window)).await,
+            None => self.store.next_due(sink_name).await,
         }
     }
 }

@@ -179,7 +179,9 @@ pub async fn run() -> Result<usize, String> {
         count
     });
     let result = async {
-        let state = DaemonState::open(&config).map_err(|error| error.to_string())?;
+        let state = DaemonState::open(&config)
+            .await
+            .map_err(|error| error.to_string())?;
         let pipeline = Pipeline::build(config, Arc::clone(&state.store), Arc::new(Metrics::new()))
             .map_err(|error| error.to_string())?;
         let summary = once(Arc::new(pipeline)).await;

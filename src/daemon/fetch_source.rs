@@ -49,7 +49,7 @@ impl Pipeline {
             SourceKind::Auto => (self.auto_feed_url(source).await?, Origin::Content),
             _ => (source.url.clone(), Origin::Config),
         };
-        let validators = self.store.validators(&source.name)?;
+        let validators = self.store.validators(&source.name).await?;
         let fetch_error = |error| PollError::Fetch {
             url: url.to_string(),
             source: error,

@@ -47,7 +47,7 @@ pub fn instant(millis: Millis) -> Option<DateTime<Utc>> {
 impl Pipeline {
     /// Records a poll's outcome, creates health messages when due, and returns how long to wait
     /// before polling this source again.
-    pub fn after_poll(
+    pub async fn after_poll(
         &self,
         source: &SourceConfig,
         result: &Result<PollReport, PollError>,
@@ -65,42 +65,45 @@ impl Pipeline {
                     )
                 });
                 let new_entry_at = (report.new_entries > 0).then_some(millis);
-                if let Err(store_error) =
-                    self.store
-                        .record_entries(&source.name, new_entry_at, rhythm)
+                if let Err(store_error) = self
+                    .store
+                    .record_entries(&source.name, new_entry_at, rhythm)
+                    .await
                 {
                     error!(source = %source.name, error = %store_error, "cannot record the entry rhythm");
                 }
-                let health = self.store.source_health(&source.name).ok().flatten();
+                let health = self.store.source_health(&source.name).await.ok().flatten();
                 if freshness.rhythm.is_none() {
                     // a 304 (or a feed without dates) keeps the rhythm learned before
                     freshness.rhythm = health.as_ref().and_then(stored_rhythm);
                 }
                 // read first: a healthy source (nearly every poll) then costs no transaction
                 if health.is_none_or(|health| health.unhealthy_since.is_some()) {
-                    self.report_recovery(source, now);
+                    self.report_recovery(source, now).await;
                 }
                 Outcome::Success(freshness)
             }
             Err(poll_error) => {
-                let failures = match self.store.record_poll_failure(
-                    &source.name,
-                    &poll_error.to_string(),
-                    millis,
-                ) {
+                let failures = match self
+                    .store
+                    .record_poll_failure(&source.name, &poll_error.to_string(), millis)
+                    .await
+                {
                     Ok(failures) => failures,
                     Err(store_error) => {
                         error!(source = %source.name, error = %store_error, "cannot record poll failure; the state database refuses writes, so health is kept in memory");
                         // the store counted it in memory on top of what the database holds
                         self.store
                             .source_health(&source.name)
+                            .await
                             .ok()
                             .flatten()
                             .map_or(1, |health| health.consecutive_failures.max(1))
                     }
                 };
                 if failures >= self.config.daemon.health_failures {
-                    self.report_unhealthy(source, now, failures, &poll_error.to_string());
+                    self.report_unhealthy(source, now, failures, &poll_error.to_string())
+                        .await;
                 }
                 Outcome::Failure {
                     failures,
@@ -115,13 +118,17 @@ impl Pipeline {
             next.delay = next.delay.min(policy.min_interval);
         }
         // while a hub pushes, polling is only the fallback for what it may drop
-        let pushed = result.is_ok() && self.websub_active(source, millis);
+        let pushed = result.is_ok() && self.websub_active(source, millis).await;
         if pushed {
             next.delay = crate::websub::fallback_delay(next.delay, policy.max_interval);
         }
         let next_poll_at =
             millis.saturating_add(i64::try_from(next.delay.as_millis()).unwrap_or(i64::MAX));
-        if let Err(store_error) = self.store.record_next_poll(&source.name, next_poll_at) {
+        if let Err(store_error) = self
+            .store
+            .record_next_poll(&source.name, next_poll_at)
+            .await
+        {
             error!(source = %source.name, error = %store_error, "cannot record the next poll time");
         }
         if let (Err(poll_error), Outcome::Failure { failures, .. }) = (result, outcome) {
@@ -139,7 +146,7 @@ impl Pipeline {
         next.delay
     }
 
-    fn report_unhealthy(
+    async fn report_unhealthy(
         &self,
         source: &SourceConfig,
         now: DateTime<Utc>,
@@ -150,26 +157,30 @@ impl Pipeline {
         let last_success = self
             .store
             .source_health(&source.name)
+            .await
             .ok()
             .flatten()
             .and_then(|health| health.last_success_at)
             .and_then(instant);
         let sinks = &self.config.daemon.health_sinks;
-        let created = self.store.mark_unhealthy(&source.name, millis, || {
-            if sinks.is_empty() {
-                return None;
-            }
-            let id = alert::health_id(alert::SOURCE_UNHEALTHY, &source.name, millis);
-            let record = SourceHealthRecord {
-                url: source.url.as_str(),
-                kind: source.kind.name(),
-                consecutive_failures: failures,
-                last_error: Some(last_error),
-                last_success: last_success.map(alert::rfc3339),
-                unhealthy_since: alert::rfc3339(now),
-            };
-            self.health_alert(&id, alert::SOURCE_UNHEALTHY, source, now, record)
-        });
+        let created = self
+            .store
+            .mark_unhealthy(&source.name, millis, || {
+                if sinks.is_empty() {
+                    return None;
+                }
+                let id = alert::health_id(alert::SOURCE_UNHEALTHY, &source.name, millis);
+                let record = SourceHealthRecord {
+                    url: source.url.as_str(),
+                    kind: source.kind.name(),
+                    consecutive_failures: failures,
+                    last_error: Some(last_error),
+                    last_success: last_success.map(alert::rfc3339),
+                    unhealthy_since: alert::rfc3339(now),
+                };
+                self.health_alert(&id, alert::SOURCE_UNHEALTHY, source, now, record)
+            })
+            .await;
         match created {
             Ok(true) => {
                 error!(source = %source.name, url = %source.url, failures, error = last_error, "source is unhealthy");
@@ -182,7 +193,7 @@ impl Pipeline {
         }
     }
 
-    fn report_recovery(&self, source: &SourceConfig, now: DateTime<Utc>) {
+    async fn report_recovery(&self, source: &SourceConfig, now: DateTime<Utc>) {
         let sinks = &self.config.daemon.health_sinks;
         let created = self
             .store
@@ -200,7 +211,8 @@ impl Pipeline {
                     unhealthy_since: instant(since).map(alert::rfc3339).unwrap_or_default(),
                 };
                 self.health_alert(&id, alert::SOURCE_RECOVERED, source, now, record)
-            });
+            })
+            .await;
         match created {
             Ok(true) => {
                 info!(source = %source.name, url = %source.url, "source recovered");

@@ -68,7 +68,7 @@ async fn healthz(State(current): State<watch::Receiver<Current>>) -> Response {
 async fn metrics(State(current): State<watch::Receiver<Current>>) -> Response {
     let current = current.borrow().clone();
     let pipeline = &current.pipeline;
-    if let Ok(counts) = pipeline.store.outbox_counts() {
+    if let Ok(counts) = pipeline.store.outbox_counts().await {
         for (state, count) in [
             ("pending", counts.pending),
             ("delivered", counts.delivered),
@@ -97,11 +97,16 @@ async fn status(State(current): State<watch::Receiver<Current>>) -> Response {
     let current = current.borrow().clone();
     let pipeline = &current.pipeline;
     let config = &pipeline.config;
-    let states = pipeline.store.source_states().unwrap_or_default();
+    let states = pipeline.store.source_states().await.unwrap_or_default();
+    let mut websub = Vec::with_capacity(config.sources.len());
+    for source in &config.sources {
+        websub.push(pipeline.websub_status(source).await);
+    }
     let sources: Vec<serde_json::Value> = config
         .sources
         .iter()
-        .map(|source| {
+        .zip(websub)
+        .map(|(source, websub)| {
             let state = states.iter().find(|state| state.source == source.name);
             serde_json::json!({
                 "name": source.name,
@@ -112,11 +117,11 @@ async fn status(State(current): State<watch::Receiver<Current>>) -> Response {
                 "last_success_at": state.and_then(|s| s.last_success_at).map(rfc3339),
                 "consecutive_failures": state.map_or(0, |s| s.consecutive_failures),
                 "last_error": state.and_then(|s| s.last_error.clone()),
-                "websub": pipeline.websub_status(source),
+                "websub": websub,
             })
         })
         .collect();
-    let outbox = pipeline.store.outbox_counts().unwrap_or_default();
+    let outbox = pipeline.store.outbox_counts().await.unwrap_or_default();
     let loops = current.liveness.counts();
     let store_problem = pipeline.store.write_problem();
     Json(serde_json::json!({

@@ -44,7 +44,7 @@ pub(super) async fn source_loop(
             log_poll(&source, report);
         }
         // records the outcome (health, rhythm) and asks crate::schedule for the delay
-        let delay = pipeline.after_poll(&source, &result);
+        let delay = pipeline.after_poll(&source, &result).await;
         // a WebSub subscription that ends wakes the source early: pushes no longer cover it
         let wake = pipeline.poll_wakes.get(&source.name);
         tokio::select! {
@@ -99,7 +99,7 @@ pub(super) async fn delivery_loop(
                 error!(sink = %sink, error = %store_error, "cannot read the outbox");
                 Duration::from_secs(5)
             }
-            Ok(_) => match pipeline.next_send(&sink) {
+            Ok(_) => match pipeline.next_send(&sink).await {
                 Ok(Some(next)) => {
                     Duration::from_millis((next - now_millis()).max(0) as u64).min(DELIVERY_IDLE)
                 }
@@ -118,8 +118,8 @@ pub(super) async fn delivery_loop(
     }
 }
 
-pub(super) fn warn_about_orphaned_deliveries(pipeline: &Pipeline) {
-    match pipeline.store.pending_by_sink() {
+pub(super) async fn warn_about_orphaned_deliveries(pipeline: &Pipeline) {
+    match pipeline.store.pending_by_sink().await {
         Ok(pending) => {
             for (sink, count) in pending {
                 if pipeline.config.sink(&sink).is_none() {
@@ -170,7 +170,7 @@ impl std::fmt::Display for OnceSummary {
 
 /// Polls every source once (concurrently), then delivers until nothing is due now.
 pub async fn once(pipeline: Arc<Pipeline>) -> OnceSummary {
-    warn_about_orphaned_deliveries(&pipeline);
+    warn_about_orphaned_deliveries(&pipeline).await;
     let store_failures_before = pipeline.store.write_failures();
     let mut summary = OnceSummary {
         sources: pipeline.config.sources.len(),
@@ -203,7 +203,7 @@ pub async fn once(pipeline: Arc<Pipeline>) -> OnceSummary {
         polls.spawn(async move {
             let result = pipeline.poll_source(&source).await;
             // the same bookkeeping as the daemon's (failures, health messages, next poll)
-            pipeline.after_poll(&source, &result);
+            pipeline.after_poll(&source, &result).await;
             drop(slot);
             (source, result)
         });
@@ -229,6 +229,7 @@ pub async fn once(pipeline: Arc<Pipeline>) -> OnceSummary {
     summary.pending = pipeline
         .store
         .outbox_counts()
+        .await
         .map(|counts| counts.pending)
         .unwrap_or(0);
     summary.store_failures = pipeline
@@ -278,7 +279,7 @@ mod tests {
                 .is_some_and(|problem| problem.contains("readonly")),
             "{summary:?}"
         );
-        let health = store.source_health("closed").unwrap().unwrap();
+        let health = store.source_health("closed").await.unwrap().unwrap();
         assert_eq!(health.consecutive_failures, 1);
         assert!(health
             .last_error

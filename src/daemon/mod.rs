@@ -101,7 +101,7 @@ pub struct State {
 }
 
 impl State {
-    pub fn open(config: &Config) -> Result<State, StartError> {
+    pub async fn open(config: &Config) -> Result<State, StartError> {
         let database = config.daemon.database_path();
         let failed = |source| StartError::Store {
             path: database.display().to_string(),
@@ -110,7 +110,7 @@ impl State {
         let store = Store::open(&database).map_err(failed)?;
         let lock = lock_state_directory(&config.daemon.state_dir)?;
         // after the lock: the write probe must not race another daemon's start
-        store.check_for_daemon().map_err(failed)?;
+        store.check_for_daemon().await.map_err(failed)?;
         Ok(State {
             store: Arc::new(store),
             _lock: lock,

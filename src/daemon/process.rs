@@ -118,7 +118,8 @@ impl Pipeline {
             Polled::Changed(fetched) => fetched,
             Polled::NotModified(cache) => {
                 self.store
-                    .record_poll_success(&source.name, None, now_millis())?;
+                    .record_poll_success(&source.name, None, now_millis())
+                    .await?;
                 debug!(source = %source.name, "not modified");
                 return Ok(PollReport {
                     not_modified: true,
@@ -156,13 +157,14 @@ impl Pipeline {
         self.process_entries(source, &fetched.url, &fetched.entries, now, &mut report)
             .await;
         if source.websub {
-            self.note_hub(source, fetched.hub.as_ref());
+            self.note_hub(source, fetched.hub.as_ref()).await;
         }
         // deferred entries are still in this body: a 304 next time would hide them
         let validators = (report.failed_entries == 0 && report.deferred_entries == 0)
             .then_some(&fetched.validators);
         self.store
-            .record_poll_success(&source.name, validators, now_millis())?;
+            .record_poll_success(&source.name, validators, now_millis())
+            .await?;
         Ok(report)
     }
 
@@ -184,7 +186,7 @@ impl Pipeline {
             if !keys_in_feed.insert(key.clone()) {
                 continue; // a duplicate inside this very feed: the first one stands for it
             }
-            match self.store.is_seen(&source.name, &key) {
+            match self.store.is_seen(&source.name, &key).await {
                 Ok(true) => {}
                 Ok(false) => new_entries.push((entry, key)),
                 Err(error) => {
@@ -224,6 +226,7 @@ impl Pipeline {
             match self
                 .store
                 .commit_seen(&source.name, &rows, now.timestamp_millis())
+                .await
             {
                 Ok(()) => report.old_entries += old_entries.len(),
                 Err(error) => {
@@ -277,17 +280,19 @@ impl Pipeline {
     ) -> Result<Processed, StoreError> {
         let now = Utc::now();
         // recorded as seen without alerting
-        let mark_seen = || {
-            self.store.commit_entry(
-                &source.name,
-                key,
-                entry.url.as_deref(),
-                &[],
-                now.timestamp_millis(),
-            )
+        let mark_seen = async || {
+            self.store
+                .commit_entry(
+                    &source.name,
+                    key,
+                    entry.url.as_deref(),
+                    &[],
+                    now.timestamp_millis(),
+                )
+                .await
         };
         if assemble::is_too_old(entry, source.max_age, now) {
-            mark_seen()?;
+            mark_seen().await?;
             debug!(source = %source.name, entry = %model::clip(key, LOG_FIELD_CHARS), "older than max_age; recorded without alerting");
             return Ok(Processed::Old);
         }
@@ -296,7 +301,7 @@ impl Pipeline {
         // letter. The entry is recorded as seen (its identity does not change) without alerting.
         let link = assemble::entry_link(entry, feed_url);
         if matches!(&link, assemble::EntryLink::Unusable) {
-            mark_seen()?;
+            mark_seen().await?;
             debug!(source = %source.name, entry = %model::clip(key, LOG_FIELD_CHARS), "link is not an http(s) URL without credentials; recorded without alerting");
             return Ok(Processed::Unusable);
         }
@@ -317,7 +322,7 @@ impl Pipeline {
                 continue;
             };
             let id = alert::alert_id(&watchlist.name, &article_url);
-            if self.store.has_alert(&watchlist.name, &article_url)? {
+            if self.store.has_alert(&watchlist.name, &article_url).await? {
                 continue;
             }
             match alert::payload_json(
@@ -343,13 +348,16 @@ impl Pipeline {
                 }
             }
         }
-        let created = self.store.commit_entry(
-            &source.name,
-            key,
-            entry.url.as_deref(),
-            &alerts,
-            now.timestamp_millis(),
-        )?;
+        let created = self
+            .store
+            .commit_entry(
+                &source.name,
+                key,
+                entry.url.as_deref(),
+                &alerts,
+                now.timestamp_millis(),
+            )
+            .await?;
         for alert in alerts.iter().filter(|alert| created.contains(&alert.id)) {
             self.metrics
                 .alerts

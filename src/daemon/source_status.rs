@@ -33,14 +33,14 @@ pub struct SourceStatus {
     pub websub: Option<(&'static str, Option<Millis>)>,
 }
 
-pub fn source_status(
+pub async fn source_status(
     config: &Config,
     store: &Store,
     now: DateTime<Utc>,
 ) -> Result<Vec<SourceStatus>, StoreError> {
     let mut rows = Vec::with_capacity(config.sources.len());
     for source in &config.sources {
-        let health = store.source_health(&source.name)?.unwrap_or_default();
+        let health = store.source_health(&source.name).await?.unwrap_or_default();
         let last_new = health.last_new_entry_at.and_then(instant);
         let silent_for = last_new.map(|last| (now - last).to_std().unwrap_or(Duration::ZERO));
         let silent_too_long = match (stored_rhythm(&health), last_new) {
@@ -49,7 +49,8 @@ pub fn source_status(
         };
         let websub = if source.websub {
             store
-                .websub_subscription(&source.name)?
+                .websub_subscription(&source.name)
+                .await?
                 .map(|subscription| {
                     let status = crate::websub::status(&subscription.facts, now.timestamp_millis());
                     let expires_at = match status {

@@ -135,8 +135,8 @@ struct Generation {
     tracker: TaskTracker,
 }
 
-fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generation {
-    warn_about_orphaned_deliveries(&pipeline);
+async fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generation {
+    warn_about_orphaned_deliveries(&pipeline).await;
     let token = parent.child_token();
     let tracker = TaskTracker::new();
     let websub_loops = pipeline.websub_enabled();
@@ -213,10 +213,11 @@ async fn stop(generation: Generation) {
     }
 }
 
-fn status_line(pipeline: &Pipeline) -> String {
+async fn status_line(pipeline: &Pipeline) -> String {
     let pending = pipeline
         .store
         .outbox_counts()
+        .await
         .map(|counts| counts.pending.to_string())
         .unwrap_or_else(|_| "?".to_string());
     format!(
@@ -231,7 +232,7 @@ fn status_line(pipeline: &Pipeline) -> String {
 /// cannot be bound).
 pub async fn run(pipeline: Arc<Pipeline>, mut control: Control) -> Result<(), StartError> {
     let listen = pipeline.config.daemon.listen;
-    let mut generation = start(pipeline, &control.shutdown);
+    let mut generation = start(pipeline, &control.shutdown).await;
     let mut reloads = 0u64;
     let (published, watched) = watch::channel(Current {
         pipeline: Arc::clone(&generation.pipeline),
@@ -261,7 +262,7 @@ pub async fn run(pipeline: Arc<Pipeline>, mut control: Control) -> Result<(), St
         sinks = generation.pipeline.config.sinks.len(),
         "wirewatch running"
     );
-    notify::ready(&status_line(&generation.pipeline));
+    notify::ready(&status_line(&generation.pipeline).await);
     // A watchdog period of zero would spin; systemd never sets one that small.
     let mut watchdog = notify::watchdog_interval()
         .filter(|period| !period.is_zero())
@@ -278,7 +279,7 @@ pub async fn run(pipeline: Arc<Pipeline>, mut control: Control) -> Result<(), St
                 notify::reloading();
                 if let Some(next) = reload(&control.config_path, &generation.pipeline) {
                     stop(generation).await;
-                    generation = start(Arc::new(next), &control.shutdown);
+                    generation = start(Arc::new(next), &control.shutdown).await;
                     reloads += 1;
                     publish(&published, &generation, reloads);
                     info!(
@@ -288,7 +289,7 @@ pub async fn run(pipeline: Arc<Pipeline>, mut control: Control) -> Result<(), St
                         "configuration reloaded"
                     );
                 }
-                notify::ready(&status_line(&generation.pipeline));
+                notify::ready(&status_line(&generation.pipeline).await);
             }
             _ = async { match watchdog.as_mut() { Some(timer) => { timer.tick().await; } None => std::future::pending().await } } => {
                 if generation.liveness.healthy() {
@@ -298,7 +299,7 @@ pub async fn run(pipeline: Arc<Pipeline>, mut control: Control) -> Result<(), St
                     error!(loops = %counts, "a long-lived loop has died; withholding the watchdog ping so systemd restarts the service");
                 }
             }
-            _ = status_timer.tick() => notify::status(&status_line(&generation.pipeline)),
+            _ = status_timer.tick() => notify::status(&status_line(&generation.pipeline).await),
         }
     }
     notify::stopping();

@@ -3,15 +3,16 @@
 //! source-health messages alike — and their delivery outbox (one row per alert and sink);
 //! WebSub subscriptions and the pushed bodies waiting to be processed.
 //!
-//! This file holds the interface's nouns and errors; [`sqlite`] is the embedded backend (one
-//! file, WAL). The invariant the daemon relies on: [`Store::commit_entry`] marks an entry seen
-//! and inserts its alerts and outbox rows in ONE transaction, so an alert is created exactly
-//! once and never lost; outbox rows stay until a sink accepts them (or they become dead
-//! letters). No SQL leaves this module.
+//! This file holds the interface's nouns and errors, `interface.rs` the async [`Store`] every
+//! caller uses; [`sqlite`] is the embedded backend (one file, WAL). The invariant the daemon
+//! relies on: [`Store::commit_entry`] marks an entry seen and inserts its alerts and outbox
+//! rows in ONE transaction, so an alert is created exactly once and never lost; outbox rows
+//! stay until a sink accepts them (or they become dead letters). No SQL leaves this module.
 
+mod interface;
 pub mod sqlite;
 
-pub use sqlite::SqliteStore as Store;
+pub use interface::Store;
 
 /// Milliseconds since the Unix epoch: the store's only notion of time, always passed in.
 pub type Millis = i64;

@@ -29,7 +29,7 @@ pub async fn verify(
 ) -> Response {
     let pipeline = current.borrow().pipeline.clone();
     let not_found = || (StatusCode::NOT_FOUND, "no such subscription\n").into_response();
-    let Some((source, subscription)) = pipeline.websub_lookup(&callback_id) else {
+    let Some((source, subscription)) = pipeline.websub_lookup(&callback_id).await else {
         info!(callback = %callback_id, "WebSub verification for an unknown subscription refused");
         return not_found();
     };
@@ -46,10 +46,10 @@ pub async fn verify(
             };
             let lease = websub::granted_lease(parameter("hub.lease_seconds"));
             let expires_at = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(0));
-            if let Err(store_error) =
-                pipeline
-                    .store
-                    .websub_verified(&subscription.callback_id, now, expires_at)
+            if let Err(store_error) = pipeline
+                .store
+                .websub_verified(&subscription.callback_id, now, expires_at)
+                .await
             {
                 // not confirmed: the hub retries or the subscription is requested again
                 error!(source = %source.name, error = %store_error, "cannot record the WebSub verification");
@@ -65,10 +65,10 @@ pub async fn verify(
         }
         Some("denied") => {
             let reason = parameter("hub.reason").unwrap_or("no reason given");
-            if let Err(store_error) =
-                pipeline
-                    .store
-                    .websub_denied(&subscription.callback_id, now, reason)
+            if let Err(store_error) = pipeline
+                .store
+                .websub_denied(&subscription.callback_id, now, reason)
+                .await
             {
                 error!(source = %source.name, error = %store_error, "cannot record the WebSub denial");
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -92,7 +92,7 @@ pub async fn push(
     body: Body,
 ) -> Response {
     let pipeline = current.borrow().pipeline.clone();
-    let Some((source, subscription)) = pipeline.websub_lookup(&callback_id) else {
+    let Some((source, subscription)) = pipeline.websub_lookup(&callback_id).await else {
         info!(callback = %callback_id, "pushed content for an unknown subscription refused (410 Gone tells the hub to drop it)");
         pipeline.count_push("", "unknown_subscription");
         return (StatusCode::GONE, "no such subscription\n").into_response();
@@ -120,13 +120,11 @@ pub async fn push(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok());
-    match pipeline.store.websub_enqueue(
-        &source.name,
-        content_type,
-        &body,
-        now_millis(),
-        INBOX_LIMIT,
-    ) {
+    match pipeline
+        .store
+        .websub_enqueue(&source.name, content_type, &body, now_millis(), INBOX_LIMIT)
+        .await
+    {
         Ok(true) => {
             pipeline.count_push(&source.name, "accepted");
             pipeline.inbox_wake.notify_one();

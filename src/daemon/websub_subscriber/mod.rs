@@ -60,15 +60,19 @@ impl Pipeline {
 
     /// After a full poll of a WebSub source: remember the hub its feed advertises (a new hub or
     /// topic starts a new subscription), or forget the subscription when it advertises none.
-    pub(super) fn note_hub(&self, source: &SourceConfig, hub: Option<&Discovered>) {
+    pub(super) async fn note_hub(&self, source: &SourceConfig, hub: Option<&Discovered>) {
         let changed = match hub {
-            Some(hub) => self.store.websub_advertised(
-                &source.name,
-                hub.hub.as_str(),
-                hub.topic.as_str(),
-                fresh_credentials,
-            ),
-            None => self.store.websub_forget(&source.name),
+            Some(hub) => {
+                self.store
+                    .websub_advertised(
+                        &source.name,
+                        hub.hub.as_str(),
+                        hub.topic.as_str(),
+                        fresh_credentials,
+                    )
+                    .await
+            }
+            None => self.store.websub_forget(&source.name).await,
         };
         match (changed, hub) {
             (Ok(true), Some(hub)) => {
@@ -86,11 +90,12 @@ impl Pipeline {
     }
 
     /// Whether a hub currently pushes this source's content (its polling is then a fallback).
-    pub(super) fn websub_active(&self, source: &SourceConfig, now: Millis) -> bool {
+    pub(super) async fn websub_active(&self, source: &SourceConfig, now: Millis) -> bool {
         source.websub
             && self
                 .store
                 .websub_subscription(&source.name)
+                .await
                 .ok()
                 .flatten()
                 .is_some_and(|subscription| {
@@ -102,11 +107,11 @@ impl Pipeline {
     }
 
     /// The subscription of a WebSub source, for `/status`.
-    pub(super) fn websub_status(&self, source: &SourceConfig) -> serde_json::Value {
+    pub(super) async fn websub_status(&self, source: &SourceConfig) -> serde_json::Value {
         if !source.websub {
             return serde_json::Value::Null;
         }
-        let Ok(Some(subscription)) = self.store.websub_subscription(&source.name) else {
+        let Ok(Some(subscription)) = self.store.websub_subscription(&source.name).await else {
             return serde_json::Value::Null;
         };
         let status = websub::status(&subscription.facts, now_millis());
@@ -121,8 +126,8 @@ impl Pipeline {
     }
 
     /// A configured WebSub source and its subscription, by callback id.
-    fn websub_lookup(&self, callback_id: &str) -> Option<(&SourceConfig, Subscription)> {
-        let subscription = match self.store.websub_by_callback(callback_id) {
+    async fn websub_lookup(&self, callback_id: &str) -> Option<(&SourceConfig, Subscription)> {
+        let subscription = match self.store.websub_by_callback(callback_id).await {
             Ok(found) => found?,
             Err(store_error) => {
                 error!(error = %store_error, "cannot read WebSub subscriptions");
@@ -171,7 +176,7 @@ impl Pipeline {
             Status::Active { .. }
         );
         if subscription.facts.unanswered() {
-            if let Err(store_error) = self.store.websub_unanswered(&source.name) {
+            if let Err(store_error) = self.store.websub_unanswered(&source.name).await {
                 error!(source = %source.name, error = %store_error, "cannot record the unanswered WebSub request");
             }
         }
@@ -180,6 +185,7 @@ impl Pipeline {
         if let Err(store_error) = self
             .store
             .websub_requested(&source.name, callback.as_str(), now)
+            .await
         {
             error!(source = %source.name, error = %store_error, "cannot record the WebSub subscription request");
             return;
@@ -212,6 +218,7 @@ impl Pipeline {
         if let Err(store_error) = self
             .store
             .websub_request_result(&source.name, failure.as_deref())
+            .await
         {
             error!(source = %source.name, error = %store_error, "cannot record the hub's answer");
         }
@@ -247,6 +254,7 @@ impl Pipeline {
         let topic = self
             .store
             .websub_subscription(&source.name)
+            .await
             .ok()
             .flatten()
             .and_then(|subscription| Url::parse(&subscription.topic).ok())
@@ -277,9 +285,10 @@ impl Pipeline {
             })
             .inc_by(report.new_entries as u64);
         if report.new_entries > 0 {
-            if let Err(store_error) =
-                self.store
-                    .record_entries(&source.name, Some(now.timestamp_millis()), None)
+            if let Err(store_error) = self
+                .store
+                .record_entries(&source.name, Some(now.timestamp_millis()), None)
+                .await
             {
                 error!(source = %source.name, error = %store_error, "cannot record the new entry");
             }
@@ -333,7 +342,7 @@ pub(in crate::daemon) async fn subscription_loop(
             .iter()
             .filter(|source| source.websub)
         {
-            let subscription = match pipeline.store.websub_subscription(&source.name) {
+            let subscription = match pipeline.store.websub_subscription(&source.name).await {
                 Ok(Some(subscription)) => subscription,
                 Ok(None) => continue, // no hub known (yet)
                 Err(store_error) => {
@@ -392,13 +401,13 @@ pub(in crate::daemon) async fn subscription_loop(
 /// after processing, so one interrupted by a crash or a reload is processed again.
 pub(in crate::daemon) async fn inbox_loop(pipeline: Arc<Pipeline>, shutdown: CancellationToken) {
     loop {
-        let idle = match pipeline.store.websub_next_pushed() {
+        let idle = match pipeline.store.websub_next_pushed().await {
             Ok(Some(pushed)) => {
                 tokio::select! {
                     _ = pipeline.process_pushed(&pushed) => {}
                     _ = shutdown.cancelled() => return,
                 }
-                match pipeline.store.websub_pushed_done(pushed.id) {
+                match pipeline.store.websub_pushed_done(pushed.id).await {
                     Ok(()) => continue,
                     Err(store_error) => {
                         error!(error = %store_error, "cannot remove processed pushed content");

@@ -2,6 +2,7 @@
 //! checks.
 
 use super::schema::{MIGRATIONS, SCHEMA, SCHEMA_VERSION};
+use super::SqliteStore;
 use crate::store::*;
 use rusqlite::Connection;
 
@@ -9,7 +10,7 @@ use rusqlite::Connection;
 /// healthy, because the failure could not be recorded. It is now counted in memory.
 #[test]
 fn store_write_failure_is_kept_in_memory() {
-    let store = Store::open_in_memory().unwrap();
+    let store = SqliteStore::open_in_memory().unwrap();
     store.record_poll_success("a", None, 1).unwrap();
     store.make_read_only();
     assert_eq!(store.write_problem(), None);
@@ -41,12 +42,12 @@ fn store_write_failure_is_kept_in_memory() {
 fn database_from_a_newer_wirewatch_is_refused() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("new.db");
-    drop(Store::open(&path).unwrap());
+    drop(SqliteStore::open(&path).unwrap());
     Connection::open(&path)
         .unwrap()
         .pragma_update(None, "user_version", 999)
         .unwrap();
-    let error = Store::open(&path).err().unwrap().to_string();
+    let error = SqliteStore::open(&path).err().unwrap().to_string();
     assert!(error.contains("schema version 999"), "{error}");
     assert!(
         error.contains(&format!("knows versions up to {SCHEMA_VERSION}")),
@@ -70,7 +71,7 @@ fn version_one_database_is_migrated() {
                 )
                 .unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     assert_eq!(
         store.validators("s").unwrap().etag.as_deref(),
         Some("\"x\"")
@@ -82,7 +83,7 @@ fn version_one_database_is_migrated() {
     );
     drop(store);
     // opening again is a no-op
-    let store = Store::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     assert!(store.source_health("s").unwrap().is_some());
 }
 
@@ -95,13 +96,13 @@ fn concurrent_first_opens_agree_on_the_schema() {
     let openers: Vec<_> = (0..6)
         .map(|_| {
             let path = path.clone();
-            std::thread::spawn(move || Store::open(&path).map(|_| ()))
+            std::thread::spawn(move || SqliteStore::open(&path).map(|_| ()))
         })
         .collect();
     for opener in openers {
         opener.join().unwrap().unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.outbox_counts().unwrap(), OutboxCounts::default());
     let connection = store.lock().unwrap();
     let version: i64 = connection
@@ -112,7 +113,7 @@ fn concurrent_first_opens_agree_on_the_schema() {
 
 #[test]
 fn health_messages_once_per_episode() {
-    let store = Store::open_in_memory().unwrap();
+    let store = SqliteStore::open_in_memory().unwrap();
     let message = |id: &str, kind| HealthAlert {
         id: id.to_string(),
         kind,
@@ -161,7 +162,7 @@ fn alert(id: &str, watchlist: &str, url: &str, sinks: &[&str]) -> NewAlert {
 
 #[test]
 fn one_alert_per_watchlist_and_article_ever() {
-    let store = Store::open_in_memory().unwrap();
+    let store = SqliteStore::open_in_memory().unwrap();
     let created = store
         .commit_entry(
             "s",
@@ -190,7 +191,7 @@ fn one_alert_per_watchlist_and_article_ever() {
 
 #[test]
 fn near_duplicate_stories_alert_once_per_watchlist() {
-    let store = Store::open_in_memory().unwrap();
+    let store = SqliteStore::open_in_memory().unwrap();
     let story = 0x0123_4567_89ab_cdefu64;
     let with = |id: &str, watchlist: &str, url: &str, fingerprint: u64| NewAlert {
         fingerprint: Some(fingerprint),
@@ -281,7 +282,7 @@ fn near_duplicate_stories_alert_once_per_watchlist() {
 
 #[test]
 fn delivery_lifecycle() {
-    let store = Store::open_in_memory().unwrap();
+    let store = SqliteStore::open_in_memory().unwrap();
     store
         .commit_entry("s", "e1", None, &[alert("a1", "w", "u1", &["hook"])], 100)
         .unwrap();
@@ -307,7 +308,7 @@ fn delivery_lifecycle() {
 
 #[test]
 fn websub_subscription_and_inbox() {
-    let store = Store::open_in_memory().unwrap();
+    let store = SqliteStore::open_in_memory().unwrap();
     let fresh = |n: &str| {
         let n = n.to_string();
         move || (format!("id-{n}"), format!("secret-{n}"))
@@ -388,7 +389,7 @@ fn websub_subscription_and_inbox() {
 
 #[test]
 fn digests_bundle_a_closed_window_and_settle_as_one() {
-    let store = Store::open_in_memory().unwrap();
+    let store = SqliteStore::open_in_memory().unwrap();
     for (index, at) in [(1, 1_000), (2, 1_500), (3, 2_500)] {
         store
             .commit_entry(
@@ -470,7 +471,7 @@ fn digests_bundle_a_closed_window_and_settle_as_one() {
 
 #[test]
 fn validators_round_trip_verbatim() {
-    let store = Store::open_in_memory().unwrap();
+    let store = SqliteStore::open_in_memory().unwrap();
     assert_eq!(store.validators("s").unwrap(), Validators::default());
     let validators = Validators {
         etag: Some("W/\"abc\"".to_string()),
@@ -518,7 +519,7 @@ fn version_four_database_takes_the_story_step() {
                     .unwrap();
             }
         }
-        let store = Store::open(&path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
         let version: i64 = store
             .lock()
             .unwrap()

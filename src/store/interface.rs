@@ -1,0 +1,225 @@
+//! The one store interface the daemon, the CLI and the console call: [`Store`], async, over a
+//! closed set of backends. Every method means the same on every backend (the conformance tests
+//! hold them to it); this file only chooses the backend and forwards, it holds no SQL and no
+//! policy of its own.
+//!
+//! The SQLite backend answers synchronously inside the async call: its transactions are local
+//! and a few rows long, cheaper than a thread hop (the daemon's design since the start).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::sqlite::SqliteStore;
+use super::{
+    AlertRow, DueDelivery, HealthAlert, Millis, NewAlert, OutboxCounts, Pushed, Settlement,
+    SourceHealth, SourceState, StoreError, Subscription, Validators,
+};
+
+/// Durable state behind one interface; cheap to clone (clones share the backend).
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Arc<SqliteStore>),
+}
+
+/// Writes one forwarding method per line below: the same name, arguments and result as the
+/// backends' methods, awaited where a backend is async.
+macro_rules! forward {
+    ($($(#[$doc:meta])* fn $name:ident($($argument:ident: $type:ty),*) -> $result:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub async fn $name(&self, $($argument: $type),*) -> $result {
+                match &self.backend {
+                    Backend::Sqlite(store) => store.$name($($argument),*),
+                }
+            }
+        )*
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database file and its folder, private (0700/0600).
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Ok(Store::from(SqliteStore::open(path)?))
+    }
+
+    /// A private in-memory SQLite database, for tests and one-shot commands.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Ok(Store::from(SqliteStore::open_in_memory()?))
+    }
+
+    /// Makes every later write fail, as a read-only database file would.
+    #[cfg(test)]
+    pub(crate) fn make_read_only(&self) {
+        match &self.backend {
+            Backend::Sqlite(store) => store.make_read_only(),
+        }
+    }
+
+    /// The last poll-bookkeeping write the database refused, while it keeps refusing: the
+    /// daemon is then unhealthy, whatever the sources say.
+    pub fn write_problem(&self) -> Option<String> {
+        match &self.backend {
+            Backend::Sqlite(store) => store.write_problem(),
+        }
+    }
+
+    /// How many writes the database refused since it was opened.
+    pub fn write_failures(&self) -> u64 {
+        match &self.backend {
+            Backend::Sqlite(store) => store.write_failures(),
+        }
+    }
+
+    /// Marks the source unhealthy and creates the message `build` returns, atomically — once per
+    /// episode: false (and nothing created) if it is already marked.
+    pub async fn mark_unhealthy(
+        &self,
+        source: &str,
+        now: Millis,
+        build: impl FnOnce() -> Option<HealthAlert>,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(store) => store.mark_unhealthy(source, now, build),
+        }
+    }
+
+    /// Clears the unhealthy mark and creates the message `build` returns (given when the
+    /// episode began), atomically; false if the source was not marked.
+    pub async fn mark_recovered(
+        &self,
+        source: &str,
+        now: Millis,
+        build: impl FnOnce(Millis) -> Option<HealthAlert>,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(store) => store.mark_recovered(source, now, build),
+        }
+    }
+
+    /// Bundles the pending matches of `sink` due by `cutoff` into one digest named by `name`
+    /// from its members; `None` when nothing was waiting.
+    pub async fn form_digest(
+        &self,
+        sink: &str,
+        cutoff: Millis,
+        limit: usize,
+        now: Millis,
+        name: impl FnOnce(&[String]) -> String,
+    ) -> Result<Option<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(store) => store.form_digest(sink, cutoff, limit, now, name),
+        }
+    }
+
+    /// Records the hub and topic a source's feed advertises; a new hub or topic starts a new
+    /// subscription with the callback id and secret `fresh` returns. Whether anything changed.
+    pub async fn websub_advertised(
+        &self,
+        source: &str,
+        hub: &str,
+        topic: &str,
+        fresh: impl FnOnce() -> (String, String),
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(store) => store.websub_advertised(source, hub, topic, fresh),
+        }
+    }
+
+    forward! {
+        /// The daemon's start-up checks: the database can be written and is not damaged.
+        fn check_for_daemon() -> Result<(), StoreError>;
+
+        // sources
+        fn validators(source: &str) -> Result<Validators, StoreError>;
+        /// A successful poll (200 or 304): new validators replace the old ones only on a 200.
+        fn record_poll_success(source: &str, validators: Option<&Validators>, now: Millis) -> Result<(), StoreError>;
+        /// A failed poll; the number of consecutive failures so far.
+        fn record_poll_failure(source: &str, error: &str, now: Millis) -> Result<u32, StoreError>;
+        fn source_states() -> Result<Vec<SourceState>, StoreError>;
+        /// After a full poll: when a new entry was last seen and the entry rhythm learned.
+        fn record_entries(source: &str, new_entry_at: Option<Millis>, rhythm: Option<(i64, Millis)>) -> Result<(), StoreError>;
+        fn record_next_poll(source: &str, at: Millis) -> Result<(), StoreError>;
+        fn source_health(source: &str) -> Result<Option<SourceHealth>, StoreError>;
+        /// Every source the database knows, by name (also sources no longer configured).
+        fn all_source_health() -> Result<Vec<SourceHealth>, StoreError>;
+
+        // entries
+        fn is_seen(source: &str, entry_key: &str) -> Result<bool, StoreError>;
+        /// Whether this watchlist already alerted on this article (from any source).
+        fn has_alert(watchlist: &str, article_url: &str) -> Result<bool, StoreError>;
+        /// Marks many entries seen in one transaction (entries that raise no alert).
+        fn commit_seen(source: &str, entries: &[(&str, Option<&str>)], now: Millis) -> Result<(), StoreError>;
+        /// Marks the entry seen and creates its alerts with one outbox row per sink, atomically;
+        /// at most one alert per watchlist and article, and per story within the story window.
+        /// The ids of the alerts actually created.
+        fn commit_entry(source: &str, entry_key: &str, entry_url: Option<&str>, alerts: &[NewAlert], now: Millis) -> Result<Vec<String>, StoreError>;
+        /// Where else the story of this alert was seen: (source, url).
+        fn story_links(alert_id: &str) -> Result<Vec<(String, String)>, StoreError>;
+
+        // outbox
+        /// Pending deliveries of one sink whose attempt is due, oldest first.
+        fn due_deliveries(sink: &str, now: Millis, limit: usize) -> Result<Vec<DueDelivery>, StoreError>;
+        /// As `due_deliveries`, without the watchlist matches (what a digest sink sends singly).
+        fn due_undigested(sink: &str, now: Millis, limit: usize) -> Result<Vec<DueDelivery>, StoreError>;
+        /// When the digest window of `sink` open now closes.
+        fn digest_window_end(sink: &str, window: Millis) -> Result<Option<Millis>, StoreError>;
+        /// Digests of `sink` with pending members whose attempt is due, oldest first.
+        fn due_digests(sink: &str, now: Millis) -> Result<Vec<String>, StoreError>;
+        /// The pending members of a digest, in the order the message lists them.
+        fn digest_members(sink: &str, digest_id: &str) -> Result<Vec<DueDelivery>, StoreError>;
+        /// When the next send of a digest sink falls due.
+        fn next_digest_due(sink: &str, window: Millis) -> Result<Option<Millis>, StoreError>;
+        /// One outcome for every pending member of a digest at once.
+        fn settle_digest(sink: &str, digest_id: &str, settlement: Settlement<'_>) -> Result<(), StoreError>;
+        /// When the next pending delivery of this sink falls due, if any is pending.
+        fn next_due(sink: &str) -> Result<Option<Millis>, StoreError>;
+        fn mark_delivered(alert_id: &str, sink: &str, now: Millis) -> Result<(), StoreError>;
+        fn mark_retry(alert_id: &str, sink: &str, next_attempt_at: Millis, error: &str) -> Result<(), StoreError>;
+        /// A dead letter: kept with its last error, never attempted again unless replayed.
+        fn mark_dead(alert_id: &str, sink: &str, error: &str) -> Result<(), StoreError>;
+        fn outbox_counts() -> Result<OutboxCounts, StoreError>;
+        /// Sinks that have pending deliveries, with how many.
+        fn pending_by_sink() -> Result<Vec<(String, u64)>, StoreError>;
+        /// Alerts with their deliveries, newest first; only dead letters with `dead_only`.
+        fn list_alerts(dead_only: bool, since: Millis, limit: usize) -> Result<Vec<AlertRow>, StoreError>;
+        /// Queues an alert again for every sink it went to; the rows re-queued (0: no such alert).
+        fn requeue_alert(alert_id: &str, now: Millis) -> Result<usize, StoreError>;
+        /// Queues every dead letter again, with a fresh retry schedule.
+        fn requeue_dead(now: Millis) -> Result<usize, StoreError>;
+
+        // WebSub
+        /// Forgets a source's subscription; true if there was one.
+        fn websub_forget(source: &str) -> Result<bool, StoreError>;
+        fn websub_subscription(source: &str) -> Result<Option<Subscription>, StoreError>;
+        /// The subscription a callback URL belongs to.
+        fn websub_by_callback(callback_id: &str) -> Result<Option<Subscription>, StoreError>;
+        /// A subscription request to `callback` is about to be sent.
+        fn websub_requested(source: &str, callback: &str, now: Millis) -> Result<(), StoreError>;
+        /// The hub's answer to the request: accepted (`None`) or why it failed.
+        fn websub_request_result(source: &str, error: Option<&str>) -> Result<(), StoreError>;
+        /// The last request was accepted but never verified: it counts as a failure.
+        fn websub_unanswered(source: &str) -> Result<(), StoreError>;
+        /// The hub verified the subscription and granted a lease until `expires_at`.
+        fn websub_verified(callback_id: &str, now: Millis, expires_at: Millis) -> Result<(), StoreError>;
+        /// The hub denied the subscription (or ended it): no lease any more.
+        fn websub_denied(callback_id: &str, now: Millis, reason: &str) -> Result<(), StoreError>;
+        /// Stores a pushed body; false (nothing stored) when `limit` bodies wait already.
+        fn websub_enqueue(source: &str, content_type: Option<&str>, body: &[u8], now: Millis, limit: u64) -> Result<bool, StoreError>;
+        /// The oldest pushed body not processed yet.
+        fn websub_next_pushed() -> Result<Option<Pushed>, StoreError>;
+        fn websub_pushed_done(id: i64) -> Result<(), StoreError>;
+    }
+}
+
+impl From<SqliteStore> for Store {
+    fn from(store: SqliteStore) -> Store {
+        Store {
+            backend: Backend::Sqlite(Arc::new(store)),
+        }
+    }
+}
