@@ -226,6 +226,14 @@ pub enum SinkKind {
         target: crate::sink::format::EmailTarget,
         timeout: Duration,
     },
+    /// NATS JetStream: publish with ack, `Nats-Msg-Id` = alert id.
+    Nats {
+        target: crate::sink::nats::NatsTarget,
+        /// minijinja over the alert payload, e.g. `news.alerts.{{ watchlist }}`.
+        subject: String,
+        /// How long to wait for a connection and for each publish's ack.
+        timeout: Duration,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -98,6 +98,9 @@ pub struct RawSink {
     pub password: Option<String>,
     pub from: Option<String>,
     pub to: Option<OneOrMany>,
+    /// `kind = "nats"`: the subject template and an optional `.creds` file.
+    pub subject: Option<String>,
+    pub creds: Option<String>,
 }
 
 /// A string, or a list of strings (`secret = "whsec_…"` or `secret = ["whsec_new", "whsec_old"]`).

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod email;
 pub mod format;
 pub mod log;
+pub mod nats;
 pub mod rate;
 pub mod webhook;
 
@@ -39,6 +40,7 @@ pub enum Sink {
     Webhook(webhook::WebhookSink),
     Chat(chat::ChatSink),
     Email(email::EmailSink),
+    Nats(nats::NatsSink),
 }
 
 impl Sink {
@@ -60,6 +62,16 @@ impl Sink {
             SinkKind::Email { target, timeout } => {
                 Sink::Email(email::EmailSink::new(target, *timeout))
             }
+            SinkKind::Nats {
+                target,
+                subject,
+                timeout,
+            } => Sink::Nats(nats::NatsSink::new(
+                &config.name,
+                target.clone(),
+                subject.clone(),
+                *timeout,
+            )),
             SinkKind::Webhook {
                 url,
                 secrets,
@@ -80,6 +92,7 @@ impl Sink {
             Sink::Webhook(webhook) => webhook.deliver(alert_id, payload).await,
             Sink::Chat(chat) => chat.deliver(payload).await,
             Sink::Email(email) => email.deliver(alert_id, payload).await,
+            Sink::Nats(nats) => nats.deliver(alert_id, payload).await,
         }
     }
 
@@ -99,6 +112,7 @@ impl Sink {
             Sink::Webhook(webhook) => webhook.deliver_digest(digest_id, payloads).await,
             Sink::Chat(chat) => chat.deliver_digest(payloads).await,
             Sink::Email(email) => email.deliver_digest(digest_id, payloads).await,
+            Sink::Nats(nats) => nats.deliver_digest(payloads).await,
         }
     }
 }

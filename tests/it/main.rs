@@ -11,6 +11,7 @@ mod deploy;
 mod fetch_hardening;
 mod hostile;
 mod listener;
+mod nats;
 mod operations;
 mod pipeline;
 mod robustness;

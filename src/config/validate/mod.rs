@@ -84,8 +84,9 @@ pub(super) fn parse(
         .collect();
     let sinks: Vec<SinkConfig> = raw_sinks
         .into_iter()
-        .filter_map(|(name, raw)| sinks::sink_config(name, raw, &mut problems))
+        .filter_map(|(name, raw)| sinks::sink_config(name, raw, base, &mut problems))
         .collect();
+    sinks::check_health_subjects(&daemon.health_sinks, &sinks, &mut problems);
     let watchlists: Vec<WatchlistConfig> = raw_watchlists
         .into_iter()
         .filter_map(|(name, raw)| {

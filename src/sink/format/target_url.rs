@@ -200,7 +200,7 @@ fn invalid(scheme: &str, problem: impl Into<String>, expected: &'static str) -> 
 }
 
 /// Decodes `%XX` escapes; malformed escapes stay literal, invalid UTF-8 becomes U+FFFD.
-fn percent_decode(value: &str) -> String {
+pub(crate) fn percent_decode(value: &str) -> String {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;

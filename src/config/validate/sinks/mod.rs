@@ -7,7 +7,9 @@
 //! decides which keys fit which kind and reports the rest.
 
 mod email;
+mod nats;
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -34,6 +36,7 @@ enum Kind {
     Ntfy,
     Telegram,
     Email,
+    Nats,
 }
 
 impl Kind {
@@ -57,9 +60,12 @@ impl Kind {
     }
 }
 
+pub(super) use nats::check_health_subjects;
+
 pub(super) fn sink_config(
     name: String,
     raw: RawSink,
+    base: &Path,
     problems: &mut Problems,
 ) -> Option<SinkConfig> {
     let path = format!("sinks.{name}");
@@ -93,7 +99,7 @@ pub(super) fn sink_config(
         (None, None) => {
             problems.add(
                 format!("{path}.kind"),
-                "missing: one of \"webhook\", \"log\", \"slack\", \"discord\", \"teams\", \"ntfy\", \"telegram\", \"email\" (or a service URL like slack://… that names it)",
+                "missing: one of \"webhook\", \"log\", \"slack\", \"discord\", \"teams\", \"ntfy\", \"telegram\", \"email\", \"nats\" (or a service URL like slack://… that names it)",
             );
             return None;
         }
@@ -121,6 +127,16 @@ pub(super) fn sink_config(
             }
         }
     }
+    if kind != Ok(Kind::Nats) {
+        for (key, present) in nats::keys(&raw) {
+            if present {
+                problems.add(
+                    format!("{path}.{key}"),
+                    "only nats sinks take a subject and a creds file",
+                );
+            }
+        }
+    }
     if kind != Ok(Kind::Telegram) && raw.api_base.is_some() {
         problems.add(
             format!("{path}.api_base"),
@@ -136,10 +152,11 @@ pub(super) fn sink_config(
         Ok(Kind::Email) => email::email_sink(&raw, &path, timeout, problems)?,
         Ok(Kind::Webhook) => webhook_sink(&raw, &path, timeout, problems)?,
         Ok(Kind::Log) => log_sink(&raw, &path, problems),
+        Ok(Kind::Nats) => nats::nats_sink(&raw, &path, base, timeout, problems)?,
         Err(other) => {
             problems.add(
                 format!("{path}.kind"),
-                format!("unknown sink kind {other:?}, expected one of \"webhook\", \"log\", \"slack\", \"discord\", \"teams\", \"ntfy\", \"telegram\", \"email\""),
+                format!("unknown sink kind {other:?}, expected one of \"webhook\", \"log\", \"slack\", \"discord\", \"teams\", \"ntfy\", \"telegram\", \"email\", \"nats\""),
             );
             return None;
         }
@@ -357,7 +374,10 @@ fn default_rate_limit(kind: &SinkKind) -> Option<RateLimit> {
             TargetUrl::Ntfy { .. } => limit(1, 1),
             TargetUrl::Json { .. } | TargetUrl::Email(_) => None,
         },
-        SinkKind::Webhook { .. } | SinkKind::Log | SinkKind::Email { .. } => None,
+        SinkKind::Webhook { .. }
+        | SinkKind::Log
+        | SinkKind::Email { .. }
+        | SinkKind::Nats { .. } => None,
     }
 }
 
