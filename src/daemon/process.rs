@@ -21,7 +21,7 @@ use crate::alert;
 use crate::config::SourceConfig;
 use crate::extract::{self, render};
 use crate::fetch::{FetchError, Fetched, Origin};
-use crate::model::{self, Article, Entry, Image};
+use crate::model::{self, Article, Entry, Image, PublisherTime};
 use crate::rules::Document;
 use crate::schedule::{self, Freshness};
 use crate::source;
@@ -554,8 +554,8 @@ pub(crate) fn article_from_entry(entry: &Entry, feed_url: &Url) -> Article {
         url: link.clone(),
         fetched_url: link,
         title: entry.title.clone().unwrap_or_default(),
-        published: entry.published,
-        updated: entry.updated,
+        published: entry.published.map(PublisherTime::from),
+        updated: entry.updated.map(PublisherTime::from),
         authors: entry.authors.clone(),
         site_name: None,
         language: None,
@@ -574,10 +574,10 @@ fn fill_from_entry(article: &mut Article, entry: &Entry, feed_url: &Url) {
         article.title = entry.title.clone().unwrap_or_default();
     }
     if article.published.is_none() {
-        article.published = entry.published;
+        article.published = entry.published.map(PublisherTime::from);
     }
     if article.updated.is_none() {
-        article.updated = entry.updated;
+        article.updated = entry.updated.map(PublisherTime::from);
     }
     if article.authors.is_empty() {
         article.authors = entry.authors.clone();
