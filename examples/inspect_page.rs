@@ -17,7 +17,7 @@ fn main() {
     let article = wirewatch::extract::extract(&html, &url);
     println!("title     {:?}", article.title);
     println!("authors   {:?}", article.authors);
-    println!("published {:?}", article.published.map(|d| d.to_rfc3339()));
+    println!("published {:?}", article.published.map(|d| d.to_record()));
     println!(
         "site      {:?}  language {:?}",
         article.site_name, article.language

@@ -17,6 +17,7 @@
 
 use std::io::Read;
 use wirewatch::extract::{decode_html, extract};
+use wirewatch::model::PublisherTime;
 
 fn norm(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -104,9 +105,8 @@ fn expected_date(raw: &str) -> Option<(chrono::NaiveDateTime, Option<i32>)> {
     Some((day.and_hms_opt(0, 0, 0)?, None))
 }
 
-/// Whether our date states a UTC offset (today every parsed date does).
-fn claims_zone(_: &chrono::DateTime<chrono::FixedOffset>) -> bool {
-    true
+fn claims_zone(time: &PublisherTime) -> bool {
+    matches!(time, PublisherTime::Zoned(_))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -181,13 +181,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 (Some(got), Some(offset)) => {
                     let want_utc = want_time - chrono::Duration::seconds(offset.into());
-                    if got.naive_utc() == want_utc {
+                    if got.approximate_utc().naive_utc() == want_utc {
                         dates_same += 1;
                     } else {
                         dates_shifted += 1;
                         misses.push(format!(
                             "DATE   {name}: got {} want {want_time} (offset {offset}s)",
-                            got.to_rfc3339()
+                            got.to_record()
                         ));
                     }
                 }
@@ -196,15 +196,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         dates_invented += 1;
                         misses.push(format!(
                             "DATE   {name}: got {} but the page gives no zone ({want_time})",
-                            got.to_rfc3339()
+                            got.to_record()
                         ));
-                    } else if got.naive_local() == want_time {
+                    } else if got.local() == want_time {
                         dates_same += 1;
                     } else {
                         dates_shifted += 1;
                         misses.push(format!(
                             "DATE   {name}: got {} want local {want_time}",
-                            got.to_rfc3339()
+                            got.to_record()
                         ));
                     }
                 }

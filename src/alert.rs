@@ -103,7 +103,7 @@ pub fn sample_payload(
         url: "https://example.org/wirewatch/test-alert".to_string(),
         fetched_url: "https://example.org/wirewatch/test-alert".to_string(),
         title: "wirewatch test alert".to_string(),
-        published: Some(now.fixed_offset()),
+        published: Some(now.fixed_offset().into()),
         site_name: Some("wirewatch".to_string()),
         language: Some("en".to_string()),
         blocks: vec![Block::new(BlockKind::Paragraph, text)],

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::extract::{self, Notes};
-use crate::model::{self, Article, Entry, Image};
+use crate::model::{self, Article, Entry, Image, PublisherTime};
 
 /// An article page's bytes → its article: decoded ([`crate::encoding::decode_html`], with the
 /// HTTP `Content-Type` when there was one) and extracted, with notes on what extraction had to
@@ -40,8 +40,8 @@ pub fn article_from_entry(entry: &Entry, feed_url: &Url) -> Article {
         url: link.clone(),
         fetched_url: link,
         title: entry.title.clone().unwrap_or_default(),
-        published: entry.published,
-        updated: entry.updated,
+        published: entry.published.map(PublisherTime::from),
+        updated: entry.updated.map(PublisherTime::from),
         authors: entry.authors.clone(),
         site_name: None,
         language: None,
@@ -60,10 +60,10 @@ pub fn fill_from_entry(article: &mut Article, entry: &Entry, feed_url: &Url) {
         article.title = entry.title.clone().unwrap_or_default();
     }
     if article.published.is_none() {
-        article.published = entry.published;
+        article.published = entry.published.map(PublisherTime::from);
     }
     if article.updated.is_none() {
-        article.updated = entry.updated;
+        article.updated = entry.updated.map(PublisherTime::from);
     }
     if article.authors.is_empty() {
         article.authors = entry.authors.clone();

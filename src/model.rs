@@ -5,9 +5,81 @@
 //! shape of [`Article`] (with `body` and `text` added by `extract::render`) is the record of
 //! docs/FORMAT.md and part of the alert payload contract: extend it, never rename fields.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+/// A time as the publisher wrote it: with its UTC offset, or — when the page gives none — the
+/// local wall-clock time without one. wirewatch never invents an offset ("Z" would shift a Paris
+/// page by an hour); the record writes a local time as `2024-05-14T13:05:00`, without offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PublisherTime {
+    /// The publisher stated the offset.
+    Zoned(DateTime<FixedOffset>),
+    /// The publisher gave a wall-clock time (or a bare date, at midnight) and no zone.
+    Local(NaiveDateTime),
+}
+
+impl PublisherTime {
+    /// The wall-clock time as written, in the publisher's own zone.
+    pub fn local(&self) -> NaiveDateTime {
+        match self {
+            PublisherTime::Zoned(time) => time.naive_local(),
+            PublisherTime::Local(time) => *time,
+        }
+    }
+
+    /// A moment for ordering and age checks only: a local time is taken as if it were UTC (off
+    /// by at most the publisher's offset, which is unknown). Never shown.
+    pub fn approximate_utc(&self) -> DateTime<Utc> {
+        match self {
+            PublisherTime::Zoned(time) => time.with_timezone(&Utc),
+            PublisherTime::Local(time) => time.and_utc(),
+        }
+    }
+
+    /// RFC 3339 with the publisher's offset, or the local time without one
+    /// (`2024-05-14T13:05:00`, fractional seconds only when written).
+    pub fn to_record(&self) -> String {
+        match self {
+            PublisherTime::Zoned(time) => time.to_rfc3339(),
+            PublisherTime::Local(time) => time.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+        }
+    }
+
+    /// Reads what [`PublisherTime::to_record`] writes.
+    pub fn from_record(text: &str) -> Option<PublisherTime> {
+        if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+            return Some(PublisherTime::Zoned(time));
+        }
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+            .ok()
+            .map(PublisherTime::Local)
+    }
+}
+
+impl From<DateTime<FixedOffset>> for PublisherTime {
+    fn from(time: DateTime<FixedOffset>) -> Self {
+        PublisherTime::Zoned(time)
+    }
+}
+
+impl Serialize for PublisherTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_record())
+    }
+}
+
+impl<'de> Deserialize<'de> for PublisherTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        PublisherTime::from_record(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{text:?} is neither RFC 3339 nor a local time like 2024-05-14T13:05:00"
+            ))
+        })
+    }
+}
 
 /// One item of a source (a feed entry, a list-page link, a sitemap URL), before any page fetch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -27,6 +99,15 @@ pub struct Entry {
     pub content_html: Option<String>,
     /// Lead image (media:content, enclosure of an image type), absolute.
     pub image_url: Option<String>,
+    /// The first enclosure of any type (a podcast's audio file), absolute: part of the identity
+    /// of items that have no link, guid or title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enclosure_url: Option<String>,
+    /// Set by the feed parser when entries of one document share an identity but are different
+    /// items (one guid and link on several distinct posts): a digest of this entry's content,
+    /// appended to its key so each stays distinct. Identical copies get the same digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct_by: Option<String>,
 }
 
 /// An article in structured form: the record of docs/FORMAT.md minus the derived `body` and `text`.
@@ -37,8 +118,8 @@ pub struct Article {
     /// Where the page was fetched from (after redirects).
     pub fetched_url: String,
     pub title: String,
-    pub published: Option<DateTime<FixedOffset>>,
-    pub updated: Option<DateTime<FixedOffset>>,
+    pub published: Option<PublisherTime>,
+    pub updated: Option<PublisherTime>,
     pub authors: Vec<String>,
     pub site_name: Option<String>,
     pub language: Option<String>,
@@ -268,6 +349,29 @@ pub fn canonical_url_text(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn publisher_times_keep_what_was_written() {
+        let zoned = PublisherTime::from_record("2024-05-14T13:05:00+03:00");
+        assert_eq!(
+            zoned.map(|time| time.to_record()).as_deref(),
+            Some("2024-05-14T13:05:00+03:00")
+        );
+        // No zone given: no "Z", no "+00:00" in the record.
+        let local = PublisherTime::from_record("2015-04-30T07:19:58");
+        assert!(matches!(local, Some(PublisherTime::Local(_))));
+        assert_eq!(
+            local.map(|time| time.to_record()).as_deref(),
+            Some("2015-04-30T07:19:58")
+        );
+        let json = serde_json::to_string(&local).unwrap();
+        assert_eq!(json, "\"2015-04-30T07:19:58\"");
+        assert_eq!(
+            serde_json::from_str::<Option<PublisherTime>>(&json).unwrap(),
+            local
+        );
+        assert!(PublisherTime::from_record("yesterday").is_none());
+    }
 
     fn check(input: &str, expected: &str) {
         assert_eq!(canonical_url_text(input), expected, "input: {input}");

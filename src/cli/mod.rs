@@ -73,8 +73,8 @@ enum Command {
         /// Add, per watchlist, the tree of sub-expressions with their truth and why.
         #[arg(long)]
         explain: bool,
-        /// The page URL of saved HTML files.
-        #[arg(long)]
+        /// The page URL of saved HTML files (`//host/path` is read as https).
+        #[arg(long, value_parser = page_url_argument)]
         url: Option<Url>,
         /// The source name `source:` terms see, as the daemon gives them the configured source's
         /// name (without it, `source:` terms match nothing).
@@ -110,8 +110,9 @@ enum Command {
         /// How links are written: absolute URLs, or "#" (as in the seed document).
         #[arg(long, value_enum, default_value_t = Links::Absolute)]
         links: Links,
-        /// The page URL of a saved file (resolves relative links; used as a fallback canonical URL).
-        #[arg(long)]
+        /// The page URL of a saved file (resolves relative links; used as a fallback canonical
+        /// URL). A protocol-relative `//host/path`, as manifests and HTML carry them, is https.
+        #[arg(long, value_parser = page_url_argument)]
         url: Option<Url>,
         /// http(s) URLs or files ("-": standard input), each up to 5 MiB (the daemon's default
         /// fetch.max_page_size).
@@ -203,4 +204,16 @@ fn plural(count: usize) -> &'static str {
     } else {
         "s"
     }
+}
+
+/// `--url`: an absolute URL, or a protocol-relative one (`//host/path`) taken as https.
+fn page_url_argument(text: &str) -> Result<Url, String> {
+    let text = text.trim();
+    let absolute = match text.strip_prefix("//") {
+        Some(rest) => format!("https://{rest}"),
+        None => text.to_string(),
+    };
+    Url::parse(&absolute).map_err(|error| {
+        format!("{error}: give the page's absolute URL, e.g. https://example.org/news/story")
+    })
 }

@@ -14,10 +14,13 @@
 //! - `dom` — the flat pre-order view of the parsed page, whitespace helpers.
 //! - `metadata` (+ `values`) — `<meta>`, JSON-LD, `<title>`, `<time>`, canonical link; date,
 //!   byline and title clean-up.
+//! - `byline` — the authors as credited: co-authors split, roles, desks and credentials dropped,
+//!   names preferred over account handles, profile links as a last source.
 //! - `content` — prunes furniture (tags, hidden elements, class/id hints, roles), marks related
 //!   boxes and embedded posts, aggregates text/link lengths bottom-up; `scoring` picks the body.
 //! - `blocks` — walks the body into paragraphs/headings/list items/quotes/related blocks with link
 //!   and bold spans, then drops leftover furniture lines.
+//! - `canonical` — which declared canonical URLs name the page (not the home page or a section).
 //! - `image` — lead image (og:image / JSON-LD / figure) with caption and credit; visible byline.
 //! - `render` — document and JSON record. (Bytes → text is [`crate::encoding`]; `decode_html`
 //!   is re-exported here for callers that extract.)
@@ -28,6 +31,8 @@
 pub mod render;
 
 mod blocks;
+mod byline;
+mod canonical;
 mod content;
 mod dom;
 mod image;
@@ -37,7 +42,7 @@ mod prepare;
 mod scoring;
 mod values;
 
-use crate::model::{Article, Block, BlockKind};
+use crate::model::{Article, Block, BlockKind, PublisherTime};
 use dom::{clean_text, Dom};
 use scraper::Html;
 use url::Url;
@@ -78,7 +83,7 @@ pub fn extract_with_notes(html: &str, page_url: &url::Url) -> (Article, Notes) {
     let title = choose_title(&meta);
     drop_header_echoes(&mut blocks, &title);
 
-    let authors = choose_authors(&meta, &dom);
+    let authors = byline::choose_authors(&meta, &dom);
     let published = choose_date(
         meta.jsonld.date_published.as_deref(),
         &[
@@ -96,16 +101,14 @@ pub fn extract_with_notes(html: &str, page_url: &url::Url) -> (Article, Notes) {
             "parsely-pub-date",
         ],
         &meta,
+        &meta.times,
     );
-    let updated = meta
-        .jsonld
-        .date_modified
-        .as_deref()
-        .and_then(metadata::parse_date)
-        .or_else(|| {
-            meta.meta(&["article:modified_time", "datemodified", "og:updated_time"])
-                .and_then(metadata::parse_date)
-        });
+    let updated = choose_date(
+        meta.jsonld.date_modified.as_deref(),
+        &["article:modified_time", "datemodified", "og:updated_time"],
+        &meta,
+        &[],
+    );
 
     let url = meta
         .canonical
@@ -113,8 +116,9 @@ pub fn extract_with_notes(html: &str, page_url: &url::Url) -> (Article, Notes) {
         .or_else(|| meta.meta(&["og:url"]))
         .and_then(|c| base.join(c).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-        // Some templates declare the home page as every page's canonical URL.
-        .filter(|u| u.path() != "/" || page_url.path() == "/")
+        // Some templates declare the home page or the section index as every page's canonical
+        // URL: that would make every article of the site one identity.
+        .filter(|canonical| !canonical::is_site_or_section_index(canonical, page_url))
         // Without a declared canonical URL, the fetched one minus fragment and tracking
         // parameters (the same canonical form entry identity uses).
         .unwrap_or_else(|| crate::model::canonical_url(page_url));
@@ -271,72 +275,36 @@ fn strip_site_suffix(title: &str, site: &str) -> Option<String> {
     None
 }
 
-/// The publication date: JSON-LD, then `<meta>` keys in order, then `<time>` elements. A value
-/// without an offset is read as UTC; if a later source states the same moment (within a day) with
-/// the publisher's offset, that one wins, since the document prints the publisher's local date.
+/// A date of the page: JSON-LD, then `<meta>` keys in order, then `times` (`<time>` elements).
+/// A value without an offset stays a local time ([`PublisherTime::Local`]) — unless a later
+/// source states the same moment (within a day) with the publisher's offset: that one wins.
 fn choose_date(
     jsonld: Option<&str>,
     keys: &[&str],
     meta: &metadata::PageMeta,
-) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    times: &[String],
+) -> Option<PublisherTime> {
     let raw_values = jsonld
         .into_iter()
         .chain(keys.iter().filter_map(|key| meta.meta(&[key])))
-        .chain(meta.times.iter().map(String::as_str));
+        .chain(times.iter().map(String::as_str));
     let parsed: Vec<(bool, chrono::DateTime<chrono::FixedOffset>)> = raw_values
         .filter_map(|raw| Some((metadata::has_offset(raw), metadata::parse_date(raw)?)))
         .take(20)
         .collect();
     let (first_has_offset, first) = *parsed.first()?;
     if first_has_offset {
-        return Some(first);
+        return Some(PublisherTime::Zoned(first));
     }
-    parsed
+    // `parse_date` reads an offset-less value as if it were UTC, so the wall-clock time as written
+    // is its naive UTC time.
+    let zoned = parsed
         .iter()
         .find(|(has_offset, date)| {
-            *has_offset && (date.timestamp() - first.timestamp()).abs() <= 24 * 3600
+            *has_offset && (date.naive_local() - first.naive_utc()).num_seconds().abs() <= 24 * 3600
         })
-        .map(|(_, date)| *date)
-        .or(Some(first))
-}
-
-fn choose_authors(meta: &metadata::PageMeta, dom: &Dom) -> Vec<String> {
-    let from_jsonld: Vec<String> = meta
-        .jsonld
-        .authors
-        .iter()
-        .filter(|a| !looks_like_url(a))
-        .cloned()
-        .collect();
-    if !from_jsonld.is_empty() {
-        return from_jsonld;
-    }
-    // Profile URLs (`article:author` often is one) are not names: try the next source.
-    let keys = [
-        "dc:creator",
-        "dcterm:creator",
-        "author",
-        "parsely-author",
-        "sailthru:author",
-        "article:author",
-    ];
-    let from_meta = keys.iter().find_map(|key| {
-        meta.meta(&[key])
-            .filter(|a| !looks_like_url(a))
-            .map(metadata::clean_author)
-            .filter(|a| !a.is_empty())
-    });
-    if let Some(author) = from_meta {
-        return vec![author];
-    }
-    image::byline_from_markup(dom)
-        .map(|b| vec![b])
-        .unwrap_or_default()
-}
-
-fn looks_like_url(s: &str) -> bool {
-    let s = s.trim();
-    s.starts_with("http://") || s.starts_with("https://") || s.starts_with('/')
+        .map(|(_, date)| PublisherTime::Zoned(*date));
+    zoned.or(Some(PublisherTime::Local(first.naive_utc())))
 }
 
 /// The JSON-LD `articleBody` as blocks, when the page's markup yielded much less text than it: the
@@ -578,11 +546,11 @@ mod tests {
         assert_eq!(article.site_name.as_deref(), Some("News Example"));
         assert_eq!(article.url, "https://news.example/canonical");
         assert_eq!(
-            article.published.map(|d| d.to_rfc3339()).as_deref(),
+            article.published.map(|d| d.to_record()).as_deref(),
             Some("2024-05-14T13:05:00+03:00")
         );
         assert_eq!(
-            article.updated.map(|d| d.to_rfc3339()).as_deref(),
+            article.updated.map(|d| d.to_record()).as_deref(),
             Some("2024-05-15T08:00:00+03:00")
         );
         let image = article.image.unwrap();
@@ -613,7 +581,7 @@ mod tests {
             <meta property="article:published_time" content="2024-05-14T23:30:00+03:00">
             </head><body><article><p>{PROSE}</p></article></body></html>"#
         );
-        let published = extract(&html, &url()).published.map(|d| d.to_rfc3339());
+        let published = extract(&html, &url()).published.map(|d| d.to_record());
         assert_eq!(published.as_deref(), Some("2024-05-14T23:30:00+03:00"));
     }
 

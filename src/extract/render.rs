@@ -5,8 +5,7 @@
 //! Rendering is total: any `Article` value renders, whatever its spans say (out-of-range or
 //! overlapping link/bold ranges are dropped rather than trusted).
 
-use crate::model::{Article, Block, BlockKind};
-use chrono::{DateTime, FixedOffset};
+use crate::model::{Article, Block, BlockKind, PublisherTime};
 use serde::Serialize;
 
 /// How hrefs are written in the document: as resolved URLs, or all as `#` (the seed's style).
@@ -34,8 +33,8 @@ pub fn record(article: &Article, links: LinkStyle) -> Record<'_> {
 }
 
 /// "May 14, 2024", in the offset the publisher wrote.
-pub fn date_line(published: &DateTime<FixedOffset>) -> String {
-    published.format("%B %-d, %Y").to_string()
+pub fn date_line(published: &PublisherTime) -> String {
+    published.local().format("%B %-d, %Y").to_string()
 }
 
 /// Plain body text: every non-related block's text, separated by a blank line.
@@ -196,7 +195,7 @@ mod tests {
             url: "https://example.org/story".into(),
             fetched_url: "https://example.org/story?utm_source=x".into(),
             title: "A Title".into(),
-            published: DateTime::parse_from_rfc3339("2024-05-14T23:30:00+03:00").ok(),
+            published: PublisherTime::from_record("2024-05-14T23:30:00+03:00"),
             updated: None,
             authors: vec!["Jane Roe".into(), "John Doe".into()],
             site_name: Some("Example".into()),
@@ -246,9 +245,11 @@ mod tests {
 
     #[test]
     fn date_line_uses_publisher_offset() {
-        let late = DateTime::parse_from_rfc3339("2024-05-14T23:30:00+03:00").unwrap();
+        let late = PublisherTime::from_record("2024-05-14T23:30:00+03:00").unwrap();
         assert_eq!(date_line(&late), "May 14, 2024");
-        let early = DateTime::parse_from_rfc3339("2024-01-01T00:30:00-05:00").unwrap();
+        let early = PublisherTime::from_record("2024-01-01T00:30:00-05:00").unwrap();
+        let local = PublisherTime::from_record("2015-04-30T23:19:58").unwrap();
+        assert_eq!(date_line(&local), "April 30, 2015");
         assert_eq!(date_line(&early), "January 1, 2024");
     }
 

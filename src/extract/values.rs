@@ -47,8 +47,9 @@ pub fn clean_author(raw: &str) -> String {
     text.to_string()
 }
 
-/// Parses the date formats publishers put in metadata. A value without an offset is taken as UTC
-/// (the publisher's offset is unknown and UTC keeps the written date).
+/// Parses the date formats publishers put in metadata. A value without an offset comes back at
+/// offset zero with its wall-clock time as written; callers check [`has_offset`] and keep such a
+/// value as a local time (`model::PublisherTime::Local`), never as UTC.
 pub fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
     let s = raw.trim();
     if s.is_empty() || s.len() > 64 {

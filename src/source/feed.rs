@@ -6,8 +6,10 @@
 //! own timestamp parser records the offset of every date it reads); a clear line between ids the
 //! publisher wrote and ids feed-rs would invent; absolute links and image URLs; well-formed
 //! entities before parsing and one lenient retry for broken XML (truncated documents, unclosed
-//! CDATA, see `source::xml`); and a clear error when the body is an HTML page or a sitemap. It does not sanitize HTML (summaries stay as published;
-//! rendering decides what to keep), and it does not repair mojibake stored in the bytes.
+//! CDATA, see `source::xml`); double-encoded UTF-8 in entry text undone where certain
+//! (`source::mojibake`); a feed served inside an HTML wrapper read from the wrapper
+//! (`source::wrapped`); and a clear error when the body is an HTML page or a sitemap. It does
+//! not sanitize HTML (summaries stay as published; rendering decides what to keep).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,6 +20,8 @@ use url::Url;
 
 use super::date::parse_date;
 use super::json_feed::prepare_json;
+use super::mojibake;
+use super::wrapped::feed_inside_html;
 use super::xml::{
     fix_entities, has_entry_tags, is_html_element, normalize_legacy_xml, normalize_rss_version,
     repair_xml, root_element, without_root_default_namespace,
@@ -83,8 +87,16 @@ pub fn parse_feed(
         }
         return Ok(parsed);
     }
+    let unwrapped;
+    let mut trimmed = trimmed;
     if let Some(detected) = detect_non_feed(trimmed) {
-        return Err(SourceError::NotAFeed { detected });
+        match feed_inside_html(trimmed) {
+            Some(feed) if detected == HTML_PAGE => {
+                unwrapped = feed;
+                trimmed = unwrapped.as_str();
+            }
+            _ => return Err(SourceError::NotAFeed { detected }),
+        }
     }
     let xml = fix_entities(&normalize_legacy_xml(&normalize_rss_version(trimmed))).into_owned();
     let update_period = element_text(&xml, "updatePeriod").map(str::to_string);
@@ -242,16 +254,29 @@ fn convert(
     };
     let hub = link_of("hub");
     let self_link = link_of("self");
-    let title = feed
+    let mut title = feed
         .title
         .as_ref()
         .and_then(|title| plain_text(&title.content));
+    mojibake::repair_field(&mut title);
     let mut entries: Vec<Entry> = feed
         .entries
         .into_iter()
         .map(|entry| convert_entry(entry, feed_url, &with_offset))
         .collect();
+    // Text only: ids and links are identity and stay as published.
+    for entry in &mut entries {
+        mojibake::repair_field(&mut entry.title);
+        mojibake::repair_field(&mut entry.summary_html);
+        mojibake::repair_field(&mut entry.content_html);
+        for author in &mut entry.authors {
+            if let std::borrow::Cow::Owned(repaired) = mojibake::repair(author) {
+                *author = repaired;
+            }
+        }
+    }
     clear_ambiguous_ids(&mut entries);
+    tell_apart_shared_keys(&mut entries);
     ParsedFeed {
         title,
         entries,
@@ -280,6 +305,7 @@ fn convert_entry(
                 .map(str::to_string)
         });
     let image_url = entry_image(&entry).map(|href| resolve(&href, feed_url));
+    let enclosure_url = entry_enclosure(&entry).map(|href| resolve(&href, feed_url));
     Entry {
         id,
         url,
@@ -312,7 +338,27 @@ fn convert_entry(
             }
         }),
         image_url,
+        enclosure_url,
+        distinct_by: None,
     }
+}
+
+/// The first enclosure: RSS `<enclosure>` (feed-rs reads it as media content) or an Atom
+/// `rel="enclosure"` link.
+fn entry_enclosure(entry: &feed_rs::model::Entry) -> Option<String> {
+    entry
+        .media
+        .iter()
+        .flat_map(|object| object.content.iter())
+        .find_map(|content| content.url.as_ref().map(|url| url.to_string()))
+        .or_else(|| {
+            entry
+                .links
+                .iter()
+                .find(|link| link.rel.as_deref() == Some("enclosure"))
+                .map(|link| link.href.trim().to_string())
+        })
+        .filter(|href| !href.is_empty())
 }
 
 /// The entry's web page: an `alternate` (or rel-less) link that is not a media file.
@@ -410,6 +456,31 @@ fn escape_html(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Entries that still share one key but are different posts (one guid and link on several
+/// items, as some feeds publish a section page's updates) each get their content digest; copies
+/// of one item keep sharing a key.
+fn tell_apart_shared_keys(entries: &mut [Entry]) {
+    let mut digests_by_key: HashMap<String, Vec<String>> = HashMap::new();
+    let keyed: Vec<(String, String)> = entries
+        .iter()
+        .map(|entry| (super::entry_key(entry), super::content_digest(entry)))
+        .collect();
+    for (key, digest) in &keyed {
+        digests_by_key
+            .entry(key.clone())
+            .or_default()
+            .push(digest.clone());
+    }
+    for (entry, (key, digest)) in entries.iter_mut().zip(keyed) {
+        let differing = digests_by_key
+            .get(&key)
+            .is_some_and(|digests| digests.iter().any(|other| *other != digest));
+        if differing {
+            entry.distinct_by = Some(digest);
+        }
+    }
+}
+
 fn clear_ambiguous_ids(entries: &mut [Entry]) {
     let mut links_by_id: HashMap<String, Vec<Option<String>>> = HashMap::new();
     for entry in entries.iter() {
@@ -432,11 +503,13 @@ fn clear_ambiguous_ids(entries: &mut [Entry]) {
     }
 }
 
+const HTML_PAGE: &str = "an HTML page";
+
 fn detect_non_feed(text: &str) -> Option<String> {
     let root = root_element(text);
     let detected = match root.as_deref() {
         Some("rss" | "feed" | "rdf" | "entry" | "channel") => return None,
-        Some(name) if is_html_element(name) => "an HTML page".to_string(),
+        Some(name) if is_html_element(name) => HTML_PAGE.to_string(),
         Some("urlset" | "sitemapindex") => "a sitemap".to_string(),
         Some("opml") => "an OPML subscription list".to_string(),
         Some(other) => format!("an XML document with root element <{other}>"),
@@ -585,6 +658,85 @@ mod tests {
             title,
             Some("Bold move"),
         );
+    }
+
+    #[test]
+    fn distinct_posts_sharing_a_guid_and_link_stay_distinct() {
+        let feed = parse(
+            "<rss version=\"2.0\"><channel>\
+             <item><title>One</title><guid>g</guid><link>https://example.org/s</link></item>\
+             <item><title>Two</title><guid>g</guid><link>https://example.org/s</link></item>\
+             <item><title>Two</title><guid>g</guid><link>https://example.org/s</link></item>\
+             <item><title>Alone</title><guid>h</guid><link>https://example.org/h</link></item>\
+             </channel></rss>",
+        );
+        let keys: Vec<_> = feed.entries.iter().map(super::super::entry_key).collect();
+        assert_ne!(keys[0], keys[1]);
+        // copies of one item are one item
+        assert_eq!(keys[1], keys[2]);
+        assert!(keys[0].starts_with("g#"));
+        // entries without a clash keep the key they always had
+        assert_eq!(keys[3], "h");
+    }
+
+    #[test]
+    fn description_only_items_are_distinct_and_stable() {
+        let xml = "<rss version=\"0.92\"><channel><title>T</title>\
+             <item><description>First note.</description></item>\
+             <item><description>Second note.</description>\
+             <enclosure url=\"http://example.org/a.mp3\" length=\"1\" type=\"audio/mpeg\"/></item>\
+             </channel></rss>";
+        let keys = |xml: &str| -> Vec<String> {
+            parse(xml)
+                .entries
+                .iter()
+                .map(super::super::entry_key)
+                .collect()
+        };
+        let first_poll = keys(xml);
+        assert_eq!(first_poll.len(), 2);
+        assert_ne!(first_poll[0], first_poll[1]);
+        assert_eq!(first_poll, keys(xml));
+        assert_eq!(
+            parse(xml).entries[1].enclosure_url.as_deref(),
+            Some("http://example.org/a.mp3")
+        );
+    }
+
+    #[test]
+    fn a_feed_inside_an_html_wrapper_yields_its_entries() {
+        let feed = "<rss version=\"2.0\"><channel><title>Wrapped</title>\
+             <item><title>One</title><link>https://example.org/1</link></item></channel></rss>";
+        let raw = format!("<html><head><title>x</title></head><body>{feed}</body></html>");
+        assert_eq!(parse(&raw).entries.len(), 1);
+        let escaped = format!(
+            "<!DOCTYPE html><html><body><pre>{}</pre></body></html>",
+            feed.replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        );
+        let parsed = parse(&escaped);
+        assert_eq!(parsed.title.as_deref(), Some("Wrapped"));
+        assert_eq!(
+            parsed.entries[0].url.as_deref(),
+            Some("https://example.org/1")
+        );
+    }
+
+    #[test]
+    fn double_encoded_utf8_is_repaired_and_clean_text_kept() {
+        let feed = parse(
+            "<rss version=\"2.0\"><channel><title>Culture : CinÃ©ma, thÃ©Ã¢tre</title>\
+             <item><title>Deux ans aprÃ¨s, un Â«Espace CabuÂ»</title><link>https://example.org/1</link>\
+             <description>Déjà vu, déjà lu</description></item></channel></rss>",
+        );
+        assert_eq!(feed.title.as_deref(), Some("Culture : Cinéma, théâtre"));
+        let entry = &feed.entries[0];
+        assert_eq!(
+            entry.title.as_deref(),
+            Some("Deux ans après, un «Espace Cabu»")
+        );
+        assert_eq!(entry.summary_html.as_deref(), Some("Déjà vu, déjà lu"));
     }
 
     #[test]

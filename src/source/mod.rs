@@ -9,15 +9,19 @@
 //! does) and it does not fetch article pages (fetch and extract do).
 //!
 //! Files: `feed` (RSS/Atom/JSON Feed via feed-rs), `sitemap`, `page` (CSS selectors), `discover`
-//! (feed autodiscovery); the shared helper `date` (lenient dates that keep offsets), and the private `xml` (sniffing, dialect fixes, repair) and `json_feed`. Bytes
-//! become text in [`crate::encoding`].
+//! (feed autodiscovery); the shared helpers `date` (lenient dates that keep offsets), `mojibake`
+//! (double-encoded UTF-8 undone where certain), `wrapped` (a feed served inside an HTML page),
+//! and the private `xml` (sniffing, dialect fixes, repair) and `json_feed`. Bytes become text in
+//! [`crate::encoding`].
 
 pub mod date;
 pub mod discover;
 pub mod feed;
 mod json_feed;
+pub mod mojibake;
 pub mod page;
 pub mod sitemap;
+mod wrapped;
 mod xml;
 
 use sha2::{Digest, Sha256};
@@ -79,11 +83,48 @@ impl SourceError {
 
 /// Stable identity of an entry within its source, in order of preference: the GUID/id as
 /// published; else the canonical URL ([`canonical_url`]); else `"sha256:"` + the hex digest of
-/// title + `"\n"` + link. Surrounding whitespace never counts.
+/// title + `"\n"` + link; and when an item has neither title nor link (RSS 0.92 items may be a
+/// description alone), of its content instead: description, content, enclosure and date, so
+/// distinct items stay distinct and an unchanged item keeps its key across polls. Surrounding
+/// whitespace never counts.
 ///
 /// Parsers clear `id` when one id is shared by entries with different links (see
-/// `feed::parse_feed`), so such entries fall back to their URLs instead of collapsing into one.
+/// `feed::parse_feed`), so such entries fall back to their URLs instead of collapsing into one;
+/// entries that still share a key but differ in content carry [`Entry::distinct_by`], which is
+/// appended (`key#digest`).
 pub fn entry_key(entry: &Entry) -> String {
+    let key = base_key(entry);
+    match entry.distinct_by.as_deref() {
+        Some(digest) => format!("{key}#{digest}"),
+        None => key,
+    }
+}
+
+/// The digest [`Entry::distinct_by`] holds: 16 hex digits of SHA-256 over the entry's title,
+/// texts, enclosure and date.
+pub fn content_digest(entry: &Entry) -> String {
+    let mut hasher = Sha256::new();
+    for part in [
+        entry.title.as_deref(),
+        entry.summary_html.as_deref(),
+        entry.content_html.as_deref(),
+        entry.enclosure_url.as_deref(),
+    ] {
+        hasher.update(part.map(str::trim).unwrap_or_default().as_bytes());
+        hasher.update(b"\n");
+    }
+    if let Some(date) = entry.published.or(entry.updated) {
+        hasher.update(date.to_rfc3339().as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn base_key(entry: &Entry) -> String {
     if let Some(id) = entry
         .id
         .as_deref()
@@ -98,9 +139,30 @@ pub fn entry_key(entry: &Entry) -> String {
     }
     let title = entry.title.as_deref().map(str::trim).unwrap_or_default();
     let mut hasher = Sha256::new();
-    hasher.update(title.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(link.as_bytes());
+    if title.is_empty() && link.is_empty() {
+        // Keys of entries with a title or link stay as they always were (a changed key would
+        // alert again on upgrade); only the items that all shared one key get a content key.
+        let trimmed = |text: Option<&str>| text.map(str::trim).unwrap_or_default().to_string();
+        let published = entry
+            .published
+            .or(entry.updated)
+            .map(|date| date.to_rfc3339())
+            .unwrap_or_default();
+        hasher.update(b"content\n");
+        for part in [
+            trimmed(entry.summary_html.as_deref()),
+            trimmed(entry.content_html.as_deref()),
+            trimmed(entry.enclosure_url.as_deref()),
+            published,
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update(b"\n");
+        }
+    } else {
+        hasher.update(title.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(link.as_bytes());
+    }
     let digest = hasher.finalize();
     let mut key = String::with_capacity(7 + 64);
     key.push_str("sha256:");
@@ -161,6 +223,33 @@ mod tests {
             ..Entry::default()
         };
         assert!(entry_key(&relative).starts_with("sha256:"));
+    }
+
+    #[test]
+    fn items_without_link_guid_or_title_are_told_apart_by_content() {
+        let item = |description: &str, enclosure: Option<&str>| Entry {
+            summary_html: Some(description.to_string()),
+            enclosure_url: enclosure.map(str::to_string),
+            ..Entry::default()
+        };
+        let first = entry_key(&item("It's been a few days.", None));
+        assert_ne!(
+            first,
+            entry_key(&item("Kevin Drennan started a page.", None))
+        );
+        assert_ne!(
+            first,
+            entry_key(&item("It's been a few days.", Some("https://x.test/a.mp3")))
+        );
+        // stable: the same item on the next poll has the same key
+        assert_eq!(first, entry_key(&item(" It's been a few days. ", None)));
+        // and entries with a title keep the key they always had
+        check(
+            None,
+            None,
+            Some("A"),
+            "sha256:06f961b802bc46ee168555f066d28f4f0e9afdf3f88174c1ee6f9de004fc30a0",
+        );
     }
 
     /// The daemon moves these across tasks and keeps compiled selectors in shared config;

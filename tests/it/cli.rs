@@ -202,3 +202,56 @@ async fn match_source_terms_see_the_source_name_as_the_daemon_does() {
     .await;
     assert!(!matched(&other), "{}", other.stdout);
 }
+
+/// Issue 17: `--url //host/path` (protocol-relative, as manifests and HTML carry them) is read as
+/// https rather than refused as "relative URL without a base"; and a canonical link naming the
+/// site's section index (as on a Yahoo page) is ignored in favour of the page's own URL.
+#[tokio::test]
+async fn extract_takes_a_protocol_relative_url_and_ignores_a_section_canonical() {
+    let folder = tempfile::tempdir().unwrap();
+    let page = folder.path().join("yahoo.html");
+    std::fs::write(
+        &page,
+        r#"<html><head><title>Putin visits China</title>
+        <link rel="canonical" href="//us.yahoo.com/news/"></head>
+        <body><h1>Putin visits China</h1>
+        <p>President Vladimir Putin arrived in Beijing on Thursday for talks with Xi Jinping, his
+        first foreign trip since he was sworn in for a fifth term earlier this month.</p>
+        <p>The two leaders are expected to sign a joint statement on deepening their partnership,
+        officials in Moscow said before the visit, which lasts two days.</p></body></html>"#,
+    )
+    .unwrap();
+    let output = wirewatch(&[
+        "extract",
+        "--format",
+        "json",
+        "--url",
+        "//news.yahoo.com/putin-visits-china-123.html",
+        page.to_str().unwrap(),
+    ])
+    .await;
+    assert!(output.status.success(), "{}", output.stderr);
+    let record: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+    assert_eq!(
+        record["fetched_url"],
+        "https://news.yahoo.com/putin-visits-china-123.html"
+    );
+    assert_eq!(
+        record["url"],
+        "https://news.yahoo.com/putin-visits-china-123.html"
+    );
+}
+
+/// Issue 17: a page whose date has no zone keeps its local time; no "Z" is stamped on.
+#[tokio::test]
+async fn extract_keeps_a_local_time_without_inventing_a_zone() {
+    let page = fixture("pages/readability_liberation-1.html");
+    let output = wirewatch(&["extract", "--format", "json", &page]).await;
+    assert!(output.status.success(), "{}", output.stderr);
+    let record: serde_json::Value = serde_json::from_str(output.stdout.trim()).unwrap();
+    assert_eq!(record["published"], "2015-04-30T07:19:58");
+    assert!(record["text"]
+        .as_str()
+        .unwrap()
+        .contains("\nApril 30, 2015\n"));
+}

@@ -46,7 +46,7 @@ fn moscow_times_record_has_structure() {
     let page_url = url::Url::parse("https://www.themoscowtimes.com/a85112").unwrap();
     let article = extract(html, &page_url);
     assert_eq!(
-        article.published.map(|d| d.to_rfc3339()).as_deref(),
+        article.published.map(|d| d.to_record()).as_deref(),
         Some("2024-05-14T13:05:00+03:00")
     );
     assert_eq!(article.site_name.as_deref(), Some("The Moscow Times"));

@@ -135,7 +135,8 @@ pub struct AlertView {
     pub url: String,
     /// "May 14, 2024", in the publisher's own offset.
     pub published: Option<String>,
-    /// The publication time as the payload has it (RFC 3339).
+    /// The publication time as the payload has it (RFC 3339, or a local time without offset when
+    /// the publisher gave no zone).
     pub published_at: Option<String>,
     /// RFC 3339, UTC: when the alert was created.
     pub detected_at: String,
@@ -224,7 +225,7 @@ impl AlertView {
         let published_time = article
             .published
             .as_deref()
-            .and_then(|value| chrono::DateTime::parse_from_rfc3339(value).ok());
+            .and_then(crate::model::PublisherTime::from_record);
         let matches = raw
             .matches
             .iter()
@@ -269,7 +270,7 @@ impl AlertView {
                 .filter(|name| !name.is_empty()),
             title,
             url,
-            published: published_time.map(|time| time.format("%B %-d, %Y").to_string()),
+            published: published_time.map(|time| time.local().format("%B %-d, %Y").to_string()),
             published_at: published_time.and(article.published),
             detected_at: raw.detected_at,
             language: article.language,
