@@ -210,6 +210,10 @@ pub enum SinkKind {
         /// Signing secrets; several while rotating (every attempt is signed with each).
         secrets: Vec<Secret>,
         timeout: Duration,
+        /// HTTP basic auth, from a `json(s)://user:password@…` URL.
+        basic_auth: Option<(String, Secret)>,
+        /// Extra request headers, from a `json(s)://…?+Name=value` URL.
+        headers: Vec<(String, Secret)>,
     },
     Log,
     /// Slack, Discord, Teams, ntfy or Telegram: the service's own message format.

@@ -224,15 +224,27 @@ fn chat_sink(
     }
 }
 
-/// The generic webhook: an http(s) URL and optional Standard Webhooks signing secrets (a list
-/// while rotating).
+/// The generic webhook: an http(s) URL, or its Apprise form `json(s)://` carrying basic auth and
+/// headers, and optional Standard Webhooks signing secrets (a list while rotating).
 fn webhook_sink(
     raw: &RawSink,
     path: &str,
     timeout: Duration,
     problems: &mut Problems,
 ) -> Option<SinkKind> {
+    let mut basic_auth = None;
+    let mut headers = Vec::new();
     let url = match raw.url.as_deref() {
+        Some(text) if is_json_url(text) => {
+            match json_target(text, &format!("{path}.url"), problems) {
+                Some((url, auth, extra)) => {
+                    basic_auth = auth;
+                    headers = extra;
+                    Some(url)
+                }
+                None => None,
+            }
+        }
         Some(text) => sink_http_url(text, &format!("{path}.url"), problems),
         None => {
             problems.add(
@@ -273,7 +285,69 @@ fn webhook_sink(
         url: url?,
         secrets,
         timeout,
+        basic_auth,
+        headers,
     })
+}
+
+/// Whether a webhook URL is in the Apprise form (`json://`, `jsons://`, any case).
+fn is_json_url(text: &str) -> bool {
+    text.trim()
+        .split_once("://")
+        .is_some_and(|(scheme, _)| matches!(scheme.to_ascii_lowercase().as_str(), "json" | "jsons"))
+}
+
+/// Headers wirewatch sets itself on every webhook request: a `+Name` parameter may not replace
+/// them (a second `webhook-signature` would make receivers reject the alert).
+const OWN_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "host",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+/// A `json(s)://` webhook URL: the http(s) endpoint, basic auth and extra headers it carries.
+#[allow(clippy::type_complexity)]
+fn json_target(
+    text: &str,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<(Url, Option<(String, Secret)>, Vec<(String, Secret)>)> {
+    let (url, basic_auth, headers) = match crate::sink::format::parse_target_url(text) {
+        Ok(TargetUrl::Json {
+            url,
+            basic_auth,
+            headers,
+        }) => (url, basic_auth, headers),
+        // is_json_url chose this branch: no other target comes back
+        Ok(_) => return None,
+        Err(error) => {
+            problems.add(path, error.to_string());
+            return None;
+        }
+    };
+    let mut valid = true;
+    for (name, _) in &headers {
+        if OWN_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            problems.add(
+                path,
+                format!("header `{name}` is set by wirewatch on every request; remove the +{name} parameter"),
+            );
+            valid = false;
+        }
+        if basic_auth.is_some() && name.eq_ignore_ascii_case("authorization") {
+            problems.add(
+                path,
+                "gives both a user (basic auth) and +Authorization; keep one",
+            );
+            valid = false;
+        }
+    }
+    // the parser built this URL from http(s) and a host it checked, so it parses again
+    let url = Url::parse(url.expose()).ok()?;
+    valid.then_some((url, basic_auth, headers))
 }
 
 /// The log sink takes no keys of its own.

@@ -29,6 +29,17 @@ pub(super) fn parse(scheme: &str, input: &str) -> Result<TargetUrl, TargetUrlErr
                     JSON_FORM,
                 ));
             }
+            // a line break would end the header early (and reqwest refuses the request)
+            if value
+                .chars()
+                .any(|character| character.is_control() && character != '\t')
+            {
+                return Err(invalid(
+                    scheme,
+                    format!("the value of header `{name}` holds a control character"),
+                    JSON_FORM,
+                ));
+            }
             headers.push((name.to_string(), Secret::new(value)));
         } else if !IGNORED.contains(&key.as_str()) {
             // Any other parameter belongs to the receiver's URL.
