@@ -535,3 +535,41 @@ url = "json://example.org/?+X-A=a%0Ab"
         ]
     );
 }
+
+#[test]
+fn repeated_errors_show_fifty_of_each_kind_and_count_the_rest() {
+    let mut text = String::from(
+        "[sources.s]\nurl = \"https://example.org/feed\"\n[sinks.journal]\nkind = \"log\"\n",
+    );
+    for index in 0..120 {
+        text.push_str(&format!("[watchlists.w{index:03}]\nquery = 'a AND'\n"));
+    }
+    text.push_str(
+        "[sinks.mail]\nkind = \"email\"\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\n",
+    );
+    text.push_str(&format!("to = [{}]\n", vec!["\"x\""; 60].join(", ")));
+    let error = crate::config::Config::parse(&text, Path::new("w.toml"), Path::new("."), &|_| None)
+        .unwrap_err();
+    assert_eq!(error.problems.len(), 180);
+    let shown = error.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[0], "w.toml: 180 errors in the configuration");
+    assert_eq!(
+        lines.iter().filter(|line| line.contains(".query:")).count(),
+        50
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line.contains("sinks.mail.to["))
+            .count(),
+        50
+    );
+    assert_eq!(
+        lines[lines.len() - 2..],
+        [
+            "  … and 10 more errors at sinks.*.to[] (the first 50 are shown)",
+            "  … and 70 more errors at watchlists.*.query (the first 50 are shown)",
+        ]
+    );
+}
