@@ -13,6 +13,9 @@
 //! - [`alert`]: the outbound alert payload (a versioned contract).
 //! - [`store`]: SQLite: source validators, seen entries, alerts and their delivery outbox.
 //! - [`sink`]: alert delivery targets (webhook, log); the only outbound HTTP.
+//! - [`target_url`], [`template`], [`secret`]: sink settings the config checks at load (Apprise
+//!   target URLs, user templates, credentials), below both `config` and `sink` (pure);
+//!   [`text_safety`]: the invisible characters every message drops.
 //! - [`websub`]: WebSub subscriber rules: hub discovery, push signatures, leases (pure).
 //! - [`daemon`]: wiring: polling, processing, delivery loops, shutdown.
 //! - [`cli`]: command-line commands; no business logic.
@@ -27,8 +30,12 @@ pub mod fetch;
 pub mod model;
 pub mod rules;
 pub mod schedule;
+pub mod secret;
 pub mod similarity;
 pub mod sink;
 pub mod source;
 pub mod store;
+pub mod target_url;
+pub mod template;
+pub mod text_safety;
 pub mod websub;

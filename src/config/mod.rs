@@ -218,7 +218,7 @@ pub enum SinkKind {
     Log,
     /// Slack, Discord, Teams, ntfy or Telegram: the service's own message format.
     Chat {
-        target: crate::sink::format::TargetUrl,
+        target: crate::target_url::TargetUrl,
         /// Replaces the default message text (minijinja over the alert payload).
         template: Option<String>,
         timeout: Duration,
@@ -227,7 +227,7 @@ pub enum SinkKind {
     },
     /// SMTP submission (lettre).
     Email {
-        target: crate::sink::format::EmailTarget,
+        target: crate::target_url::EmailTarget,
         timeout: Duration,
     },
 }
@@ -240,7 +240,7 @@ pub struct RateLimit {
 
 /// Secrets in the config (signing keys, SMTP passwords) are the same type as those in target
 /// URLs: never shown by `Debug`, so they cannot reach a log.
-pub use crate::sink::format::Secret;
+pub use crate::secret::Secret;
 
 /// One problem in the config file, at a TOML path.
 #[derive(Debug, Clone, PartialEq, Eq)]

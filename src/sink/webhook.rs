@@ -27,21 +27,7 @@ pub struct WebhookSink {
     headers: Vec<(String, Secret)>,
 }
 
-/// The signing key of a `whsec_` secret; the error says how to fix the config.
-pub fn signing_key(secret: &str) -> Result<Vec<u8>, String> {
-    let Some(encoded) = secret.strip_prefix("whsec_") else {
-        return Err("a signing secret starts with \"whsec_\" followed by base64 (generate one with: echo whsec_$(head -c 32 /dev/urandom | base64))".to_string());
-    };
-    match BASE64.decode(encoded.trim()) {
-        Ok(key) if key.len() >= 16 => Ok(key),
-        Ok(_) => {
-            Err("the signing key is shorter than 16 bytes; use 24 to 64 random bytes".to_string())
-        }
-        Err(error) => Err(format!(
-            "the part after \"whsec_\" is not valid base64 ({error})"
-        )),
-    }
-}
+pub use crate::secret::signing_key;
 
 /// `v1,<base64 signature>` over `id.timestamp.body`.
 pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {

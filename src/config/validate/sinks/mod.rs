@@ -20,7 +20,7 @@ use super::values::{
 };
 use crate::config::raw::{OneOrMany, RawSink};
 use crate::config::{RateLimit, Secret, SinkConfig, SinkKind, DEFAULT_RETRY};
-use crate::sink::format::{TargetKind, TargetUrl, TargetUrlError};
+use crate::target_url::{TargetKind, TargetUrl, TargetUrlError};
 
 /// The sink kinds, as `kind = "…"` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -65,10 +65,7 @@ pub(super) fn sink_config(
     let path = format!("sinks.{name}");
     let retry = retry_schedule(&raw, &path, problems);
     // `kind` may be left out when the url names the service (slack://…, tgram://…)
-    let parsed = raw
-        .url
-        .as_deref()
-        .map(crate::sink::format::parse_target_url);
+    let parsed = raw.url.as_deref().map(crate::target_url::parse_target_url);
     let inferred = match &parsed {
         Some(Ok(target)) => Some(Kind::of_target(target)),
         _ => None,
@@ -106,7 +103,7 @@ pub(super) fn sink_config(
         problems,
     );
     if let Some(template) = &raw.template {
-        if let Err(error) = crate::sink::format::check_template(template) {
+        if let Err(error) = crate::template::check_template(template) {
             problems.add(format!("{path}.template"), error.to_string());
         }
     }
@@ -210,7 +207,7 @@ fn chat_sink(
         .api_base
         .as_deref()
         .and_then(|text| api_base(text, &format!("{path}.api_base"), problems));
-    match crate::sink::format::parse_target(target_kind, url) {
+    match crate::target_url::parse_target(target_kind, url) {
         Ok(target) => Some(SinkKind::Chat {
             target,
             template: raw.template.clone(),
@@ -273,7 +270,7 @@ fn webhook_sink(
         } else {
             format!("{path}.secret")
         };
-        match crate::sink::webhook::signing_key(text) {
+        match crate::secret::signing_key(text) {
             Ok(_) => secrets.push(Secret::new(text)),
             Err(message) => problems.add(at, message),
         }
@@ -315,7 +312,7 @@ fn json_target(
     path: &str,
     problems: &mut Problems,
 ) -> Option<(Url, Option<(String, Secret)>, Vec<(String, Secret)>)> {
-    let (url, basic_auth, headers) = match crate::sink::format::parse_target_url(text) {
+    let (url, basic_auth, headers) = match crate::target_url::parse_target_url(text) {
         Ok(TargetUrl::Json {
             url,
             basic_auth,

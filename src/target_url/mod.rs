@@ -8,27 +8,7 @@
 //! an error. Errors say which part is wrong and show the expected form, and never echo a token
 //! or password. Parsing only: nothing here resolves hosts or sends requests.
 
-use std::fmt;
-
-/// A credential-bearing string: shown as `[redacted]` by `Debug`, read with [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("[redacted]")
-    }
-}
+pub use crate::secret::Secret;
 
 /// A delivery target parsed from its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
