@@ -11,7 +11,7 @@ mod excerpt;
 mod raw;
 mod validate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -210,11 +210,15 @@ pub enum SinkKind {
         /// Signing secrets; several while rotating (every attempt is signed with each).
         secrets: Vec<Secret>,
         timeout: Duration,
+        /// HTTP basic auth, from a `json(s)://user:password@…` URL.
+        basic_auth: Option<(String, Secret)>,
+        /// Extra request headers, from a `json(s)://…?+Name=value` URL.
+        headers: Vec<(String, Secret)>,
     },
     Log,
     /// Slack, Discord, Teams, ntfy or Telegram: the service's own message format.
     Chat {
-        target: crate::sink::format::TargetUrl,
+        target: crate::target_url::TargetUrl,
         /// Replaces the default message text (minijinja over the alert payload).
         template: Option<String>,
         timeout: Duration,
@@ -223,7 +227,7 @@ pub enum SinkKind {
     },
     /// SMTP submission (lettre).
     Email {
-        target: crate::sink::format::EmailTarget,
+        target: crate::target_url::EmailTarget,
         timeout: Duration,
     },
     /// NATS JetStream: publish with ack, `Nats-Msg-Id` = alert id.
@@ -244,7 +248,7 @@ pub struct RateLimit {
 
 /// Secrets in the config (signing keys, SMTP passwords) are the same type as those in target
 /// URLs: never shown by `Debug`, so they cannot reach a log.
-pub use crate::sink::format::Secret;
+pub use crate::secret::Secret;
 
 /// One problem in the config file, at a TOML path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,7 +267,38 @@ impl fmt::Display for ConfigProblem {
     }
 }
 
-/// Everything wrong with a config file.
+/// How many problems of one kind (see [`ConfigProblem::kind`]) a [`ConfigError`] shows; the
+/// rest are counted in one line.
+pub const SHOWN_PER_KIND: usize = 50;
+
+impl ConfigProblem {
+    /// The kind of problem, for grouping repeats: its path with the name of a source, watchlist
+    /// or sink as `*` and list indices as `[]` (`watchlists.*.query`, `sinks.*.to[]`).
+    pub fn kind(&self) -> String {
+        let mut parts: Vec<&str> = self.path.splitn(3, '.').collect();
+        if parts.len() >= 2 && matches!(parts[0], "sources" | "watchlists" | "sinks") {
+            parts[1] = "*";
+        }
+        let path = parts.join(".");
+        let mut kind = String::with_capacity(path.len());
+        let mut in_index = false;
+        for character in path.chars() {
+            match character {
+                '[' => {
+                    in_index = true;
+                    kind.push_str("[]");
+                }
+                ']' => in_index = false,
+                _ if in_index => {}
+                _ => kind.push(character),
+            }
+        }
+        kind
+    }
+}
+
+/// Everything wrong with a config file. `Display` shows the first [`SHOWN_PER_KIND`] problems of
+/// each kind and counts the rest; `problems` holds them all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub file: PathBuf,
@@ -280,8 +315,34 @@ impl fmt::Display for ConfigError {
             count,
             if count == 1 { "" } else { "s" }
         )?;
+        // each kind's first problems, then a count of the rest: one mistake repeated in a
+        // generated config reads as one mistake, and a different one is never buried under it
+        let mut kinds: Vec<(String, usize)> = Vec::new();
+        let mut index_of: HashMap<String, usize> = HashMap::new();
         for problem in &self.problems {
-            writeln!(formatter, "  {problem}")?;
+            let kind = problem.kind();
+            let index = *index_of.entry(kind.clone()).or_insert_with(|| {
+                kinds.push((kind, 0));
+                kinds.len() - 1
+            });
+            kinds[index].1 += 1;
+            if kinds[index].1 <= SHOWN_PER_KIND {
+                writeln!(formatter, "  {problem}")?;
+            }
+        }
+        for (kind, count) in kinds {
+            if count > SHOWN_PER_KIND {
+                let place = if kind.is_empty() {
+                    "the file".to_string()
+                } else {
+                    kind
+                };
+                writeln!(
+                    formatter,
+                    "  … and {} more errors at {place} (the first {SHOWN_PER_KIND} are shown)",
+                    count - SHOWN_PER_KIND
+                )?;
+            }
         }
         Ok(())
     }

@@ -76,12 +76,12 @@ impl Sink {
                 url,
                 secrets,
                 timeout,
-            } => Sink::Webhook(webhook::WebhookSink::new(
-                client.clone(),
-                url.clone(),
-                secrets,
-                *timeout,
-            )),
+                basic_auth,
+                headers,
+            } => Sink::Webhook(
+                webhook::WebhookSink::new(client.clone(), url.clone(), secrets, *timeout)
+                    .with_credentials(basic_auth.clone(), headers.clone()),
+            ),
         }
     }
 

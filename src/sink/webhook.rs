@@ -21,23 +21,13 @@ pub struct WebhookSink {
     /// Decoded signing keys (validated at config load), newest first.
     keys: Vec<Vec<u8>>,
     timeout: Duration,
+    /// From a `json(s)://user:password@…` URL.
+    basic_auth: Option<(String, Secret)>,
+    /// From a `json(s)://…?+Name=value` URL, sent on every request.
+    headers: Vec<(String, Secret)>,
 }
 
-/// The signing key of a `whsec_` secret; the error says how to fix the config.
-pub fn signing_key(secret: &str) -> Result<Vec<u8>, String> {
-    let Some(encoded) = secret.strip_prefix("whsec_") else {
-        return Err("a signing secret starts with \"whsec_\" followed by base64 (generate one with: echo whsec_$(head -c 32 /dev/urandom | base64))".to_string());
-    };
-    match BASE64.decode(encoded.trim()) {
-        Ok(key) if key.len() >= 16 => Ok(key),
-        Ok(_) => {
-            Err("the signing key is shorter than 16 bytes; use 24 to 64 random bytes".to_string())
-        }
-        Err(error) => Err(format!(
-            "the part after \"whsec_\" is not valid base64 ({error})"
-        )),
-    }
-}
+pub use crate::secret::signing_key;
 
 /// `v1,<base64 signature>` over `id.timestamp.body`.
 pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
@@ -71,7 +61,20 @@ impl WebhookSink {
             url,
             keys,
             timeout,
+            basic_auth: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Basic auth and extra headers a `json(s)://` URL gives.
+    pub fn with_credentials(
+        mut self,
+        basic_auth: Option<(String, Secret)>,
+        headers: Vec<(String, Secret)>,
+    ) -> WebhookSink {
+        self.basic_auth = basic_auth;
+        self.headers = headers;
+        self
     }
 
     /// A digest: the envelope of [`digest_body`], signed and sent like one alert under the
@@ -91,6 +94,12 @@ impl WebhookSink {
             .header(CONTENT_TYPE, "application/json")
             .header("webhook-id", alert_id)
             .header("webhook-timestamp", timestamp.to_string());
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.expose());
+        }
+        if let Some((user, password)) = &self.basic_auth {
+            request = request.basic_auth(user, Some(password.expose()));
+        }
         if !self.keys.is_empty() {
             // while rotating, receivers holding either secret can verify (space-separated list)
             let signatures: Vec<String> = self

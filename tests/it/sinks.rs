@@ -387,6 +387,69 @@ url = "ntfy://reader:s3cret@{ntfy}/wirewatch-alerts"
     }
 }
 
+/// Regression: json:// and jsons:// URLs parsed and inferred kind = "webhook", then the webhook
+/// sink refused them as not http(s). The alert now arrives with what the URL gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_url_webhooks_arrive_with_their_headers_and_basic_auth() {
+    let server = FixtureServer::start("e2e").await;
+    let inferred = Receiver::start().await;
+    let named = Receiver::start().await;
+    let authority = |receiver: &Receiver| {
+        receiver
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches("/hooks")
+            .to_string()
+    };
+    let text = format!(
+        r#"{base}
+[sinks.inferred]
+url = "json://reader:s3cret@{inferred}/hooks/json?+X-Token=${{HOOK_TOKEN}}&+X-Team=desk%20one"
+
+[sinks.named]
+kind = "webhook"
+url = "json://{named}/hooks/named?+X-Token=plain"
+secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+"#,
+        base = base_config(&server),
+        inferred = authority(&inferred),
+        named = authority(&named),
+    );
+    let folder = tempfile::tempdir().unwrap();
+    let path = common::write_config(folder.path(), &text);
+    let output = common::wirewatch_with_env(
+        &["once", "--config", path.to_str().unwrap()],
+        &[("HOOK_TOKEN", "t0ken")],
+    )
+    .await;
+    assert!(output.status.success(), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("1 alert created, 2 delivered"),
+        "{}",
+        output.stderr
+    );
+
+    let request = request_of(&inferred);
+    assert_eq!(request.path, "json");
+    // basic auth from the URL's user info: reader:s3cret
+    assert_eq!(
+        request.headers.get("authorization").map(String::as_str),
+        Some("Basic cmVhZGVyOnMzY3JldA==")
+    );
+    assert_eq!(request.headers["x-token"], "t0ken");
+    assert_eq!(request.headers["x-team"], "desk one");
+    assert_eq!(request.headers["content-type"], "application/json");
+    assert!(request.headers.contains_key("webhook-id"));
+    assert!(!request.headers.contains_key("webhook-signature"));
+    assert_eq!(request.json()["watchlist"], "russia-china");
+
+    let request = request_of(&named);
+    assert_eq!(request.path, "named");
+    assert_eq!(request.headers.get("authorization"), None);
+    assert_eq!(request.headers["x-token"], "plain");
+    assert!(request.headers["webhook-signature"].starts_with("v1,"));
+}
+
 fn digest_config(server: &FixtureServer, hook: &str, window: &str) -> String {
     format!(
         r#"

@@ -470,3 +470,106 @@ api_base = "http://127.0.0.1:8081?x=1"
             ]
         );
 }
+
+#[test]
+fn json_urls_are_webhook_sinks_with_their_basic_auth_and_headers() {
+    let config = load(&format!(
+        r#"{SOURCE}
+[sinks.inferred]
+url = "jsons://bot:pa%3Ass@hooks.example.org/in?+X-Token=${{SECRET}}&x=1"
+
+[sinks.named]
+kind = "webhook"
+url = "json://127.0.0.1:8080/hook"
+"#
+    ))
+    .unwrap();
+    let SinkKind::Webhook {
+        url,
+        basic_auth,
+        headers,
+        ..
+    } = &config.sinks[0].kind
+    else {
+        panic!("json(s):// is a webhook sink: {:?}", config.sinks[0].kind);
+    };
+    assert_eq!(url.as_str(), "https://hooks.example.org/in?x=1");
+    assert_eq!(
+        basic_auth
+            .as_ref()
+            .map(|(user, password)| (user.as_str(), password.expose())),
+        Some(("bot", "pa:ss"))
+    );
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.expose()))
+        .collect();
+    assert_eq!(
+        headers,
+        vec![("X-Token", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    );
+    let SinkKind::Webhook { url, .. } = &config.sinks[1].kind else {
+        panic!("kind = \"webhook\" takes json://");
+    };
+    assert_eq!(url.as_str(), "http://127.0.0.1:8080/hook");
+
+    let problems = problems_of(&format!(
+        r#"{SOURCE}
+[sinks.own]
+url = "json://example.org/?+Webhook-Signature=v1,x"
+
+[sinks.twice]
+url = "json://user:pw@example.org/?+Authorization=Bearer%20x"
+
+[sinks.broken]
+kind = "webhook"
+url = "json://example.org/?+X-A=a%0Ab"
+"#
+    ));
+    assert_eq!(
+        problems,
+        vec![
+            "sinks.broken.url: json:// URL: the value of header `X-A` holds a control character; expected json://host[:port]/path (http) or jsons://host[:port]/path (https), headers as ?+Name=value",
+            "sinks.own.url: header `Webhook-Signature` is set by wirewatch on every request; remove the +Webhook-Signature parameter",
+            "sinks.twice.url: gives both a user (basic auth) and +Authorization; keep one",
+        ]
+    );
+}
+
+#[test]
+fn repeated_errors_show_fifty_of_each_kind_and_count_the_rest() {
+    let mut text = String::from(
+        "[sources.s]\nurl = \"https://example.org/feed\"\n[sinks.journal]\nkind = \"log\"\n",
+    );
+    for index in 0..120 {
+        text.push_str(&format!("[watchlists.w{index:03}]\nquery = 'a AND'\n"));
+    }
+    text.push_str(
+        "[sinks.mail]\nkind = \"email\"\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\n",
+    );
+    text.push_str(&format!("to = [{}]\n", vec!["\"x\""; 60].join(", ")));
+    let error = crate::config::Config::parse(&text, Path::new("w.toml"), Path::new("."), &|_| None)
+        .unwrap_err();
+    assert_eq!(error.problems.len(), 180);
+    let shown = error.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[0], "w.toml: 180 errors in the configuration");
+    assert_eq!(
+        lines.iter().filter(|line| line.contains(".query:")).count(),
+        50
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line.contains("sinks.mail.to["))
+            .count(),
+        50
+    );
+    assert_eq!(
+        lines[lines.len() - 2..],
+        [
+            "  … and 10 more errors at sinks.*.to[] (the first 50 are shown)",
+            "  … and 70 more errors at watchlists.*.query (the first 50 are shown)",
+        ]
+    );
+}

@@ -19,12 +19,12 @@ pub mod email;
 pub mod health;
 pub mod ntfy;
 pub mod slack;
-pub mod target_url;
+pub use crate::target_url;
 pub mod teams;
 pub mod telegram;
-pub mod template;
+pub use crate::template;
 pub mod text;
-pub mod text_safety;
+pub use crate::text_safety;
 
 #[cfg(test)]
 mod tests;

@@ -275,10 +275,16 @@ pub struct Output {
 }
 
 pub async fn wirewatch(arguments: &[&str]) -> Output {
+    wirewatch_with_env(arguments, &[]).await
+}
+
+/// As [`wirewatch`], with extra environment variables (`${VAR}` values of the config).
+pub async fn wirewatch_with_env(arguments: &[&str], environment: &[(&str, &str)]) -> Output {
     let output = tokio::process::Command::new(binary())
         .args(arguments)
         .env("WIREWATCH_LOG", "info")
         .env("NO_COLOR", "1")
+        .envs(environment.iter().copied())
         .output()
         .await
         .unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::super::load::Problems;
 use crate::config::raw::{OneOrMany, RawSink};
 use crate::config::{Secret, SinkKind};
-use crate::sink::format::{valid_address, EmailTarget, SmtpSecurity, TargetKind, TargetUrl};
+use crate::target_url::{valid_address, EmailTarget, SmtpSecurity, TargetKind, TargetUrl};
 
 /// The SMTP keys and whether each is given; only email sinks take them.
 pub(super) fn keys(raw: &RawSink) -> [(&'static str, bool); 7] {
@@ -58,7 +58,7 @@ fn email_target(raw: &RawSink, path: &str, problems: &mut Problems) -> Option<Em
             );
             return None;
         }
-        return match crate::sink::format::parse_target(TargetKind::Email, url) {
+        return match crate::target_url::parse_target(TargetKind::Email, url) {
             Ok(TargetUrl::Email(target)) => Some(target),
             Ok(_) => None,
             Err(error) => {

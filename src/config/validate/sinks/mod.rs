@@ -22,7 +22,7 @@ use super::values::{
 };
 use crate::config::raw::{OneOrMany, RawSink};
 use crate::config::{RateLimit, Secret, SinkConfig, SinkKind, DEFAULT_RETRY};
-use crate::sink::format::{TargetKind, TargetUrl, TargetUrlError};
+use crate::target_url::{TargetKind, TargetUrl, TargetUrlError};
 
 /// The sink kinds, as `kind = "…"` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -71,10 +71,7 @@ pub(super) fn sink_config(
     let path = format!("sinks.{name}");
     let retry = retry_schedule(&raw, &path, problems);
     // `kind` may be left out when the url names the service (slack://…, tgram://…)
-    let parsed = raw
-        .url
-        .as_deref()
-        .map(crate::sink::format::parse_target_url);
+    let parsed = raw.url.as_deref().map(crate::target_url::parse_target_url);
     let inferred = match &parsed {
         Some(Ok(target)) => Some(Kind::of_target(target)),
         _ => None,
@@ -112,7 +109,7 @@ pub(super) fn sink_config(
         problems,
     );
     if let Some(template) = &raw.template {
-        if let Err(error) = crate::sink::format::check_template(template) {
+        if let Err(error) = crate::template::check_template(template) {
             problems.add(format!("{path}.template"), error.to_string());
         }
     }
@@ -227,7 +224,7 @@ fn chat_sink(
         .api_base
         .as_deref()
         .and_then(|text| api_base(text, &format!("{path}.api_base"), problems));
-    match crate::sink::format::parse_target(target_kind, url) {
+    match crate::target_url::parse_target(target_kind, url) {
         Ok(target) => Some(SinkKind::Chat {
             target,
             template: raw.template.clone(),
@@ -241,15 +238,27 @@ fn chat_sink(
     }
 }
 
-/// The generic webhook: an http(s) URL and optional Standard Webhooks signing secrets (a list
-/// while rotating).
+/// The generic webhook: an http(s) URL, or its Apprise form `json(s)://` carrying basic auth and
+/// headers, and optional Standard Webhooks signing secrets (a list while rotating).
 fn webhook_sink(
     raw: &RawSink,
     path: &str,
     timeout: Duration,
     problems: &mut Problems,
 ) -> Option<SinkKind> {
+    let mut basic_auth = None;
+    let mut headers = Vec::new();
     let url = match raw.url.as_deref() {
+        Some(text) if is_json_url(text) => {
+            match json_target(text, &format!("{path}.url"), problems) {
+                Some((url, auth, extra)) => {
+                    basic_auth = auth;
+                    headers = extra;
+                    Some(url)
+                }
+                None => None,
+            }
+        }
         Some(text) => sink_http_url(text, &format!("{path}.url"), problems),
         None => {
             problems.add(
@@ -278,7 +287,7 @@ fn webhook_sink(
         } else {
             format!("{path}.secret")
         };
-        match crate::sink::webhook::signing_key(text) {
+        match crate::secret::signing_key(text) {
             Ok(_) => secrets.push(Secret::new(text)),
             Err(message) => problems.add(at, message),
         }
@@ -290,7 +299,69 @@ fn webhook_sink(
         url: url?,
         secrets,
         timeout,
+        basic_auth,
+        headers,
     })
+}
+
+/// Whether a webhook URL is in the Apprise form (`json://`, `jsons://`, any case).
+fn is_json_url(text: &str) -> bool {
+    text.trim()
+        .split_once("://")
+        .is_some_and(|(scheme, _)| matches!(scheme.to_ascii_lowercase().as_str(), "json" | "jsons"))
+}
+
+/// Headers wirewatch sets itself on every webhook request: a `+Name` parameter may not replace
+/// them (a second `webhook-signature` would make receivers reject the alert).
+const OWN_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "host",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+/// A `json(s)://` webhook URL: the http(s) endpoint, basic auth and extra headers it carries.
+#[allow(clippy::type_complexity)]
+fn json_target(
+    text: &str,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<(Url, Option<(String, Secret)>, Vec<(String, Secret)>)> {
+    let (url, basic_auth, headers) = match crate::target_url::parse_target_url(text) {
+        Ok(TargetUrl::Json {
+            url,
+            basic_auth,
+            headers,
+        }) => (url, basic_auth, headers),
+        // is_json_url chose this branch: no other target comes back
+        Ok(_) => return None,
+        Err(error) => {
+            problems.add(path, error.to_string());
+            return None;
+        }
+    };
+    let mut valid = true;
+    for (name, _) in &headers {
+        if OWN_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            problems.add(
+                path,
+                format!("header `{name}` is set by wirewatch on every request; remove the +{name} parameter"),
+            );
+            valid = false;
+        }
+        if basic_auth.is_some() && name.eq_ignore_ascii_case("authorization") {
+            problems.add(
+                path,
+                "gives both a user (basic auth) and +Authorization; keep one",
+            );
+            valid = false;
+        }
+    }
+    // the parser built this URL from http(s) and a host it checked, so it parses again
+    let url = Url::parse(url.expose()).ok()?;
+    valid.then_some((url, basic_auth, headers))
 }
 
 /// The log sink takes no keys of its own.

@@ -129,12 +129,12 @@ pub fn parse_target(kind: TargetKind, input: &str) -> Result<TargetUrl, TargetUr
         .to_ascii_lowercase();
     let path = rest.find('/').map_or("", |start| &rest[start..]);
     match kind {
-        TargetKind::Webhook => json(
+        TargetKind::Webhook => json::parse(
             if secure { "jsons" } else { "json" },
             &swap(input, "json", secure),
         ),
         TargetKind::Slack => match path.strip_prefix("/services/") {
-            Some(tokens) if secure && host == "hooks.slack.com" => slack(tokens),
+            Some(tokens) if secure && host == "hooks.slack.com" => slack::parse(tokens),
             _ if service_host(&host) => Err(mismatch(kind, &scheme)),
             _ => Ok(TargetUrl::Slack {
                 webhook_url: compatible(kind, &scheme, input)?,
@@ -150,7 +150,7 @@ pub fn parse_target(kind: TargetKind, input: &str) -> Result<TargetUrl, TargetUr
             ]
             .contains(&host.as_str());
             match path.strip_prefix("/api/webhooks/") {
-                Some(tokens) if secure && known_host => discord(tokens),
+                Some(tokens) if secure && known_host => discord::parse(tokens),
                 _ if service_host(&host) => Err(mismatch(kind, &scheme)),
                 _ => Ok(TargetUrl::Discord {
                     webhook_url: compatible(kind, &scheme, input)?,
@@ -174,7 +174,7 @@ pub fn parse_target(kind: TargetKind, input: &str) -> Result<TargetUrl, TargetUr
                 webhook_url: compatible(kind, &scheme, input)?,
             })
         }
-        TargetKind::Ntfy => ntfy(
+        TargetKind::Ntfy => ntfy::parse(
             if secure { "ntfys" } else { "ntfy" },
             &swap(input, "ntfy", secure),
         ),

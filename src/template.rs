@@ -35,7 +35,7 @@ impl TemplateError {
             .then(|| error.range())
             .flatten()
             .and_then(|range| template.get(range))
-            .map(|part| super::text::truncate(&super::text::one_line(part), 60))
+            .map(|part| quote(part, 60))
             .filter(|part| !part.is_empty());
         if let Some(part) = quoted {
             message.push_str(&format!(" at `{part}`"));
@@ -72,6 +72,21 @@ pub fn render_template(template: &str, alert: &serde_json::Value) -> Result<Stri
     environment.add_template(NAME, template).map_err(convert)?;
     let compiled = environment.get_template(NAME).map_err(convert)?;
     compiled.render(alert).map_err(convert)
+}
+
+/// A part of a template for an error message: on one line (whitespace runs as one space, control
+/// and invisible format characters dropped) and at most `limit` characters.
+fn quote(part: &str, limit: usize) -> String {
+    let line: String = part
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|character| {
+            !character.is_control() && !crate::text_safety::is_invisible_control(*character)
+        })
+        .collect();
+    crate::model::clip(&line, limit).into_owned()
 }
 
 #[cfg(test)]
