@@ -349,7 +349,9 @@ async fn sources(path: &Path) -> ExitCode {
     };
     let database = config.daemon.database_path();
     // No database yet (never run): every source shows as never polled; nothing is created.
-    let store = if database.exists() {
+    let store = if let Some(url) = &config.daemon.database {
+        crate::store::Store::connect(url.expose()).await
+    } else if database.exists() {
         crate::store::Store::open(&database)
     } else {
         crate::store::Store::open_in_memory()
@@ -357,7 +359,10 @@ async fn sources(path: &Path) -> ExitCode {
     let store = match store {
         Ok(store) => store,
         Err(error) => {
-            eprintln!("error: state database {}: {error}", database.display());
+            eprintln!(
+                "error: state database {}: {error}",
+                config.daemon.database_label()
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -575,7 +580,18 @@ fn extract_page(
     article
 }
 
-fn open_store(config: &Config) -> Result<crate::store::Store, ExitCode> {
+async fn open_store(config: &Config) -> Result<crate::store::Store, ExitCode> {
+    if let Some(url) = &config.daemon.database {
+        return crate::store::Store::connect(url.expose())
+            .await
+            .map_err(|error| {
+                eprintln!(
+                    "error: state database {}: {error}",
+                    config.daemon.database_label()
+                );
+                ExitCode::FAILURE
+            });
+    }
     let path = config.daemon.database_path();
     if !path.exists() {
         eprintln!(
@@ -607,10 +623,12 @@ async fn alerts_command(command: AlertsCommand) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let (config, store) = match load_config(&config)
-                .and_then(|config| open_store(&config).map(|store| (config, store)))
-            {
-                Ok(loaded) => loaded,
+            let config = match load_config(&config) {
+                Ok(config) => config,
+                Err(code) => return code,
+            };
+            let store = match open_store(&config).await {
+                Ok(store) => store,
                 Err(code) => return code,
             };
             let rows = match store.list_alerts(dead, since, limit).await {
@@ -674,8 +692,11 @@ async fn alerts_command(command: AlertsCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         AlertsCommand::Replay { config, dead, ids } => {
-            let store = match load_config(&config).and_then(|config| open_store(&config)) {
-                Ok(store) => store,
+            let store = match load_config(&config) {
+                Ok(config) => match open_store(&config).await {
+                    Ok(store) => store,
+                    Err(code) => return code,
+                },
                 Err(code) => return code,
             };
             let now = now.timestamp_millis();

@@ -13,6 +13,7 @@ mod hostile;
 mod listener;
 mod operations;
 mod pipeline;
+mod postgres;
 mod robustness;
 mod seed;
 mod sinks;
