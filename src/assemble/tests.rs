@@ -96,7 +96,10 @@ fn fill_from_entry_fills_only_what_the_page_lacks() {
     };
     fill_from_entry(&mut from_page, &entry, &feed());
     assert_eq!(from_page.title, "Page title");
-    assert_eq!(from_page.published, entry.published.map(PublisherTime::from));
+    assert_eq!(
+        from_page.published,
+        entry.published.map(PublisherTime::from)
+    );
     assert_eq!(from_page.authors, entry.authors);
     assert_eq!(from_page.url, "https://example.org/a?from=redirect");
     assert!(!from_page.blocks.is_empty(), "body taken from the entry");

@@ -45,7 +45,18 @@ pub(super) enum AlertsCommand {
     },
 }
 
-fn open_store(config: &Config) -> Result<crate::store::Store, ExitCode> {
+async fn open_store(config: &Config) -> Result<crate::store::Store, ExitCode> {
+    if let Some(url) = &config.daemon.database {
+        return crate::store::Store::connect(url.expose())
+            .await
+            .map_err(|error| {
+                eprintln!(
+                    "error: state database {}: {error}",
+                    config.daemon.database_label()
+                );
+                ExitCode::FAILURE
+            });
+    }
     let path = config.daemon.database_path();
     if !path.exists() {
         eprintln!(
@@ -91,10 +102,12 @@ async fn list(
             return ExitCode::FAILURE;
         }
     };
-    let (config, store) = match load_config(path)
-        .and_then(|config| open_store(&config).map(|store| (config, store)))
-    {
-        Ok(loaded) => loaded,
+    let config = match load_config(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let store = match open_store(&config).await {
+        Ok(store) => store,
         Err(code) => return code,
     };
     let rows = match store.list_alerts(dead, since, limit).await {
@@ -156,8 +169,11 @@ async fn list(
 }
 
 async fn replay(path: &Path, dead: bool, ids: &[String], now: crate::store::Millis) -> ExitCode {
-    let store = match load_config(path).and_then(|config| open_store(&config)) {
-        Ok(store) => store,
+    let store = match load_config(path) {
+        Ok(config) => match open_store(&config).await {
+            Ok(store) => store,
+            Err(code) => return code,
+        },
         Err(code) => return code,
     };
     if dead {

@@ -110,7 +110,9 @@ pub(super) async fn sources(path: &Path) -> ExitCode {
     };
     let database = config.daemon.database_path();
     // No database yet (never run): every source shows as never polled; nothing is created.
-    let store = if database.exists() {
+    let store = if let Some(url) = &config.daemon.database {
+        crate::store::Store::connect(url.expose()).await
+    } else if database.exists() {
         crate::store::Store::open(&database)
     } else {
         crate::store::Store::open_in_memory()
@@ -118,7 +120,10 @@ pub(super) async fn sources(path: &Path) -> ExitCode {
     let store = match store {
         Ok(store) => store,
         Err(error) => {
-            eprintln!("error: state database {}: {error}", database.display());
+            eprintln!(
+                "error: state database {}: {error}",
+                config.daemon.database_label()
+            );
             return ExitCode::FAILURE;
         }
     };

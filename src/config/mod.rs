@@ -49,6 +49,9 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     pub state_dir: PathBuf,
+    /// A PostgreSQL URL (`postgres://…`, password included, hence a secret) shared by every
+    /// instance; `None`: the SQLite file in `state_dir`.
+    pub database: Option<Secret>,
     /// Address of the HTTP listener (/healthz, /metrics, /status); `None` when turned off.
     pub listen: Option<std::net::SocketAddr>,
     /// Sinks that receive `source.unhealthy` / `source.recovered` messages (none by default).
@@ -63,6 +66,15 @@ pub struct DaemonConfig {
 impl DaemonConfig {
     pub fn database_path(&self) -> PathBuf {
         self.state_dir.join("wirewatch.db")
+    }
+
+    /// The database as messages name it: the PostgreSQL URL with its password masked, or the
+    /// SQLite file's path.
+    pub fn database_label(&self) -> String {
+        match &self.database {
+            Some(url) => crate::store::postgres::masked(url.expose()),
+            None => self.database_path().display().to_string(),
+        }
     }
 
     /// The callback URL a hub delivers one subscription's content to (`None` without a

@@ -10,6 +10,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct RawDaemon {
     pub state_dir: Option<String>,
+    pub database: Option<String>,
     pub listen: Option<String>,
     pub health_sinks: Option<Vec<String>>,
     pub health_failures: Option<u32>,

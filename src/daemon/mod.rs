@@ -92,28 +92,36 @@ pub enum StartError {
     Http(String),
 }
 
-/// The open state: the database and the state directory's lock, held while the process runs.
-/// Two processes polling and delivering from one outbox would send every alert twice; the OS
-/// releases the lock when the process ends, even on kill -9.
+/// The open state: the database and, on SQLite, the state directory's lock, held while the
+/// process runs. Two processes polling and delivering from one SQLite outbox would send every
+/// alert twice; the OS releases the lock when the process ends, even on kill -9. Instances on
+/// one PostgreSQL database take no lock: the database's constraints keep alert creation single.
 pub struct State {
     pub store: Arc<Store>,
-    _lock: std::fs::File,
+    _lock: Option<std::fs::File>,
 }
 
 impl State {
     pub async fn open(config: &Config) -> Result<State, StartError> {
-        let database = config.daemon.database_path();
         let failed = |source| StartError::Store {
-            path: database.display().to_string(),
+            path: config.daemon.database_label(),
             source,
         };
-        let store = Store::open(&database).map_err(failed)?;
+        if let Some(url) = &config.daemon.database {
+            let store = Store::connect(url.expose()).await.map_err(failed)?;
+            store.check_for_daemon().await.map_err(failed)?;
+            return Ok(State {
+                store: Arc::new(store),
+                _lock: None,
+            });
+        }
+        let store = Store::open(&config.daemon.database_path()).map_err(failed)?;
         let lock = lock_state_directory(&config.daemon.state_dir)?;
         // after the lock: the write probe must not race another daemon's start
         store.check_for_daemon().await.map_err(failed)?;
         Ok(State {
             store: Arc::new(store),
-            _lock: lock,
+            _lock: Some(lock),
         })
     }
 }

@@ -4,11 +4,13 @@
 //! policy of its own.
 //!
 //! The SQLite backend answers synchronously inside the async call: its transactions are local
-//! and a few rows long, cheaper than a thread hop (the daemon's design since the start).
+//! and a few rows long, cheaper than a thread hop (the daemon's design since the start). The
+//! PostgreSQL backend is async through and through (a pool of connections).
 
 use std::path::Path;
 use std::sync::Arc;
 
+use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
 use super::{
     AlertRow, DueDelivery, HealthAlert, Millis, NewAlert, OutboxCounts, Pushed, Settlement,
@@ -24,6 +26,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Backend {
     Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PostgresStore>),
 }
 
 /// Writes one forwarding method per line below: the same name, arguments and result as the
@@ -35,6 +38,7 @@ macro_rules! forward {
             pub async fn $name(&self, $($argument: $type),*) -> $result {
                 match &self.backend {
                     Backend::Sqlite(store) => store.$name($($argument),*),
+                    Backend::Postgres(store) => store.$name($($argument),*).await,
                 }
             }
         )*
@@ -47,6 +51,14 @@ impl Store {
         Ok(Store::from(SqliteStore::open(path)?))
     }
 
+    /// Connects to a PostgreSQL database (`postgres://…`) and brings its schema forward; errors
+    /// show the URL with its password masked.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Ok(Store {
+            backend: Backend::Postgres(Arc::new(PostgresStore::connect(url).await?)),
+        })
+    }
+
     /// A private in-memory SQLite database, for tests and one-shot commands.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         Ok(Store::from(SqliteStore::open_in_memory()?))
@@ -57,6 +69,7 @@ impl Store {
     pub(crate) fn make_read_only(&self) {
         match &self.backend {
             Backend::Sqlite(store) => store.make_read_only(),
+            Backend::Postgres(_) => {}
         }
     }
 
@@ -65,6 +78,7 @@ impl Store {
     pub fn write_problem(&self) -> Option<String> {
         match &self.backend {
             Backend::Sqlite(store) => store.write_problem(),
+            Backend::Postgres(store) => store.write_problem(),
         }
     }
 
@@ -72,6 +86,7 @@ impl Store {
     pub fn write_failures(&self) -> u64 {
         match &self.backend {
             Backend::Sqlite(store) => store.write_failures(),
+            Backend::Postgres(store) => store.write_failures(),
         }
     }
 
@@ -85,6 +100,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match &self.backend {
             Backend::Sqlite(store) => store.mark_unhealthy(source, now, build),
+            Backend::Postgres(store) => store.mark_unhealthy(source, now, build).await,
         }
     }
 
@@ -98,6 +114,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match &self.backend {
             Backend::Sqlite(store) => store.mark_recovered(source, now, build),
+            Backend::Postgres(store) => store.mark_recovered(source, now, build).await,
         }
     }
 
@@ -113,6 +130,7 @@ impl Store {
     ) -> Result<Option<String>, StoreError> {
         match &self.backend {
             Backend::Sqlite(store) => store.form_digest(sink, cutoff, limit, now, name),
+            Backend::Postgres(store) => store.form_digest(sink, cutoff, limit, now, name).await,
         }
     }
 
@@ -127,6 +145,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match &self.backend {
             Backend::Sqlite(store) => store.websub_advertised(source, hub, topic, fresh),
+            Backend::Postgres(store) => store.websub_advertised(source, hub, topic, fresh).await,
         }
     }
 

@@ -9,7 +9,10 @@
 //! rows in ONE transaction, so an alert is created exactly once and never lost; outbox rows
 //! stay until a sink accepts them (or they become dead letters). No SQL leaves this module.
 
+#[cfg(test)]
+mod conformance;
 mod interface;
+pub mod postgres;
 pub mod sqlite;
 
 pub use interface::Store;
@@ -39,6 +42,14 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the database lock is poisoned (a previous operation panicked)")]
     Poisoned,
+    #[error("database error: {}", postgres::postgres_message(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error(
+        "cannot get a database connection: {0}; check that PostgreSQL is running and reachable"
+    )]
+    PostgresPool(#[from] deadpool_postgres::PoolError),
+    #[error("cannot connect to {url}: {reason}; check the address, user, password and database name in daemon.database, and that PostgreSQL accepts connections from this host")]
+    Unreachable { url: String, reason: String },
 }
 
 /// HTTP validators remembered per source, sent back verbatim on the next poll.

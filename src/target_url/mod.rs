@@ -147,6 +147,7 @@ mod slack;
 mod telegram;
 mod workflows;
 
+pub(crate) use common::percent_decode;
 pub use mailto::valid_address;
 pub use native::{parse_target, TargetKind, KINDS};
 

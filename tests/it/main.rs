@@ -14,6 +14,7 @@ mod listener;
 mod nats;
 mod operations;
 mod pipeline;
+mod postgres;
 mod robustness;
 mod seed;
 mod sinks;

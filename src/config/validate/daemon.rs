@@ -13,6 +13,7 @@ use super::values::http_url_like;
 use super::watchlists::list;
 use crate::config::raw::RawDaemon;
 use crate::config::DaemonConfig;
+use crate::secret::Secret;
 
 /// The HTTP listener's default port (loopback only).
 pub const DEFAULT_LISTEN_PORT: u16 = 9412;
@@ -86,13 +87,34 @@ pub(super) fn daemon_config(
             "is set but daemon.listen is \"off\": WebSub hubs deliver to the HTTP listener; set listen to the address public_url leads to, or remove public_url",
         );
     }
+    let database = raw
+        .database
+        .as_deref()
+        .map(str::trim)
+        .and_then(|text| database_url(text, problems));
     DaemonConfig {
         state_dir: base.join(state_dir),
+        database,
         listen,
         health_sinks,
         health_failures,
         public_url,
     }
+}
+
+/// `[daemon] database`: a PostgreSQL URL. The text is never repeated in a problem: it may hold
+/// a password.
+fn database_url(text: &str, problems: &mut Problems) -> Option<Secret> {
+    let fine = (text.starts_with("postgres://") || text.starts_with("postgresql://"))
+        && Url::parse(text).is_ok_and(|url| url.host_str().is_some_and(|host| !host.is_empty()));
+    if !fine {
+        problems.add(
+            "daemon.database",
+            "must be a PostgreSQL URL such as \"postgres://wirewatch:${PGPASSWORD}@db.internal/wirewatch\", or left out to keep the SQLite file in state_dir",
+        );
+        return None;
+    }
+    Some(Secret::new(text))
 }
 
 /// `[daemon] public_url`: an absolute http(s) URL the callback paths are appended to.

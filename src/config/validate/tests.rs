@@ -573,3 +573,37 @@ fn repeated_errors_show_fifty_of_each_kind_and_count_the_rest() {
         ]
     );
 }
+
+/// `[daemon] database`: a PostgreSQL URL (its password from `${VAR}`), kept as a secret; a
+/// wrong value is refused without echoing it (it may hold a password).
+#[test]
+fn database_url_is_a_secret_and_never_echoed() {
+    let base = r#"
+            [sources.a]
+            url = "https://example.org/feed"
+            [watchlists.w]
+            keywords = ["Putin"]
+            [sinks.journal]
+            kind = "log"
+        "#;
+    let config = load(&format!(
+        "[daemon]\ndatabase = \"postgres://wirewatch:${{SMTP_PASSWORD}}@db.internal/wirewatch\"\n{base}"
+    ))
+    .unwrap();
+    let url = config.daemon.database.as_ref().unwrap();
+    assert_eq!(
+        url.expose(),
+        "postgres://wirewatch:hunter2@db.internal/wirewatch"
+    );
+    assert!(!format!("{:?}", config.daemon).contains("hunter2"));
+    assert_eq!(
+        config.daemon.database_label(),
+        "postgres://wirewatch:***@db.internal/wirewatch"
+    );
+    let problems = problems_of(&format!(
+        "[daemon]\ndatabase = \"mysql://root:hunter2@db/x\"\n{base}"
+    ));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("daemon.database: must be a PostgreSQL URL"));
+    assert!(!problems[0].contains("hunter2"), "{problems:?}");
+}

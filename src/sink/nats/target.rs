@@ -67,10 +67,8 @@ impl NatsTarget {
                     .to_string(),
             );
         }
-        let user = crate::target_url::common::percent_decode(url.username());
-        let password = url
-            .password()
-            .map(crate::target_url::common::percent_decode);
+        let user = crate::target_url::percent_decode(url.username());
+        let password = url.password().map(crate::target_url::percent_decode);
         let auth = match (user.is_empty(), password, credentials) {
             (true, None, None) => NatsAuth::None,
             (true, None, Some(path)) => NatsAuth::Credentials(path),

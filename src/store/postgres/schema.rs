@@ -1,0 +1,140 @@
+//! The PostgreSQL schema as numbered steps, recorded in `wirewatch_schema`. Steps run in one
+//! transaction holding an advisory lock, so instances starting together migrate once and the
+//! others wait, then find the steps done. It does not hold the SQLite history: version 1 here
+//! is the shape SQLite reaches at its step 5.
+
+use crate::store::StoreError;
+
+/// The advisory lock key of schema changes (any constant that no other tool uses on the
+/// database; "wirewatch" in ASCII, truncated).
+const MIGRATION_LOCK: i64 = 0x7769_7265_7761_7463;
+
+const STEPS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE source_state (
+        source TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        last_polled_at BIGINT,
+        last_success_at BIGINT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_new_entry_at BIGINT,
+        entry_gap_ms BIGINT,
+        newest_entry_at BIGINT,
+        next_poll_at BIGINT,
+        unhealthy_since BIGINT
+    );
+    CREATE TABLE seen_entries (
+        source TEXT NOT NULL,
+        entry_key TEXT NOT NULL,
+        url TEXT,
+        seen_at BIGINT NOT NULL,
+        PRIMARY KEY (source, entry_key)
+    );
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        watchlist TEXT NOT NULL,
+        article_url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        payload TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'article.matched',
+        UNIQUE (watchlist, article_url)
+    );
+    CREATE TABLE deliveries (
+        alert_id TEXT NOT NULL REFERENCES alerts(id),
+        sink TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        last_error TEXT,
+        delivered_at BIGINT,
+        digest_id TEXT,
+        PRIMARY KEY (alert_id, sink)
+    );
+    CREATE INDEX deliveries_due ON deliveries (sink, state, next_attempt_at);
+    CREATE INDEX deliveries_digest ON deliveries (sink, digest_id);
+    CREATE TABLE alert_fingerprints (
+        alert_id TEXT PRIMARY KEY REFERENCES alerts(id),
+        watchlist TEXT NOT NULL,
+        fingerprint BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        b0 BIGINT NOT NULL, b1 BIGINT NOT NULL, b2 BIGINT NOT NULL, b3 BIGINT NOT NULL,
+        b4 BIGINT NOT NULL, b5 BIGINT NOT NULL, b6 BIGINT NOT NULL, b7 BIGINT NOT NULL
+    );
+    CREATE INDEX fingerprint_b0 ON alert_fingerprints (watchlist, b0);
+    CREATE INDEX fingerprint_b1 ON alert_fingerprints (watchlist, b1);
+    CREATE INDEX fingerprint_b2 ON alert_fingerprints (watchlist, b2);
+    CREATE INDEX fingerprint_b3 ON alert_fingerprints (watchlist, b3);
+    CREATE INDEX fingerprint_b4 ON alert_fingerprints (watchlist, b4);
+    CREATE INDEX fingerprint_b5 ON alert_fingerprints (watchlist, b5);
+    CREATE INDEX fingerprint_b6 ON alert_fingerprints (watchlist, b6);
+    CREATE INDEX fingerprint_b7 ON alert_fingerprints (watchlist, b7);
+    CREATE TABLE story_links (
+        alert_id TEXT NOT NULL REFERENCES alerts(id),
+        url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        title TEXT NOT NULL,
+        seen_at BIGINT NOT NULL,
+        PRIMARY KEY (alert_id, url)
+    );
+    CREATE TABLE websub_subscriptions (
+        source TEXT PRIMARY KEY,
+        callback_id TEXT NOT NULL UNIQUE,
+        secret TEXT NOT NULL,
+        hub TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        callback TEXT,
+        requested_at BIGINT,
+        accepted BOOLEAN NOT NULL DEFAULT FALSE,
+        failures INTEGER NOT NULL DEFAULT 0,
+        verified_at BIGINT,
+        expires_at BIGINT,
+        denied_at BIGINT,
+        last_error TEXT
+    );
+    CREATE TABLE websub_inbox (
+        id BIGSERIAL PRIMARY KEY,
+        source TEXT NOT NULL,
+        content_type TEXT,
+        body BYTEA NOT NULL,
+        received_at BIGINT NOT NULL
+    );",
+)];
+
+/// The newest schema version this build knows.
+pub(super) const SCHEMA_VERSION: i64 = STEPS[STEPS.len() - 1].0;
+
+pub(super) async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
+    let transaction = client.transaction().await?;
+    transaction
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    transaction
+        .batch_execute("CREATE TABLE IF NOT EXISTS wirewatch_schema (version BIGINT PRIMARY KEY)")
+        .await?;
+    let found: Option<i64> = transaction
+        .query_one("SELECT MAX(version) FROM wirewatch_schema", &[])
+        .await?
+        .get(0);
+    let found = found.unwrap_or(0);
+    // A newer build may have changed tables this one would misread or clobber.
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (version, step) in STEPS.iter().filter(|(version, _)| *version > found) {
+        transaction.batch_execute(step).await?;
+        transaction
+            .execute(
+                "INSERT INTO wirewatch_schema (version) VALUES ($1)",
+                &[version],
+            )
+            .await?;
+    }
+    transaction.commit().await?;
+    Ok(())
+}
