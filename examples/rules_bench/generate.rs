@@ -696,8 +696,6 @@ pub fn load_articles(directory: Option<String>) -> (Vec<Article>, String) {
     (articles, fixtures.display().to_string())
 }
 
-/// (VmRSS, VmHWM) in KiB.
-
 /// The `size` watchlists of a benchmark run, as query text.
 pub fn watchlists(size: usize) -> Vec<String> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ size as u64);

@@ -55,6 +55,7 @@ fn mib(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// (VmRSS, VmHWM) in KiB.
 fn memory() -> (i64, i64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
