@@ -116,6 +116,32 @@ pub struct Analysis<'d, 'a> {
     pub embed: Vec<bool>,
     /// Text of prose paragraphs (`<p>` of 80+ chars, few links) in the subtree.
     pub prose_len: Vec<u32>,
+    /// Each text node's own (length, commas), counted the first time `aggregate` reads it
+    /// (`UNCOUNTED` until then): `aggregate` runs twice, and dead nodes (scripts) never.
+    own_text: Vec<(u32, u32)>,
+}
+
+const UNCOUNTED: (u32, u32) = (u32::MAX, u32::MAX);
+
+/// Hidden (`hidden`, `aria-hidden="true"`, a hiding style or class) or furniture by ARIA role,
+/// read in one pass over the element's attributes.
+fn hidden_or_furniture(element: &scraper::node::Element, p: &Patterns) -> bool {
+    element.attrs.iter().any(|(key, value)| {
+        if !key.ns.is_empty() {
+            return false;
+        }
+        let value: &str = value;
+        match &*key.local {
+            "hidden" => true,
+            "aria-hidden" => value == "true",
+            "style" => p.hidden_style.is_match(value),
+            "class" => p.hidden_class.is_match(value),
+            "role" => REMOVED_ROLES
+                .iter()
+                .any(|role| role.eq_ignore_ascii_case(value)),
+            _ => false,
+        }
+    })
 }
 
 fn count_text(text: &str) -> (u32, u32) {
@@ -156,6 +182,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
             list_text: vec![0; n],
             images: vec![0; n],
             linked_headings: vec![0; n],
+            own_text: vec![UNCOUNTED; n],
         };
         let Some(p) = patterns() else {
             return analysis;
@@ -169,16 +196,11 @@ impl<'d, 'a> Analysis<'d, 'a> {
             }
             if let Some(e) = dom.element(i) {
                 let tag = e.name();
-                let role = e.attr("role").unwrap_or("").to_ascii_lowercase();
-                let hidden = e.attr("hidden").is_some()
-                    || e.attr("aria-hidden") == Some("true")
-                    || e.attr("style").is_some_and(|s| p.hidden_style.is_match(s))
-                    || e.attr("class").is_some_and(|c| p.hidden_class.is_match(c));
                 // `<aside>`s and `<footer>`s are judged in pass 2: a related box inside the body
                 // becomes a related block, and a page that (mis)uses them for its article (a
                 // transcript in a `<footer>`) keeps them.
                 let removed_tag = REMOVED_TAGS.contains(&tag) && !matches!(tag, "aside" | "footer");
-                if removed_tag || hidden || REMOVED_ROLES.contains(&role.as_str()) {
+                if removed_tag || hidden_or_furniture(e, p) {
                     analysis.dead[i] = true;
                 }
             }
@@ -214,6 +236,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
         }
         let total_prose = analysis.prose_len.first().copied().unwrap_or(0);
         // Pass 2: unlikely candidates by class/id; related boxes survive as such.
+        let mut class_id = String::new();
         let mut i = 0;
         while i < n {
             if analysis.dead[i] {
@@ -225,7 +248,7 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 i += 1;
                 continue;
             }
-            let class_id = dom.class_id(i);
+            dom.class_id_into(i, &mut class_id);
             // A "sidebar"/"header" layout wrapper (or `<aside>`) that holds most of the page's
             // prose is the page, not furniture.
             let holds_prose = u64::from(analysis.prose_len[i]) * 2 > u64::from(total_prose);
@@ -284,7 +307,14 @@ impl<'d, 'a> Analysis<'d, 'a> {
                 continue;
             }
             if let Kind::Text(t) = dom.nodes[i].kind {
-                let (len, commas) = count_text(t);
+                let (len, commas) = match self.own_text[i] {
+                    UNCOUNTED => {
+                        let counted = count_text(t);
+                        self.own_text[i] = counted;
+                        counted
+                    }
+                    counted => counted,
+                };
                 self.text_len[i] = len;
                 self.commas[i] = commas;
             }

@@ -59,9 +59,8 @@ impl<'a> Dom<'a> {
                 end: index + 1,
             });
             open.push(index);
-            // Push children reversed so the first child is visited first.
-            let children: Vec<_> = node.children().collect();
-            for child in children.into_iter().rev() {
+            // Children pushed last first, so the first child is visited first.
+            for child in node.children().rev() {
                 stack.push((child, index));
             }
         }
@@ -91,8 +90,9 @@ impl<'a> Dom<'a> {
         }
     }
 
+    /// The value of attribute `name` (lowercase) of element `i`.
     pub fn attr(&self, i: usize, name: &str) -> Option<&'a str> {
-        self.element(i).and_then(|e| e.attr(name))
+        self.element(i).and_then(|e| attr(e, name))
     }
 
     pub fn text_of(&self, i: usize) -> Option<&'a str> {
@@ -126,19 +126,22 @@ impl<'a> Dom<'a> {
 
     /// `class` and `id` joined, for the class/id hint regexes.
     pub fn class_id(&self, i: usize) -> String {
-        match self.element(i) {
-            Some(e) => {
-                let mut s = String::new();
-                if let Some(c) = e.attr("class") {
-                    s.push_str(c);
-                }
-                if let Some(id) = e.attr("id") {
-                    s.push(' ');
-                    s.push_str(id);
-                }
-                s
+        let mut out = String::new();
+        self.class_id_into(i, &mut out);
+        out
+    }
+
+    /// `class_id` into a buffer the caller reuses from node to node.
+    pub fn class_id_into(&self, i: usize, out: &mut String) {
+        out.clear();
+        if let Some(e) = self.element(i) {
+            if let Some(class) = attr(e, "class") {
+                out.push_str(class);
             }
-            None => String::new(),
+            if let Some(id) = attr(e, "id") {
+                out.push(' ');
+                out.push_str(id);
+            }
         }
     }
 
@@ -164,6 +167,17 @@ impl<'a> Dom<'a> {
         }
         out.trim().to_string()
     }
+}
+
+/// `element.attr(name)` without its cost: scraper interns `name` as an atom (a global lock for
+/// names outside html5ever's static set) and hashes it for every call, while an element has a
+/// handful of attributes whose names compare faster than that.
+pub fn attr<'a>(element: &'a scraper::node::Element, name: &str) -> Option<&'a str> {
+    element
+        .attrs
+        .iter()
+        .find(|(key, _)| key.ns.is_empty() && &*key.local == name)
+        .map(|(_, value)| &**value)
 }
 
 pub struct Children<'d, 'a> {
@@ -220,6 +234,32 @@ mod tests {
         assert_eq!(kids, vec!["p", "p"]);
         assert_eq!(dom.text(div, &[]), "ab c");
         assert_eq!(dom.nodes[0].end, dom.len());
+    }
+
+    #[test]
+    fn attribute_lookup_agrees_with_scraper() {
+        let html = Html::parse_document(
+            "<html xml:lang=\"de\"><body><div CLASS=\"a b\" id=x data-x=1 hidden>t</div>\
+             <svg><a xlink:href=\"/svg\" href=\"/plain\"></a></svg><p>no attributes</p></body></html>",
+        );
+        let dom = Dom::new(&html);
+        for i in 0..dom.len() {
+            let Some(element) = dom.element(i) else {
+                continue;
+            };
+            for name in [
+                "class", "id", "data-x", "hidden", "href", "xml:lang", "missing",
+            ] {
+                assert_eq!(
+                    dom.attr(i, name),
+                    element.attr(name),
+                    "{} {name}",
+                    dom.tag(i)
+                );
+            }
+        }
+        let div = (0..dom.len()).find(|&i| dom.tag(i) == "div").unwrap();
+        assert_eq!(dom.class_id(div), "a b x");
     }
 
     #[test]
