@@ -68,15 +68,15 @@ pub(super) async fn command(command: AlertsCommand) -> ExitCode {
             dead,
             since,
             limit,
-        } => list(&config, dead, since.as_deref(), limit, now),
+        } => list(&config, dead, since.as_deref(), limit, now).await,
         AlertsCommand::Replay { config, dead, ids } => {
-            replay(&config, dead, &ids, now.timestamp_millis())
+            replay(&config, dead, &ids, now.timestamp_millis()).await
         }
         AlertsCommand::Test { config, sink } => test(&config, &sink, now).await,
     }
 }
 
-fn list(
+async fn list(
     path: &Path,
     dead: bool,
     since: Option<&str>,
@@ -155,7 +155,7 @@ fn list(
     ExitCode::SUCCESS
 }
 
-fn replay(path: &Path, dead: bool, ids: &[String], now: crate::store::Millis) -> ExitCode {
+async fn replay(path: &Path, dead: bool, ids: &[String], now: crate::store::Millis) -> ExitCode {
     let store = match load_config(path).and_then(|config| open_store(&config)) {
         Ok(store) => store,
         Err(code) => return code,
@@ -224,7 +224,7 @@ async fn test(path: &Path, sink: &str, now: chrono::DateTime<chrono::Utc>) -> Ex
         }
     };
     match crate::sink::Sink::build(sink_config, &client)
-        .deliver(&id, &payload)
+        .deliver(&id, &payload, None)
         .await
     {
         crate::sink::Outcome::Delivered => {
