@@ -284,12 +284,14 @@ impl Pipeline {
                 }
                 report.delivered += count;
                 count_all("delivered");
-                let latency = self
-                    .metrics
-                    .delivery_latency_seconds
-                    .get_or_create(&SinkLabel {
-                        sink: sink_name.to_string(),
-                    });
+                // a digest's alerts waited for their window: their latency is read apart
+                let family = match unit {
+                    Unit::Single(_) => &self.metrics.delivery_latency_seconds,
+                    Unit::Digest { .. } => &self.metrics.digest_delivery_latency_seconds,
+                };
+                let latency = family.get_or_create(&SinkLabel {
+                    sink: sink_name.to_string(),
+                });
                 for member in members {
                     latency.observe((now - member.created_at).max(0) as f64 / 1000.0);
                 }
