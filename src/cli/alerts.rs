@@ -240,7 +240,7 @@ async fn test(path: &Path, sink: &str, now: chrono::DateTime<chrono::Utc>) -> Ex
         }
     };
     match crate::sink::Sink::build(sink_config, &client)
-        .deliver(&id, &payload)
+        .deliver(&id, &payload, None)
         .await
     {
         crate::sink::Outcome::Delivered => {

@@ -89,10 +89,40 @@ impl Unit<'_> {
         }
     }
 
+    /// What recipient progress is kept under: the alert, or the digest and the first alert its
+    /// message lists (a digest sent in several messages keeps each message's progress apart).
+    fn progress_key(&self) -> String {
+        match self {
+            Unit::Single(delivery) => delivery.alert_id.clone(),
+            Unit::Digest { id, members } => match members.first() {
+                Some(first) => format!("{id}/{}", first.alert_id),
+                None => id.to_string(),
+            },
+        }
+    }
+
     fn members(&self) -> &[DueDelivery] {
         match self {
             Unit::Single(delivery) => std::slice::from_ref(*delivery),
             Unit::Digest { members, .. } => members,
+        }
+    }
+}
+
+/// One request of the unit to the sink (to `recipient` alone when named).
+async fn send_to(slot: &SinkSlot, unit: &Unit<'_>, recipient: Option<&str>) -> Outcome {
+    match unit {
+        Unit::Single(delivery) => {
+            slot.sink
+                .deliver(&delivery.alert_id, &delivery.payload, recipient)
+                .await
+        }
+        Unit::Digest { id, members } => {
+            let payloads: Vec<&str> = members
+                .iter()
+                .map(|member| member.payload.as_str())
+                .collect();
+            slot.sink.deliver_digest(id, &payloads, recipient).await
         }
     }
 }
@@ -227,20 +257,8 @@ impl Pipeline {
         let members = unit.members();
         let count = members.len();
         report.attempted += count;
-        let outcome = match &unit {
-            Unit::Single(delivery) => {
-                slot.sink
-                    .deliver(&delivery.alert_id, &delivery.payload)
-                    .await
-            }
-            Unit::Digest { id, members } => {
-                let payloads: Vec<&str> = members
-                    .iter()
-                    .map(|member| member.payload.as_str())
-                    .collect();
-                slot.sink.deliver_digest(id, &payloads).await
-            }
-        };
+        let recipients = slot.sink.recipients();
+        let outcome = self.send(slot, sink_name, &unit, &recipients).await?;
         // every member of a digest has seen the same attempts; the most any has seen decides
         let attempts = members
             .iter()
@@ -259,14 +277,21 @@ impl Pipeline {
             Outcome::Delivered => {
                 self.settle(&unit, sink_name, Settlement::Delivered { now })
                     .await?;
+                if recipients.len() > 1 {
+                    self.store
+                        .forget_recipients(sink_name, &unit.progress_key())
+                        .await?;
+                }
                 report.delivered += count;
                 count_all("delivered");
-                let latency = self
-                    .metrics
-                    .delivery_latency_seconds
-                    .get_or_create(&SinkLabel {
-                        sink: sink_name.to_string(),
-                    });
+                // a digest's alerts waited for their window: their latency is read apart
+                let family = match unit {
+                    Unit::Single(_) => &self.metrics.delivery_latency_seconds,
+                    Unit::Digest { .. } => &self.metrics.digest_delivery_latency_seconds,
+                };
+                let latency = family.get_or_create(&SinkLabel {
+                    sink: sink_name.to_string(),
+                });
                 for member in members {
                     latency.observe((now - member.created_at).max(0) as f64 / 1000.0);
                 }
@@ -343,6 +368,36 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// Sends the unit: in one call when the sink has a single receiver; else recipient by
+    /// recipient, recording each acceptance before the next request, so that neither a later
+    /// recipient's failure nor a crash between two makes a retry send to one already done.
+    async fn send(
+        &self,
+        slot: &SinkSlot,
+        sink_name: &str,
+        unit: &Unit<'_>,
+        recipients: &[String],
+    ) -> Result<Outcome, StoreError> {
+        if recipients.len() < 2 {
+            return Ok(send_to(slot, unit, None).await);
+        }
+        let key = unit.progress_key();
+        let done = self.store.recipients_done(sink_name, &key).await?;
+        for recipient in recipients
+            .iter()
+            .filter(|recipient| !done.contains(recipient))
+        {
+            let outcome = send_to(slot, unit, Some(recipient)).await;
+            if outcome != Outcome::Delivered {
+                return Ok(outcome);
+            }
+            self.store
+                .mark_recipient_done(sink_name, &key, recipient, now_millis())
+                .await?;
+        }
+        Ok(Outcome::Delivered)
     }
 
     /// Delivers until nothing of this sink is due now (rows waiting for a later retry, or for

@@ -71,8 +71,11 @@ pub struct Metrics {
     pub websub_requests: Family<SourceOutcome, Counter>,
     pub poll_seconds: Histogram,
     pub article_seconds: Histogram,
-    /// From the alert's creation (its entry committed) to the sink accepting it.
+    /// From the alert's creation (its entry committed) to the sink accepting it, for messages
+    /// sent one by one (alerts of sinks without a digest, source-health messages).
     pub delivery_latency_seconds: HistogramFamily<SinkLabel>,
+    /// The same for alerts sent in a digest, kept apart because it includes the window wait.
+    pub digest_delivery_latency_seconds: HistogramFamily<SinkLabel>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -100,6 +103,8 @@ impl Metrics {
         let poll_seconds = Histogram::new(exponential_buckets(0.005, 2.0, 14));
         let article_seconds = Histogram::new(exponential_buckets(0.005, 2.0, 14));
         let delivery_latency_seconds: HistogramFamily<SinkLabel> =
+            Family::new_with_constructor(latency_histogram);
+        let digest_delivery_latency_seconds: HistogramFamily<SinkLabel> =
             Family::new_with_constructor(latency_histogram);
         registry.register("polls", "Source polls by outcome", polls.clone());
         registry.register("entries", "New entries found", entries.clone());
@@ -137,8 +142,13 @@ impl Metrics {
         );
         registry.register(
             "delivery_latency_seconds",
-            "From alert creation to acceptance by the sink",
+            "From alert creation to acceptance by the sink, alerts sent one by one",
             delivery_latency_seconds.clone(),
+        );
+        registry.register(
+            "digest_delivery_latency_seconds",
+            "From alert creation to acceptance by the sink, alerts sent in a digest (window wait included)",
+            digest_delivery_latency_seconds.clone(),
         );
         Metrics {
             registry,
@@ -153,6 +163,7 @@ impl Metrics {
             poll_seconds,
             article_seconds,
             delivery_latency_seconds,
+            digest_delivery_latency_seconds,
         }
     }
 
@@ -180,5 +191,33 @@ impl Metrics {
         // writing into a String cannot fail
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (issue 17): a digest's alerts, which waited for their window, were counted in
+    /// the same latency histogram as alerts sent one by one.
+    #[test]
+    fn digest_latency_is_read_apart_from_single_alerts() {
+        let metrics = Metrics::new();
+        let label = SinkLabel {
+            sink: "hook".to_string(),
+        };
+        metrics
+            .digest_delivery_latency_seconds
+            .get_or_create(&label)
+            .observe(3600.0);
+        let text = metrics.encode();
+        assert!(
+            text.contains("wirewatch_digest_delivery_latency_seconds_count{sink=\"hook\"} 1"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("wirewatch_delivery_latency_seconds_count{sink=\"hook\"}"),
+            "{text}"
+        );
     }
 }

@@ -27,8 +27,10 @@ pub struct ChatSink {
     telegram_api: String,
 }
 
-/// One HTTP request a delivery needs (Telegram sends one per chat).
+/// One HTTP request a delivery needs (Telegram sends one per chat, ntfy one per topic).
 struct Request {
+    /// Who receives it: the ntfy topic or Telegram chat id, empty for single-target services.
+    recipient: String,
     url: String,
     body: serde_json::Value,
     auth: Option<String>,
@@ -93,6 +95,7 @@ impl ChatSink {
     /// The requests of one message, one per target (ntfy topic, Telegram chat).
     fn content_requests(&self, content: &Content<'_>) -> Result<Vec<Request>, String> {
         let plain = |url: &Secret, body: serde_json::Value| Request {
+            recipient: String::new(),
             url: url.expose().to_string(),
             body,
             auth: None,
@@ -110,6 +113,7 @@ impl ChatSink {
                 topics
                     .iter()
                     .map(|topic| Request {
+                        recipient: topic.clone(),
                         url: format!("{server}/"),
                         body: content.ntfy(topic),
                         auth: auth.clone(),
@@ -129,7 +133,10 @@ impl ChatSink {
                         if let Some(thread) = thread_id {
                             body["message_thread_id"] = serde_json::json!(thread);
                         }
-                        plain(&url, body)
+                        Request {
+                            recipient: chat.clone(),
+                            ..plain(&url, body)
+                        }
                     })
                     .collect()
             }
@@ -143,22 +150,37 @@ impl ChatSink {
         format::telegram_api_url_at(&self.telegram_api, bot_token, "sendMessage")
     }
 
-    pub async fn deliver(&self, payload: &str) -> Outcome {
+    /// The recipients a delivery goes to one request each (ntfy topics, Telegram chats, in the
+    /// order they are sent); empty for services with one webhook URL.
+    pub fn recipients(&self) -> Vec<String> {
+        match &self.target {
+            TargetUrl::Ntfy { topics, .. } => topics.clone(),
+            TargetUrl::Telegram { chat_ids, .. } => chat_ids.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Sends one payload to every recipient, or to `recipient` alone.
+    pub async fn deliver(&self, payload: &str, recipient: Option<&str>) -> Outcome {
         match self.requests(payload) {
-            Ok(requests) => self.send(requests).await,
+            Ok(requests) => self.send(requests, recipient).await,
             Err(error) => Outcome::Permanent { error },
         }
     }
 
-    pub async fn deliver_digest(&self, payloads: &[&str]) -> Outcome {
+    /// Sends one digest to every recipient, or to `recipient` alone.
+    pub async fn deliver_digest(&self, payloads: &[&str], recipient: Option<&str>) -> Outcome {
         match self.digest_requests(payloads) {
-            Ok(requests) => self.send(requests).await,
+            Ok(requests) => self.send(requests, recipient).await,
             Err(error) => Outcome::Permanent { error },
         }
     }
 
-    async fn send(&self, requests: Vec<Request>) -> Outcome {
-        for request in requests {
+    async fn send(&self, requests: Vec<Request>, recipient: Option<&str>) -> Outcome {
+        let chosen = requests
+            .into_iter()
+            .filter(|request| recipient.is_none_or(|only| request.recipient == only));
+        for request in chosen {
             // a service URL that does not parse fails in `post` below, with the URL stripped
             let Ok(url) = url::Url::parse(&request.url) else {
                 return Outcome::Permanent {

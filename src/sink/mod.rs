@@ -85,20 +85,37 @@ impl Sink {
         }
     }
 
-    /// One attempt to deliver the stored payload of alert `alert_id`.
-    pub async fn deliver(&self, alert_id: &str, payload: &str) -> Outcome {
+    /// The recipients a delivery reaches with one request each, whose progress the delivery
+    /// loop keeps so a retry skips those done (ntfy topics, Telegram chats); empty when the sink
+    /// has a single receiver.
+    pub fn recipients(&self) -> Vec<String> {
+        match self {
+            Sink::Chat(chat) => chat.recipients(),
+            Sink::Log | Sink::Webhook(_) | Sink::Email(_) | Sink::Nats(_) => Vec::new(),
+        }
+    }
+
+    /// One attempt to deliver the stored payload of alert `alert_id` (to one of
+    /// [`Sink::recipients`] alone when `recipient` names it, else to all).
+    pub async fn deliver(&self, alert_id: &str, payload: &str, recipient: Option<&str>) -> Outcome {
         match self {
             Sink::Log => log::deliver(alert_id, payload),
             Sink::Webhook(webhook) => webhook.deliver(alert_id, payload).await,
-            Sink::Chat(chat) => chat.deliver(payload).await,
+            Sink::Chat(chat) => chat.deliver(payload, recipient).await,
             Sink::Email(email) => email.deliver(alert_id, payload).await,
             Sink::Nats(nats) => nats.deliver(alert_id, payload).await,
         }
     }
 
     /// One attempt to deliver several stored payloads as one digest message, identified by
-    /// `digest_id` (stable across retries of the same digest).
-    pub async fn deliver_digest(&self, digest_id: &str, payloads: &[&str]) -> Outcome {
+    /// `digest_id` (stable across retries of the same digest); `recipient` as for
+    /// [`Sink::deliver`].
+    pub async fn deliver_digest(
+        &self,
+        digest_id: &str,
+        payloads: &[&str],
+        recipient: Option<&str>,
+    ) -> Outcome {
         match self {
             // config refuses digests for the log sink; should one arrive, log each alert
             Sink::Log => {
@@ -110,7 +127,7 @@ impl Sink {
                 Outcome::Delivered
             }
             Sink::Webhook(webhook) => webhook.deliver_digest(digest_id, payloads).await,
-            Sink::Chat(chat) => chat.deliver_digest(payloads).await,
+            Sink::Chat(chat) => chat.deliver_digest(payloads, recipient).await,
             Sink::Email(email) => email.deliver_digest(digest_id, payloads).await,
             Sink::Nats(nats) => nats.deliver_digest(payloads).await,
         }

@@ -202,6 +202,15 @@ impl Store {
         /// A dead letter: kept with its last error, never attempted again unless replayed.
         fn mark_dead(alert_id: &str, sink: &str, error: &str) -> Result<(), StoreError>;
         fn outbox_counts() -> Result<OutboxCounts, StoreError>;
+
+        // per-recipient progress (sinks with several ntfy topics or Telegram chats)
+        /// The recipients that already accepted delivery `unit` (an alert id, or a digest
+        /// message's key) of `sink`.
+        fn recipients_done(sink: &str, unit: &str) -> Result<Vec<String>, StoreError>;
+        /// `recipient` accepted delivery `unit` of `sink`: a retry skips them.
+        fn mark_recipient_done(sink: &str, unit: &str, recipient: &str, now: Millis) -> Result<(), StoreError>;
+        /// Every recipient accepted `unit`: its progress is no longer needed.
+        fn forget_recipients(sink: &str, unit: &str) -> Result<(), StoreError>;
         /// Sinks that have pending deliveries, with how many.
         fn pending_by_sink() -> Result<Vec<(String, u64)>, StoreError>;
         /// Alerts with their deliveries, newest first; only dead letters with `dead_only`.

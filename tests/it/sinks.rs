@@ -10,7 +10,7 @@ use crate::common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{wirewatch, FixtureServer, Receiver};
+use common::{wirewatch, Behaviour, FixtureServer, Receiver};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -448,6 +448,62 @@ secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     assert_eq!(request.headers.get("authorization"), None);
     assert_eq!(request.headers["x-token"], "plain");
     assert!(request.headers["webhook-signature"].starts_with("v1,"));
+}
+
+/// Regression (issue 17): with several Telegram chats, a chat that failed made the retry send
+/// the alert to the chats that had accepted it already. Each chat now gets each alert once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_chat_does_not_resend_to_the_chats_already_done() {
+    let server = FixtureServer::start("e2e").await;
+    let telegram = Receiver::start().await;
+    let text = format!(
+        r#"{base}
+[sinks.telegram]
+url = "tgram://123456:AAH-test_token/-1001/-1002/-1003"
+api_base = "{api}"
+retry = ["1s", "1s"]
+rate_limit = "none"
+"#,
+        base = base_config(&server),
+        api = telegram.url.trim_end_matches("/hooks"),
+    );
+    let folder = tempfile::tempdir().unwrap();
+    let path = common::write_config(folder.path(), &text);
+    telegram.set(Behaviour::FailWhen(r#""chat_id":"-1002""#, 503));
+    let first = once(&path).await;
+    assert!(
+        first.stderr.contains("1 awaiting retry"),
+        "{}",
+        first.stderr
+    );
+    telegram.set(Behaviour::Accept);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let second = once(&path).await;
+    assert!(
+        second.stderr.contains("0 awaiting retry"),
+        "{}",
+        second.stderr
+    );
+    let chats: Vec<(String, u16)> = telegram
+        .all()
+        .iter()
+        .map(|request| {
+            (
+                request.json()["chat_id"].as_str().unwrap().to_string(),
+                request.status,
+            )
+        })
+        .collect();
+    let chat = |id: &str, status: u16| (id.to_string(), status);
+    assert_eq!(
+        chats,
+        [
+            chat("-1001", 204),
+            chat("-1002", 503),
+            chat("-1002", 204),
+            chat("-1003", 204)
+        ]
+    );
 }
 
 fn digest_config(server: &FixtureServer, hook: &str, window: &str) -> String {

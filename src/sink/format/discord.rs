@@ -177,6 +177,15 @@ pub fn discord_digest(alerts: &[AlertView]) -> Value {
         if let Some(object) = compact.as_object_mut() {
             object.remove("thumbnail");
         }
+        // the alert's id, as webhook and email digests carry it; within the share when it fits
+        let id = format!(" · {}", text::truncate(&alert.id, 200));
+        let mut size = size;
+        if size + utf16_len(&id) <= share {
+            if let Some(footer) = compact["footer"]["text"].as_str() {
+                size += utf16_len(&id);
+                compact["footer"]["text"] = json!(format!("{footer}{id}"));
+            }
+        }
         used += size;
         embeds.push(compact);
     }

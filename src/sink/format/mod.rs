@@ -297,6 +297,12 @@ impl AlertView {
         parts.push(format!("watchlist {}", self.watchlist));
         parts.join(" · ")
     }
+
+    /// The meta line of a digest item: also the alert's id, so a reader can find the alert
+    /// (`alerts list`) as webhook and email digests allow.
+    pub fn digest_meta_line(&self) -> String {
+        format!("{} · {}", self.meta_line(), self.id)
+    }
 }
 
 /// The URL normalized (percent-encoded, so it can sit inside markup) if it is absolute http(s).

@@ -227,6 +227,7 @@ pub fn ntfy_digest(alerts: &[AlertView]) -> NtfyMessage {
             if alert.url.len() <= URL_IN_BODY / 3 {
                 line.push(Span::plain(format!(" {}", alert.url)));
             }
+            line.push(Span::plain(format!(" [{}]", alert.id)));
             line
         })
         .collect();

@@ -182,7 +182,7 @@ pub fn slack_digest(alerts: &[AlertView]) -> Value {
         head.push('\n');
         head.push_str(&fitted(
             "",
-            &[Span::plain(alert.meta_line())],
+            &[Span::plain(alert.digest_meta_line())],
             SECTION_TEXT / 3,
         ));
         let body = match alert.matches.first() {

@@ -151,7 +151,7 @@ pub fn teams_digest(alerts: &[AlertView]) -> Value {
                     "type": "TextBlock", "wrap": true, "weight": "Bolder",
                     "text": format!("[{title}]({})", text::markdown_link_url(&alert.url)),
                 }),
-                subtle_block(fitted(&[Span::plain(alert.meta_line())], 300)),
+                subtle_block(fitted(&[Span::plain(alert.digest_meta_line())], 300)),
             ];
             if let Some(found) = alert.matches.first() {
                 items.push(text_block(fitted(&found.snippet, 300)));

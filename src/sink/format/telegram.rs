@@ -161,7 +161,7 @@ pub fn telegram_digest(alerts: &[AlertView], chat_id: &str) -> Value {
         .iter()
         .map(|alert| {
             let title = title_part(alert, 200);
-            let publisher = Part::plain(&format!(" — {}", alert.publisher()), 100);
+            let publisher = Part::plain(&format!(" — {} · {}", alert.publisher(), alert.id), 150);
             let mut html = format!("• {}{}", title.html, publisher.html);
             let mut visible = 2 + title.visible + publisher.visible;
             if let Some(found) = alert.matches.first() {

@@ -175,6 +175,31 @@ fn snapshots_of_every_digest() {
     insta::assert_snapshot!("digest__email_html", mail.html);
 }
 
+/// Regression (issue 17): chat digests listed no alert ids, while webhook and email digests do.
+#[test]
+fn chat_digests_list_every_alert_id() {
+    let alerts: Vec<AlertView> = fixtures().into_iter().map(|(_, alert)| alert).collect();
+    for (service, body) in [
+        ("slack", slack_digest(&alerts).to_string()),
+        ("discord", discord_digest(&alerts).to_string()),
+        ("teams", teams_digest(&alerts).to_string()),
+        ("ntfy", ntfy_digest(&alerts).to_json("news").to_string()),
+        (
+            "telegram",
+            telegram_digest(&alerts, "@newsroom").to_string(),
+        ),
+    ] {
+        for alert in &alerts {
+            assert!(
+                // Markdown formats escape the underscore: read past escapes
+                body.replace('\\', "").contains(&alert.id),
+                "{service} digest lacks {}",
+                alert.id
+            );
+        }
+    }
+}
+
 // ---- invariants over generated alerts -------------------------------------------------------
 
 /// Asserts no combining mark or joiner was cut away from its neighbours by a truncation.

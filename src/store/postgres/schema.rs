@@ -9,9 +9,10 @@ use crate::store::StoreError;
 /// database; "wirewatch" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x7769_7265_7761_7463;
 
-const STEPS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE source_state (
+const STEPS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE source_state (
         source TEXT PRIMARY KEY,
         etag TEXT,
         last_modified TEXT,
@@ -101,7 +102,19 @@ const STEPS: &[(i64, &str)] = &[(
         body BYTEA NOT NULL,
         received_at BIGINT NOT NULL
     );",
-)];
+    ),
+    // per-recipient progress of deliveries to sinks with several recipients (SQLite step 6)
+    (
+        2,
+        "CREATE TABLE recipient_progress (
+        sink TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        done_at BIGINT NOT NULL,
+        PRIMARY KEY (sink, unit, recipient)
+    );",
+    ),
+];
 
 /// The newest schema version this build knows.
 pub(super) const SCHEMA_VERSION: i64 = STEPS[STEPS.len() - 1].0;

@@ -83,6 +83,19 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
          PRIMARY KEY (alert_id, url)
      );",
     ),
+    // Which recipients (ntfy topics, Telegram chats) of a multi-recipient sink accepted a
+    // delivery already: `unit` is the alert id, or the digest id and its first listed member
+    // for one message of a digest. Rows live only while the delivery is under way.
+    (
+        6,
+        "CREATE TABLE recipient_progress (
+         sink TEXT NOT NULL,
+         unit TEXT NOT NULL,
+         recipient TEXT NOT NULL,
+         done_at INTEGER NOT NULL,
+         PRIMARY KEY (sink, unit, recipient)
+     ) WITHOUT ROWID;",
+    ),
 ];
 
 pub(super) const SCHEMA: &str = "

@@ -543,3 +543,28 @@ fn version_four_database_takes_the_story_step() {
         );
     }
 }
+
+/// Regression (issue 17): per-recipient progress survives until forgotten, per sink and unit.
+#[test]
+fn recipient_progress_is_kept_per_sink_and_unit_until_forgotten() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    store
+        .mark_recipient_done("bot", "msg_1", "-1001", 1)
+        .unwrap();
+    store
+        .mark_recipient_done("bot", "msg_1", "-1001", 2)
+        .unwrap();
+    store
+        .mark_recipient_done("bot", "msg_1", "-1002", 3)
+        .unwrap();
+    store
+        .mark_recipient_done("other", "msg_1", "-1003", 3)
+        .unwrap();
+    let mut done = store.recipients_done("bot", "msg_1").unwrap();
+    done.sort();
+    assert_eq!(done, ["-1001", "-1002"]);
+    assert!(store.recipients_done("bot", "msg_2").unwrap().is_empty());
+    store.forget_recipients("bot", "msg_1").unwrap();
+    assert!(store.recipients_done("bot", "msg_1").unwrap().is_empty());
+    assert_eq!(store.recipients_done("other", "msg_1").unwrap(), ["-1003"]);
+}

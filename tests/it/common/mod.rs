@@ -135,6 +135,9 @@ pub enum Behaviour {
     Hang,
     /// Answer with this status.
     Fail(u16),
+    /// Answer with this status the requests whose body contains the text, accept the others
+    /// (one ntfy topic or Telegram chat failing while the others work).
+    FailWhen(&'static str, u16),
     /// Like a struggling real receiver: about 30 % 503, 10 % 429 with `Retry-After: 1`, the rest
     /// accepted.
     Flaky,
@@ -225,7 +228,17 @@ async fn hook(
         });
         all.len() - 1
     };
-    let current = *behaviour.lock().unwrap();
+    let current = match *behaviour.lock().unwrap() {
+        Behaviour::FailWhen(needle, status)
+            if body
+                .windows(needle.len())
+                .any(|part| part == needle.as_bytes()) =>
+        {
+            Behaviour::Fail(status)
+        }
+        Behaviour::FailWhen(..) => Behaviour::Accept,
+        other => other,
+    };
     let response = answer(current).await;
     received.lock().unwrap()[index].status = response.status().as_u16();
     response
@@ -249,7 +262,9 @@ async fn hook_root(state: State<ReceiverState>, headers: HeaderMap, body: Bytes)
 async fn answer(current: Behaviour) -> Response {
     match current {
         Behaviour::Accept => StatusCode::NO_CONTENT.into_response(),
-        Behaviour::Fail(status) => StatusCode::from_u16(status).unwrap().into_response(),
+        Behaviour::Fail(status) | Behaviour::FailWhen(_, status) => {
+            StatusCode::from_u16(status).unwrap().into_response()
+        }
         Behaviour::Flaky => {
             let roll: f64 = rand::random();
             if roll < 0.3 {
