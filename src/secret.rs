@@ -45,3 +45,34 @@ pub fn signing_key(secret: &str) -> Result<Vec<u8>, String> {
         )),
     }
 }
+
+/// A connection URL as logs and errors may show it: the password replaced by `***` (the
+/// database URL of `[daemon] database`, named in messages by the config and the store alike).
+pub fn masked_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(an unparsable database URL)".to_string(),
+    }
+}
+
+/// How a sink's URL is shown anywhere (errors, logs, `alerts list`, `alerts test`):
+/// `scheme://host[:port]/…`. Path, query and user info are left out because webhook and chat
+/// services put their secret tokens there (`/hooks/TOKEN?token=…`, `/botTOKEN/sendMessage`).
+pub fn masked_url(url: &url::Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    let hidden = (url.path() != "/" && !url.path().is_empty())
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some();
+    shown.push_str(if hidden { "/…" } else { "/" });
+    shown
+}

@@ -72,7 +72,7 @@ impl DaemonConfig {
     /// SQLite file's path.
     pub fn database_label(&self) -> String {
         match &self.database {
-            Some(url) => crate::store::postgres::masked(url.expose()),
+            Some(url) => crate::secret::masked_password(url.expose()),
             None => self.database_path().display().to_string(),
         }
     }
@@ -244,7 +244,7 @@ pub enum SinkKind {
     },
     /// NATS JetStream: publish with ack, `Nats-Msg-Id` = alert id.
     Nats {
-        target: crate::sink::nats::NatsTarget,
+        target: crate::target_url::nats::NatsTarget,
         /// minijinja over the alert payload, e.g. `news.alerts.{{ watchlist }}`.
         subject: String,
         /// How long to wait for a connection and for each publish's ack.

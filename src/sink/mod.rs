@@ -134,22 +134,7 @@ impl Sink {
     }
 }
 
-/// How a sink's URL is shown anywhere (errors, logs, `alerts list`, `alerts test`):
-/// `scheme://host[:port]/…`. Path, query and user info are left out because webhook and chat
-/// services put their secret tokens there (`/hooks/TOKEN?token=…`, `/botTOKEN/sendMessage`).
-pub fn masked_url(url: &url::Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    let hidden = (url.path() != "/" && !url.path().is_empty())
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-        || url.password().is_some();
-    shown.push_str(if hidden { "/…" } else { "/" });
-    shown
-}
+pub use crate::secret::masked_url;
 
 /// The one HTTP client every webhook sink shares. Redirects are not followed: a webhook URL that
 /// redirects is a configuration mistake worth surfacing, and following could re-send the body

@@ -156,7 +156,7 @@ pub struct Subscription {
     /// The unguessable last segment of the callback URL.
     pub callback_id: String,
     /// The `hub.secret` pushes are signed with (never shown by `Debug`).
-    pub secret: crate::config::Secret,
+    pub secret: crate::secret::Secret,
     pub hub: String,
     pub topic: String,
     /// The callback URL of the last request (it changes with `[daemon] public_url`).

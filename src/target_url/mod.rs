@@ -142,6 +142,7 @@ mod discord;
 mod json;
 mod mailto;
 mod native;
+pub mod nats;
 mod ntfy;
 mod slack;
 mod telegram;

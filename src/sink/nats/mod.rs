@@ -11,14 +11,14 @@
 //! creates one: operators fix it without losing alerts. This sink creates no streams itself
 //! (retention, replicas and limits are the operator's decisions) and does not subscribe.
 
-mod target;
-
 use std::time::Duration;
 
 use async_nats::jetstream::context::{Context, PublishErrorKind};
 use async_nats::{ConnectOptions, HeaderMap};
 
-pub use target::{render_subject, subject_problem, suggested_filter, NatsAuth, NatsTarget};
+pub use crate::target_url::nats::{
+    render_subject, subject_problem, suggested_filter, NatsAuth, NatsTarget,
+};
 
 use super::Outcome;
 

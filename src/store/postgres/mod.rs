@@ -111,15 +111,7 @@ impl PostgresStore {
 
 /// The URL as logs and errors may show it: the password replaced by `***`.
 pub fn masked(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "(an unparsable database URL)".to_string(),
-    }
+    crate::secret::masked_password(url)
 }
 
 /// tokio-postgres says only "db error" for what the server reported; the server's message is

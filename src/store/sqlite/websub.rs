@@ -218,7 +218,7 @@ fn subscription_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Subscription> {
     Ok(Subscription {
         source: row.get(0)?,
         callback_id: row.get(1)?,
-        secret: crate::config::Secret::new(row.get::<_, String>(2)?),
+        secret: crate::secret::Secret::new(row.get::<_, String>(2)?),
         hub: row.get(3)?,
         topic: row.get(4)?,
         callback: row.get(5)?,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::super::load::Problems;
 use crate::config::raw::RawSink;
 use crate::config::{SinkConfig, SinkKind};
-use crate::sink::nats::{render_subject, NatsTarget};
+use crate::target_url::nats::{render_subject, NatsTarget};
 
 /// The keys only a nats sink takes, so other kinds can refuse them by name.
 pub(super) fn keys(raw: &RawSink) -> [(&'static str, bool); 2] {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use url::Url;
 
-use crate::sink::format::{render_template, Secret};
+use crate::secret::Secret;
+use crate::template::render_template;
 
 /// Where a NATS sink publishes: the server address without credentials (safe to show in part)
 /// and how to authenticate. `Debug` never shows a secret.
@@ -67,8 +68,8 @@ impl NatsTarget {
                     .to_string(),
             );
         }
-        let user = crate::target_url::percent_decode(url.username());
-        let password = url.password().map(crate::target_url::percent_decode);
+        let user = super::percent_decode(url.username());
+        let password = url.password().map(super::percent_decode);
         let auth = match (user.is_empty(), password, credentials) {
             (true, None, None) => NatsAuth::None,
             (true, None, Some(path)) => NatsAuth::Credentials(path),
@@ -94,7 +95,7 @@ impl NatsTarget {
 
     /// How the server is shown in errors and logs: `nats://host:port/`, credentials never.
     pub fn shown(&self) -> String {
-        crate::sink::masked_url(&self.server)
+        crate::secret::masked_url(&self.server)
     }
 }
 
