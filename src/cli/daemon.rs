@@ -91,7 +91,7 @@ pub(super) fn check(path: &Path) -> ExitCode {
                 plural(config.watchlists.len()),
                 config.sinks.len(),
                 plural(config.sinks.len()),
-                config.daemon.database_path().display()
+                config.daemon.database_label()
             );
             ExitCode::SUCCESS
         }

@@ -121,6 +121,11 @@ pub(super) const SCHEMA_VERSION: i64 = STEPS[STEPS.len() - 1].0;
 
 pub(super) async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), StoreError> {
     let transaction = client.transaction().await?;
+    // `CREATE TABLE IF NOT EXISTS` on an existing table is a NOTICE, which tokio-postgres logs at
+    // INFO on every start and every CLI command: nothing an operator needs to read
+    transaction
+        .batch_execute("SET LOCAL client_min_messages = warning")
+        .await?;
     transaction
         .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
