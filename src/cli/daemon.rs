@@ -11,8 +11,11 @@ use crate::daemon::{self, Pipeline};
 
 use super::{load_config, plural};
 
-/// Opens the state (database and lock) and builds the pipeline; the state must outlive it.
-async fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>), ExitCode> {
+/// Loads the config, opens the state (database and lock) and builds the pipeline; the state
+/// must outlive it.
+async fn start_pipeline(path: &Path) -> Result<(daemon::State, Arc<Pipeline>), ExitCode> {
+    daemon::open_files::raise();
+    let config = load_config(path)?;
     let fail = |error: daemon::StartError| {
         eprintln!("error: {error}");
         ExitCode::FAILURE
@@ -28,12 +31,7 @@ async fn start_pipeline(config: Config) -> Result<(daemon::State, Arc<Pipeline>)
 }
 
 pub(super) async fn run(path: &Path) -> ExitCode {
-    daemon::open_files::raise();
-    let config = match load_config(path) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
-    let (_state, pipeline) = match start_pipeline(config).await {
+    let (_state, pipeline) = match start_pipeline(path).await {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -51,22 +49,17 @@ pub(super) async fn run(path: &Path) -> ExitCode {
 }
 
 pub(super) async fn once(path: &Path) -> ExitCode {
-    daemon::open_files::raise();
-    let config = match load_config(path) {
-        Ok(config) => config,
-        Err(code) => return code,
-    };
-    let (_state, pipeline) = match start_pipeline(config).await {
+    let (_state, pipeline) = match start_pipeline(path).await {
         Ok(started) => started,
         Err(code) => return code,
     };
-    let database = pipeline.config.daemon.database_path();
+    let database = pipeline.config.daemon.database_label();
     let summary = daemon::once(pipeline).await;
     eprintln!("{summary}");
     if summary.store_failures > 0 {
         eprintln!(
             "error: state database {}: {} write{} refused{}; what this pass found is not all recorded (alerts may be created again next time): make the database writable",
-            database.display(),
+            database,
             summary.store_failures,
             plural(summary.store_failures as usize),
             summary

@@ -25,7 +25,7 @@ impl TestDatabase {
                 Err(error) => {
                     skip(&format!(
                         "PostgreSQL at {} is unreachable ({error})",
-                        postgres::masked(&admin_url)
+                        crate::secret::masked_password(&admin_url)
                     ));
                     return None;
                 }

@@ -38,7 +38,7 @@ impl PostgresStore {
     /// forward. Errors name the URL with its password masked.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let unreachable = |reason: String| StoreError::Unreachable {
-            url: masked(url),
+            url: crate::secret::masked_password(url),
             reason,
         };
         let config = tokio_postgres::Config::from_str(url)
@@ -107,11 +107,6 @@ impl PostgresStore {
             }
         }
     }
-}
-
-/// The URL as logs and errors may show it: the password replaced by `***`.
-pub fn masked(url: &str) -> String {
-    crate::secret::masked_password(url)
 }
 
 /// tokio-postgres says only "db error" for what the server reported; the server's message is
