@@ -11,6 +11,8 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
+use cssparser::ToCss;
+use scraper::error::SelectorErrorKind;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
@@ -64,7 +66,33 @@ fn compile_one(field: &'static str, source: &str) -> Result<Selector, SourceErro
     if source.trim().is_empty() {
         return Err(invalid("it is empty".to_string()));
     }
-    Selector::parse(source.trim()).map_err(|error| invalid(error.to_string()))
+    Selector::parse(source.trim()).map_err(|error| invalid(describe(&error)))
+}
+
+/// Says what is wrong with a selector. scraper's own `Display` of the error panics on tokens it
+/// did not expect to see (`article.s!ory` → "Token Delim('!') is not supposed to match as a
+/// single-character token!", found by fuzzing the config), which would crash `check` and the
+/// daemon's reload on a typo; tokens are written back as CSS here instead.
+fn describe(error: &SelectorErrorKind<'_>) -> String {
+    match error {
+        SelectorErrorKind::UnexpectedToken(token) => {
+            format!("`{}` was not expected there", token.to_css_string())
+        }
+        SelectorErrorKind::EndOfLine => "it ends too early".to_string(),
+        SelectorErrorKind::InvalidAtRule(rule) => format!("@{rule} is not a selector"),
+        SelectorErrorKind::InvalidAtRuleBody | SelectorErrorKind::QualRuleInvalid => {
+            "it is not a selector".to_string()
+        }
+        SelectorErrorKind::ExpectedColonOnPseudoElement(token) => format!(
+            "a pseudo-element needs `::`, found `{}`",
+            token.to_css_string()
+        ),
+        SelectorErrorKind::ExpectedIdentityOnPseudoElement(token) => format!(
+            "a pseudo-element needs a name, found `{}`",
+            token.to_css_string()
+        ),
+        SelectorErrorKind::UnexpectedSelectorParseError(kind) => format!("{kind:?}"),
+    }
 }
 
 /// Extracts one entry per `item` match, in page order. Items without a link and without a title
@@ -298,6 +326,12 @@ mod tests {
         assert!(
             message.starts_with("the date selector \"time[\" is not valid CSS: "),
             "{message}"
+        );
+        // scraper's own message for this one panics (fuzzing found it through the config)
+        let error = compile(&selectors("article.s!ory")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the item selector \"article.s!ory\" is not valid CSS: `!` was not expected there"
         );
         let error = compile(&selectors("  ")).unwrap_err();
         assert_eq!(
