@@ -24,5 +24,7 @@ pub mod source;
 pub mod store;
 pub mod target_url;
 pub mod template;
+#[doc(hidden)]
+pub mod testing;
 pub mod text_safety;
 pub mod websub;

@@ -7,16 +7,18 @@
 //! one message in the service's digest format, and a source-health message one in its health
 //! format, chosen by the payload's `type`; a template never applies to either (it is written
 //! against the alert payload). Invisible format characters such as bidirectional overrides are
-//! dropped from a template's text as from the built-in formats (`format::text_safety`). Email
+//! dropped from a template's text as from the built-in formats (`crate::text_safety`). Email
 //! (SMTP) is not delivered by this module.
 
 use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
 
-use super::format::{self, AlertView, HealthView, Message, NtfyAuth, Secret, TargetUrl};
+use super::format::{self, AlertView, HealthView, Message};
 use super::webhook::{network_outcome, status_outcome};
 use super::Outcome;
+use crate::target_url::{self, NtfyAuth, Secret, TargetUrl};
+use crate::text_safety;
 
 pub struct ChatSink {
     client: reqwest::Client,
@@ -50,7 +52,7 @@ impl ChatSink {
             template,
             timeout,
             telegram_api: api_base
-                .unwrap_or(format::TELEGRAM_API)
+                .unwrap_or(target_url::TELEGRAM_API)
                 .trim_end_matches('/')
                 .to_string(),
         }
@@ -78,11 +80,11 @@ impl ChatSink {
             Some(template) => {
                 let value: serde_json::Value =
                     serde_json::from_str(payload).map_err(|error| error.to_string())?;
-                let text =
-                    format::render_template(template, &value).map_err(|error| error.to_string())?;
+                let text = crate::template::render_template(template, &value)
+                    .map_err(|error| error.to_string())?;
                 // the template reads the raw payload, so feed text arrives with any bidi
                 // override it had: a chat message never carries one, whoever laid it out
-                Some(format::text_safety::strip_invisible_controls(&text))
+                Some(text_safety::strip_invisible_controls(&text))
             }
             None => None,
         };
@@ -147,7 +149,7 @@ impl ChatSink {
     }
 
     fn telegram_url(&self, bot_token: &Secret) -> Secret {
-        format::telegram_api_url_at(&self.telegram_api, bot_token, "sendMessage")
+        target_url::telegram_api_url_at(&self.telegram_api, bot_token, "sendMessage")
     }
 
     /// The recipients a delivery goes to one request each (ntfy topics, Telegram chats, in the
@@ -306,7 +308,7 @@ mod tests {
 
     #[test]
     fn bidi_controls_in_a_templated_title_reach_no_message() {
-        let target = format::parse_target_url("slack://T000/B000/XXXX");
+        let target = target_url::parse_target_url("slack://T000/B000/XXXX");
         let Ok(target) = target else {
             panic!("slack target does not parse: {target:?}");
         };

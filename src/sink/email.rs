@@ -17,8 +17,9 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::format::{self, AlertView, EmailMessage, EmailTarget, SmtpSecurity};
+use super::format::{self, AlertView, EmailMessage};
 use super::Outcome;
+use crate::target_url::{EmailTarget, SmtpSecurity};
 
 pub struct EmailSink {
     /// `Err` when the TLS settings could not be built (a host name rustls rejects): every

@@ -5,64 +5,9 @@
 //! `WIREWATCH_REQUIRE_SERVICES=1` (the integration harness's rule).
 
 use super::*;
+use crate::testing::TestDatabase;
 
 mod cases;
-
-/// A database of its own on the test PostgreSQL, dropped when the test ends.
-struct TestDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    async fn create() -> Option<TestDatabase> {
-        let admin_url = std::env::var("WIREWATCH_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-        let (client, connection) =
-            match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
-                Ok(connected) => connected,
-                Err(error) => {
-                    skip(&format!(
-                        "PostgreSQL at {} is unreachable ({error})",
-                        crate::secret::masked_password(&admin_url)
-                    ));
-                    return None;
-                }
-            };
-        tokio::spawn(connection);
-        let name = format!("wirewatch_test_{:016x}", rand::random::<u64>());
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let mut url = url::Url::parse(&admin_url).unwrap();
-        url.set_path(&name);
-        Some(TestDatabase {
-            admin_url,
-            name,
-            url: url.to_string(),
-        })
-    }
-
-    async fn drop_database(self) {
-        let (client, connection) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
-            .await
-            .unwrap();
-    }
-}
-
-fn skip(reason: &str) {
-    if std::env::var_os("WIREWATCH_REQUIRE_SERVICES").is_some_and(|value| value == "1") {
-        panic!("{reason}, and WIREWATCH_REQUIRE_SERVICES=1 makes that a failure");
-    }
-    eprintln!("SKIPPED: {reason}");
-}
 
 /// Runs `case` on SQLite, then on a fresh PostgreSQL database.
 macro_rules! conformance {

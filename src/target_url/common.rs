@@ -17,11 +17,18 @@ pub(super) fn invalid(
 
 /// Decodes `%XX` escapes; malformed escapes stay literal, invalid UTF-8 becomes U+FFFD.
 pub(crate) fn percent_decode(value: &str) -> String {
+    decode_hex_escapes(value, b'%')
+}
+
+/// Decodes `MXX` escapes, where `marker` is the escape byte (`%` in URLs, `=` in
+/// quoted-printable) and `XX` two hex digits; malformed escapes stay literal, invalid UTF-8
+/// becomes U+FFFD.
+pub fn decode_hex_escapes(value: &str, marker: u8) -> String {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
     while index < bytes.len() {
-        let decoded = (bytes[index] == b'%')
+        let decoded = (bytes[index] == marker)
             .then(|| value.get(index + 1..index + 3))
             .flatten()
             .and_then(|hex| u8::from_str_radix(hex, 16).ok());

@@ -148,6 +148,7 @@ mod slack;
 mod telegram;
 mod workflows;
 
+pub use common::decode_hex_escapes;
 pub(crate) use common::percent_decode;
 pub use mailto::valid_address;
 pub use native::{parse_target, TargetKind, KINDS};

@@ -6,35 +6,30 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{wirewatch, Behaviour, FixtureServer, Receiver};
+use common::config::ConfigBuilder;
+use common::{wirewatch, Behaviour, Daemon, FixtureServer, Receiver};
 
 const NEW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const OLD_SECRET: &str = "whsec_b2xkLXNlY3JldC1mb3Itcm90YXRpb24tdGVzdHM=";
 
-fn config(server: &FixtureServer, hook: &str) -> String {
+/// The world feed, one watchlist, and whatever sinks the test adds.
+fn sources(server: &FixtureServer) -> ConfigBuilder {
+    ConfigBuilder::local()
+        .feed("world", &format!("{}/feeds/world.rss", server.base), "")
+        .watchlist("africa", "query = 'Tunisia OR Zimbabwe'")
+}
+
+/// A webhook sink signing with the new and the old secret, retrying only after an hour.
+fn rotating_webhook(hook: &str) -> String {
     format!(
-        r#"
-[daemon]
-listen = "off"
-
-[fetch]
-allow_private_networks = true
-
-[sources.world]
-url = "{base}/feeds/world.rss"
-max_age = "none"
-
-[watchlists.africa]
-query = 'Tunisia OR Zimbabwe'
-
-[sinks.hook]
-kind = "webhook"
-url = "{hook}"
-secret = ["{NEW_SECRET}", "{OLD_SECRET}"]
-retry = ["1h"]
-"#,
-        base = server.base
+        "kind = \"webhook\"\nurl = \"{hook}\"\nsecret = [\"{NEW_SECRET}\", \"{OLD_SECRET}\"]\nretry = [\"1h\"]"
     )
+}
+
+fn config(server: &FixtureServer, hook: &str) -> String {
+    sources(server)
+        .sink("hook", &rotating_webhook(hook))
+        .build()
 }
 
 async fn once(config: &std::path::Path) -> common::Output {
@@ -217,26 +212,26 @@ async fn a_hanging_sink_does_not_delay_a_healthy_one() {
     let hanging = Receiver::start().await;
     hanging.set(Behaviour::Hang);
     let folder = tempfile::tempdir().unwrap();
-    let text = config(&server, &format!("{}/main", healthy.url)).replace(
-        "[sinks.hook]",
-        &format!("[sinks.stuck]\nkind = \"webhook\"\nurl = \"{}/stuck\"\ntimeout = \"20s\"\n\n[sinks.hook]", hanging.url),
-    );
-    let path = common::write_config(folder.path(), &text);
-    let mut daemon = tokio::process::Command::new(common::binary())
-        .args(["run", "--config", path.to_str().unwrap()])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let path = sources(&server)
+        .sink(
+            "stuck",
+            &format!(
+                "kind = \"webhook\"\nurl = \"{}/stuck\"\ntimeout = \"20s\"",
+                hanging.url
+            ),
+        )
+        .sink("hook", &rotating_webhook(&format!("{}/main", healthy.url)))
+        .write(folder.path());
+    let mut daemon = Daemon::start(&path, &[]);
     assert!(
         healthy.wait_for(2, Duration::from_secs(30)).await,
         "healthy sink starved"
     );
-    assert!(hanging.wait_for(1, Duration::from_secs(5)).await);
+    assert!(hanging.wait_for(1, Duration::from_secs(60)).await);
     // the stuck sink is still holding its first request open (its timeout is 20 s, the wait
     // above far shorter) while the healthy one has delivered everything
     assert_eq!(hanging.all().len(), 1);
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.kill().await;
 }
 
 /// The receiver fails about 40 % of requests (503, or 429 with Retry-After) and the daemon is
@@ -248,66 +243,41 @@ async fn flaky_receiver_and_repeated_kill_9_lose_nothing() {
     let receiver = Receiver::start().await;
     receiver.set(Behaviour::Flaky);
     let folder = tempfile::tempdir().unwrap();
-    let text = format!(
-        r#"
-[daemon]
-listen = "off"
-
-[fetch]
-allow_private_networks = true
-
-[sources.world]
-url = "{base}/feeds/world.rss"
-max_age = "none"
-
-[sources.nytimes]
-url = "{base}/feeds/nytimes.xml"
-fetch_article = false
-max_age = "none"
-
-[watchlists.broad]
-query = 'the OR le'
-
-[watchlists.africa]
-query = 'Tunisia OR Zimbabwe OR Sudan'
-
-[sinks.hook]
-kind = "webhook"
-url = "{hook}/flaky"
-secret = "{NEW_SECRET}"
-retry = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]
-"#,
-        base = server.base,
-        hook = receiver.url
-    );
-    let path = common::write_config(folder.path(), &text);
-    let spawn = || {
-        tokio::process::Command::new(common::binary())
-            .args(["run", "--config", path.to_str().unwrap()])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
+    let flaky = |hook: &str| {
+        ConfigBuilder::local()
+            .feed("world", &format!("{}/feeds/world.rss", server.base), "")
+            .feed(
+                "nytimes",
+                &format!("{}/feeds/nytimes.xml", server.base),
+                "fetch_article = false",
+            )
+            .watchlist("broad", "query = 'the OR le'")
+            .watchlist("africa", "query = 'Tunisia OR Zimbabwe OR Sudan'")
+            .webhook(
+                "hook",
+                hook,
+                &format!(
+                    "secret = \"{NEW_SECRET}\"\nretry = [{}]",
+                    ["\"1s\""; 12].join(", ")
+                ),
+            )
     };
+    let path = flaky(&format!("{}/flaky", receiver.url)).write(folder.path());
+    let spawn = || Daemon::start(&path, &[]);
     let mut kills = 0;
     for round in 0..10u64 {
         let mut daemon = spawn();
         // kill at a different moment each round: during polling, extraction, commit or delivery
         let pause = 50 + (round * 137 + rand::random::<u64>() % 300) % 700;
         tokio::time::sleep(Duration::from_millis(pause)).await;
-        daemon.start_kill().unwrap();
-        daemon.wait().await.unwrap();
+        daemon.kill().await;
         kills += 1;
     }
     // the expected alerts: what one clean `once` on a fresh state produces
     let reference_folder = tempfile::tempdir().unwrap();
     let reference_receiver = Receiver::start().await;
-    let reference_path = common::write_config(
-        reference_folder.path(),
-        &text.replace(
-            &format!("{}/flaky", receiver.url),
-            &format!("{}/clean", reference_receiver.url),
-        ),
-    );
+    let reference_path =
+        flaky(&format!("{}/clean", reference_receiver.url)).write(reference_folder.path());
     once(&reference_path).await;
     let expected: std::collections::BTreeMap<String, (String, String)> = reference_receiver
         .all()
@@ -342,8 +312,7 @@ retry = ["1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s", "1s"]
     while Instant::now() < deadline && accepted().len() < expected.len() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.kill().await;
 
     let requests = receiver.all();
     let accepted = accepted();
@@ -392,29 +361,14 @@ async fn ntfy_sink_publishes_the_alert_as_a_push_message() {
     let ntfy = Receiver::start().await;
     let ntfy_server = ntfy.url.trim_end_matches("/hooks").to_string();
     let folder = tempfile::tempdir().unwrap();
-    let text = format!(
-        r#"
-[daemon]
-listen = "off"
-
-[fetch]
-allow_private_networks = true
-
-[sources.world]
-url = "{base}/feeds/world.rss"
-max_age = "none"
-
-[watchlists.russia-china]
-query = '(Putin OR Kremlin) AND (China OR "Xi Jinping")'
-
-[sinks.phone]
-kind = "ntfy"
-url = "{ntfy_server}/wirewatch-alerts"
-rate_limit = "none"
-"#,
-        base = server.base
-    );
-    let path = common::write_config(folder.path(), &text);
+    let path = ConfigBuilder::world_russia_china(&server.base)
+        .sink(
+            "phone",
+            &format!(
+                "kind = \"ntfy\"\nurl = \"{ntfy_server}/wirewatch-alerts\"\nrate_limit = \"none\""
+            ),
+        )
+        .write(folder.path());
     let output = once(&path).await;
     assert!(output.stderr.contains("1 delivered"), "{}", output.stderr);
     let request = &ntfy.all()[0];

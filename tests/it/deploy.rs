@@ -6,13 +6,10 @@ use std::path::Path;
 use std::process::Command;
 
 fn systemd_analyze_present() -> bool {
-    match Command::new("systemd-analyze").arg("--version").output() {
-        Ok(output) => output.status.success(),
-        Err(_) => {
-            crate::common::skip("systemd-analyze is not installed (Debian package systemd)");
-            false
-        }
-    }
+    crate::common::tool_present(
+        "systemd-analyze",
+        "it checks the unit; Debian package systemd",
+    )
 }
 
 fn unit_for_test(folder: &Path) -> std::path::PathBuf {

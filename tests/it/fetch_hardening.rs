@@ -390,17 +390,12 @@ async fn retry_after_is_respected_by_the_daemon() {
             "[daemon]\nstate_dir = \"state\"\n[sources.busy]\nurl = \"http://{server}/feeds/busy\"\ninterval = \"1s\"\nfetch_article = false\n"
         ),
     );
-    let mut daemon = tokio::process::Command::new(common::binary())
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env("WIREWATCH_LOG", "info")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut daemon = common::Daemon::start(&config, &[("WIREWATCH_LOG", "info")]);
     let deadline = Instant::now() + Duration::from_secs(60);
     while recorder.requests.lock().unwrap().len() < 2 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    daemon.kill().await.unwrap();
+    daemon.kill().await;
     let requests = recorder.requests.lock().unwrap().clone();
     assert!(requests.len() >= 2, "no second poll within 60 s");
     let gap = requests[1].1 - requests[0].1;

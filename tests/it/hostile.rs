@@ -9,6 +9,7 @@ use std::path::Path;
 
 use axum::routing::get;
 use axum::Router;
+use common::config::ConfigBuilder;
 use common::{wirewatch, Receiver};
 
 /// Serves one feed body at `/feed.xml`.
@@ -63,37 +64,21 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// A config polling `feed` (entries matched on "Sudan") into `sink_block`'s sinks.
-fn config(folder: &Path, feed: &str, sinks: &[&str], extra: &str) -> std::path::PathBuf {
+/// A config polling `feed` (entries matched on "Sudan") into the named sinks, which the test
+/// adds.
+fn config(folder: &Path, feed: &str, sinks: &[&str]) -> ConfigBuilder {
     let sinks = sinks
         .iter()
         .map(|name| format!("{name:?}"))
         .collect::<Vec<_>>()
         .join(", ");
-    common::write_config(
-        folder,
-        &format!(
-            r#"
-[daemon]
-state_dir = "{state}"
-listen = "off"
-
-[fetch]
-allow_private_networks = true
-{extra}
-
-[sources.hostile]
-url = "{feed}"
-fetch_article = false
-max_age = "none"
-
-[watchlists.sudan]
-query = 'Sudan'
-sinks = [{sinks}]
-"#,
-            state = folder.join("state").display(),
-        ),
-    )
+    ConfigBuilder::local()
+        .state_dir(&folder.join("state").display().to_string())
+        .source(
+            "hostile",
+            &format!("url = \"{feed}\"\nfetch_article = false\nmax_age = \"none\""),
+        )
+        .watchlist("sudan", &format!("query = 'Sudan'\nsinks = [{sinks}]"))
 }
 
 async fn once(config: &Path) -> common::Output {
@@ -128,14 +113,14 @@ async fn webhook_sink_url_tokens_never_shown() {
     // a closed loopback port: every delivery is a network error naming the URL in reqwest's text
     let port = common::free_port();
     let token = "TOPSECRETTOKEN";
-    let path = config(
-        folder.path(),
-        &feed.url,
-        &["hook"],
-        &format!(
-            "[sinks.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/hooks/{token}?token={token}\"\n"
-        ),
-    );
+    let path = config(folder.path(), &feed.url, &["hook"])
+        .sink(
+            "hook",
+            &format!(
+                "kind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/hooks/{token}?token={token}\""
+            ),
+        )
+        .write(folder.path());
     let run = once(&path).await;
     assert!(
         !run.stderr.contains(token),
@@ -166,13 +151,11 @@ async fn webhook_sink_url_tokens_never_shown() {
 
 /// A minimal valid config around `body` (sources, watchlists or sinks as the test needs).
 fn check_config(folder: &Path, body: &str) -> std::path::PathBuf {
-    common::write_config(
-        folder,
-        &format!(
-            "[daemon]\nstate_dir = \"{}\"\nlisten = \"off\"\n{body}",
-            folder.join("state").display()
-        ),
-    )
+    ConfigBuilder::new()
+        .state_dir(&folder.join("state").display().to_string())
+        .listen("off")
+        .raw(body)
+        .write(folder)
 }
 
 async fn check(config: &Path) -> common::Output {
@@ -301,12 +284,10 @@ async fn entries_per_poll_are_capped_newest_first_without_loss() {
         })
         .collect();
     let feed = FeedServer::start(rss(&items)).await;
-    let path = config(
-        folder.path(),
-        &feed.url,
-        &["journal"],
-        "max_entries_per_poll = 500\n\n[sinks.journal]\nkind = \"log\"\n",
-    );
+    let path = config(folder.path(), &feed.url, &["journal"])
+        .fetch("max_entries_per_poll", "500")
+        .sink("journal", "kind = \"log\"")
+        .write(folder.path());
     let expected = |range: std::ops::Range<usize>| -> std::collections::BTreeSet<String> {
         range.map(|index| format!("Sudan item {index}")).collect()
     };
@@ -356,15 +337,13 @@ async fn megabyte_title_is_bounded_in_payload_and_log() {
     let receiver = Receiver::start().await;
     let title = format!("Sudan {}", "long ".repeat(200_000));
     let feed = FeedServer::start(rss(&[item(1, &title, "http://example.org/a")])).await;
-    let path = config(
-        folder.path(),
-        &feed.url,
-        &["hook", "journal"],
-        &format!(
-            "\n[sinks.hook]\nkind = \"webhook\"\nurl = \"{}/main\"\n\n[sinks.journal]\nkind = \"log\"\n",
-            receiver.url
-        ),
-    );
+    let path = config(folder.path(), &feed.url, &["hook", "journal"])
+        .sink(
+            "hook",
+            &format!("kind = \"webhook\"\nurl = \"{}/main\"", receiver.url),
+        )
+        .sink("journal", "kind = \"log\"")
+        .write(folder.path());
     let run = once(&path).await;
     assert!(
         run.status.success(),
@@ -412,17 +391,13 @@ async fn unusable_article_links_stay_out_of_payloads() {
         .collect();
     let feed = FeedServer::start(rss(&items)).await;
     // article pages are fetched (the default): an unusable link must not even be tried
-    let text = std::fs::read_to_string(config(
-        folder.path(),
-        &feed.url,
-        &["hook"],
-        &format!(
-            "\n[sinks.hook]\nkind = \"webhook\"\nurl = \"{}/main\"\n",
-            receiver.url
-        ),
-    ))
-    .unwrap()
-    .replace("fetch_article = false\n", "");
+    let text = config(folder.path(), &feed.url, &["hook"])
+        .sink(
+            "hook",
+            &format!("kind = \"webhook\"\nurl = \"{}/main\"", receiver.url),
+        )
+        .build()
+        .replace("fetch_article = false\n", "");
     let path = common::write_config(folder.path(), &text);
     for _ in 0..2 {
         let run = once(&path).await;
@@ -451,15 +426,15 @@ async fn undeliverable_alerts_do_not_flood_the_error_log() {
         .map(|index| item(index, &format!("Sudan item {index}"), ""))
         .collect();
     let feed = FeedServer::start(rss(&items)).await;
-    let path = config(
-        folder.path(),
-        &feed.url,
-        &["chat"],
-        &format!(
-            "\n[sinks.chat]\nkind = \"slack\"\nurl = \"{}/services/T1/B2/c3\"\nrate_limit = \"none\"\n",
-            receiver.url.trim_end_matches("/hooks")
-        ),
-    );
+    let path = config(folder.path(), &feed.url, &["chat"])
+        .sink(
+            "chat",
+            &format!(
+                "kind = \"slack\"\nurl = \"{}/services/T1/B2/c3\"\nrate_limit = \"none\"",
+                receiver.url.trim_end_matches("/hooks")
+            ),
+        )
+        .write(folder.path());
     let run = once(&path).await;
     assert!(run.status.success(), "{}", run.stderr);
     let errors = run

@@ -14,33 +14,24 @@ use common::{Daemon, FixtureServer, Receiver};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use common::config::ConfigBuilder;
+
 fn config(server: &FixtureServer, receiver: &Receiver) -> String {
-    format!(
-        r#"
-[daemon]
-listen = "127.0.0.1:0"
-
-[fetch]
-allow_private_networks = true
-
-[sources.world]
-url = "{base}/feeds/world.rss"
-fetch_article = false
-max_age = "none"
-interval = "1s"
-min_interval = "1s"
-adaptive = false
-
-[watchlists.africa]
-query = 'Tunisia OR Zimbabwe'
-
-[sinks.hook]
-kind = "webhook"
-url = "{hook}/listener"
-"#,
-        base = server.base,
-        hook = receiver.url
-    )
+    ConfigBuilder::local()
+        .listen("127.0.0.1:0")
+        .source(
+            "world",
+            &format!(
+                "url = \"{}/feeds/world.rss\"\nfetch_article = false\nmax_age = \"none\"\ninterval = \"1s\"\nmin_interval = \"1s\"\nadaptive = false",
+                server.base
+            ),
+        )
+        .watchlist("africa", "query = 'Tunisia OR Zimbabwe'")
+        .sink(
+            "hook",
+            &format!("kind = \"webhook\"\nurl = \"{}/listener\"", receiver.url),
+        )
+        .build()
 }
 
 /// Reads until the server closes the connection (end of stream or an error); true then. With
@@ -218,16 +209,11 @@ async fn once_raises_the_soft_open_files_limit_to_the_hard_limit() {
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
     let config_path = common::write_config(folder.path(), &config(&server, &receiver));
-    let output = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -S -n 256 && exec \"$0\" \"$@\"")
-        .arg(common::binary())
-        .args(["once", "--config", config_path.to_str().unwrap()])
-        .env("NO_COLOR", "1")
+    let output = common::Wirewatch::with_config("once", &config_path)
+        .prelude("ulimit -S -n 256")
         .output()
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .await;
+    let stderr = &output.stderr;
     assert!(output.status.success(), "{stderr}");
     assert!(
         stderr.contains(&format!(

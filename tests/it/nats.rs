@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
+use common::config::ConfigBuilder;
 use common::{wirewatch, FixtureServer};
 use wirewatch::config::SinkKind;
 use wirewatch::sink::nats::{NatsSink, NatsTarget};
@@ -223,34 +224,16 @@ async fn nats_daemon_publishes_a_feed_match_to_the_stream() {
     };
     let server = FixtureServer::start("e2e").await;
     let folder = tempfile::tempdir().unwrap();
-    let path = common::write_config(
-        folder.path(),
-        &format!(
-            r#"
-[daemon]
-listen = "off"
-
-[fetch]
-allow_private_networks = true
-
-[sources.world]
-url = "{base}/feeds/world.rss"
-max_age = "none"
-
-[watchlists.russia-china]
-query = '(Putin OR Kremlin) AND (China OR "Xi Jinping")'
-
-[sinks.bus]
-kind = "nats"
-url = "{url}"
-subject = "{prefix}.alerts.{{{{ watchlist }}}}"
-retry = ["1h"]
-"#,
-            base = server.base,
-            url = server_url(),
-            prefix = test.prefix
-        ),
-    );
+    let path = ConfigBuilder::world_russia_china(&server.base)
+        .sink(
+            "bus",
+            &format!(
+                "kind = \"nats\"\nurl = \"{}\"\nsubject = \"{}.alerts.{{{{ watchlist }}}}\"\nretry = [\"1h\"]",
+                server_url(),
+                test.prefix
+            ),
+        )
+        .write(folder.path());
     let config = wirewatch::config::Config::load(&path).unwrap();
     assert!(matches!(config.sinks[0].kind, SinkKind::Nats { .. }));
 

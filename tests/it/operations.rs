@@ -8,6 +8,7 @@ use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::config::ConfigBuilder;
 use common::{Daemon, FixtureServer, Receiver};
 
 fn config(
@@ -17,42 +18,39 @@ fn config(
     extra_watchlist: bool,
     extra_source: bool,
 ) -> String {
-    let mut text = format!(
-        r#"
-[daemon]
-listen = "127.0.0.1:{port}"
-
-[fetch]
-allow_private_networks = true
-
-[sources.world]
-url = "{base}/feeds/world.rss"
-max_age = "none"
-interval = "1h"
-
-[watchlists.africa]
-query = 'Tunisia OR Zimbabwe'
-
-[sinks.hook]
-kind = "webhook"
-url = "{hook}/ops"
-"#,
-        base = server.base,
-        hook = receiver.url
-    );
+    let mut config = ConfigBuilder::local()
+        .listen(&format!("127.0.0.1:{port}"))
+        .source(
+            "world",
+            &format!(
+                "url = \"{}/feeds/world.rss\"\nmax_age = \"none\"\ninterval = \"1h\"",
+                server.base
+            ),
+        )
+        .watchlist("africa", "query = 'Tunisia OR Zimbabwe'");
     if extra_watchlist {
-        text.push_str("\n[watchlists.russia-china]\nquery = '(Putin OR Kremlin) AND (China OR \"Xi Jinping\")'\n");
+        config = config.watchlist(
+            "russia-china",
+            "query = '(Putin OR Kremlin) AND (China OR \"Xi Jinping\")'",
+        );
     }
     if extra_source {
-        text.push_str(&format!(
-            "\n[sources.nytimes]\nurl = \"{}/feeds/nytimes.xml\"\nfetch_article = false\nmax_age = \"none\"\n",
-            server.base
-        ));
+        config = config.source(
+            "nytimes",
+            &format!(
+                "url = \"{}/feeds/nytimes.xml\"\nfetch_article = false\nmax_age = \"none\"",
+                server.base
+            ),
+        );
     }
-    text
+    config
+        .sink(
+            "hook",
+            &format!("kind = \"webhook\"\nurl = \"{}/ops\"", receiver.url),
+        )
+        .build()
 }
 
-/// A running daemon with its stderr collected line by line.
 /// Collects notify datagrams in the background.
 fn listen_notify(path: &std::path::Path) -> Arc<Mutex<Vec<String>>> {
     let socket = UnixDatagram::bind(path).unwrap();

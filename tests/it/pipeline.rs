@@ -8,71 +8,61 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{wirewatch, Behaviour, FixtureServer, Receiver};
+use common::config::ConfigBuilder;
+use common::{wirewatch, Behaviour, Daemon, FixtureServer, Receiver, Wirewatch};
 use wirewatch::alert::alert_id;
 
 const SEED_URL: &str = "https://www.themoscowtimes.com/2024/05/14/putin-to-visit-china-in-first-foreign-trip-since-re-election-a85112";
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-fn config_text(server: &FixtureServer, receiver: &Receiver) -> String {
+/// Four sources (one of them old news), five watchlists, a signing webhook and the log sink.
+fn config(server: &FixtureServer, receiver: &Receiver) -> ConfigBuilder {
     let base = &server.base;
     let hook = &receiver.url;
-    format!(
-        r#"
-[daemon]
-state_dir = "state"
-listen = "off"
-
-[fetch]
-timeout = "10s"
-allow_private_networks = true   # the test's "internet" is 127.0.0.1
-
-[sources.world]
-url = "{base}/feeds/world.rss"
-max_age = "none"
-
-[sources.wire]
-url = "{base}/feeds/wire.rss"
-max_age = "none"
-
-[sources.archive]
-url = "{base}/feeds/archive.rss"
-fetch_article = false
-max_age = "30d"
-
-[sources.nytimes]
-url = "{base}/feeds/nytimes.xml"
-fetch_article = false
-max_age = "none"
-
-[watchlists.sudan]
-query = 'Sudan AND sanctions'
-sinks = ["hook"]
-
-[watchlists.africa]
-query = 'Tunisia OR Zimbabwe'
-sinks = ["hook", "journal"]
-
-[watchlists.russia]
-query = 'Putin OR Kremlin'
-
-[watchlists.russia-china]
-query = '(Putin OR Kremlin) AND (China OR "Xi Jinping")'
-sinks = ["hook"]
-
-[watchlists.france]
-keywords = ["renseignement"]
-sources = ["world", "wire"]
-
-[sinks.hook]
-kind = "webhook"
-url = "{hook}/main"
-secret = "${{TEST_WEBHOOK_SECRET}}"
-
-[sinks.journal]
-kind = "log"
-"#
-    )
+    ConfigBuilder::local()
+        .state_dir("state")
+        .fetch("timeout", "\"10s\"")
+        .source(
+            "world",
+            &format!("url = \"{base}/feeds/world.rss\"\nmax_age = \"none\""),
+        )
+        .source(
+            "wire",
+            &format!("url = \"{base}/feeds/wire.rss\"\nmax_age = \"none\""),
+        )
+        .source(
+            "archive",
+            &format!(
+                "url = \"{base}/feeds/archive.rss\"\nfetch_article = false\nmax_age = \"30d\""
+            ),
+        )
+        .source(
+            "nytimes",
+            &format!(
+                "url = \"{base}/feeds/nytimes.xml\"\nfetch_article = false\nmax_age = \"none\""
+            ),
+        )
+        .watchlist("sudan", "query = 'Sudan AND sanctions'\nsinks = [\"hook\"]")
+        .watchlist(
+            "africa",
+            "query = 'Tunisia OR Zimbabwe'\nsinks = [\"hook\", \"journal\"]",
+        )
+        .watchlist("russia", "query = 'Putin OR Kremlin'")
+        .watchlist(
+            "russia-china",
+            "query = '(Putin OR Kremlin) AND (China OR \"Xi Jinping\")'\nsinks = [\"hook\"]",
+        )
+        .watchlist(
+            "france",
+            "keywords = [\"renseignement\"]\nsources = [\"world\", \"wire\"]",
+        )
+        .sink(
+            "hook",
+            &format!(
+                "kind = \"webhook\"\nurl = \"{hook}/main\"\nsecret = \"${{TEST_WEBHOOK_SECRET}}\""
+            ),
+        )
+        .sink("journal", "kind = \"log\"")
 }
 
 /// (watchlist, canonical article URL) of every alert the fixtures imply: worked out by hand from
@@ -102,18 +92,10 @@ fn expected_alerts(base: &str) -> BTreeSet<(String, String)> {
 }
 
 async fn run_once(config: &Path) -> common::Output {
-    let output = tokio::process::Command::new(common::binary())
-        .args(["once", "--config", config.to_str().unwrap()])
+    Wirewatch::with_config("once", config)
         .env("TEST_WEBHOOK_SECRET", SECRET)
-        .env("NO_COLOR", "1")
         .output()
         .await
-        .unwrap();
-    common::Output {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
 }
 
 fn received_alerts(receiver: &Receiver) -> Vec<(String, String, String)> {
@@ -136,7 +118,7 @@ async fn once_delivers_exactly_the_implied_alerts_and_a_second_run_nothing() {
     let server = FixtureServer::start("e2e").await;
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let config = common::write_config(folder.path(), &config_text(&server, &receiver));
+    let config = config(&server, &receiver).write(folder.path());
 
     let first = run_once(&config).await;
     assert!(first.status.success(), "stderr: {}", first.stderr);
@@ -245,22 +227,16 @@ async fn kill_during_delivery_then_restart_delivers_everything() {
     let server = FixtureServer::start("e2e").await;
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let config = common::write_config(folder.path(), &config_text(&server, &receiver));
+    let config = config(&server, &receiver).write(folder.path());
 
     // The receiver hangs: the daemon commits alerts, starts delivering, and is killed mid-request.
     receiver.set(Behaviour::Hang);
-    let mut daemon = tokio::process::Command::new(common::binary())
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env("TEST_WEBHOOK_SECRET", SECRET)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut daemon = Daemon::start(&config, &[("TEST_WEBHOOK_SECRET", SECRET)]);
     assert!(
         receiver.wait_for(1, Duration::from_secs(60)).await,
         "the daemon never attempted a delivery"
     );
-    daemon.start_kill().unwrap(); // SIGKILL
-    daemon.wait().await.unwrap();
+    daemon.kill().await;
     let hung: BTreeSet<String> = receiver
         .all()
         .iter()
@@ -302,20 +278,19 @@ async fn a_failing_source_and_a_failing_sink_do_not_stop_the_others() {
     let server = FixtureServer::start("e2e").await;
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let mut text = config_text(&server, &receiver);
-    text.push_str(&format!(
-        "\n[sources.broken]\nurl = \"{}/feeds/does-not-exist.xml\"\n\n[sinks.down]\nkind = \"webhook\"\nurl = \"{}/down\"\n",
-        server.base, receiver.url
-    ));
-    let config = common::write_config(folder.path(), &text);
-    // the "down" receiver path answers 503 only for the down sink: use a second receiver
+    // the "down" sink's receiver answers 503; the main one accepts
     let down = Receiver::start().await;
     down.set(Behaviour::Fail(503));
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        &format!("{}/down", receiver.url),
-        &format!("{}/down", down.url),
-    );
-    std::fs::write(&config, text).unwrap();
+    let config = config(&server, &receiver)
+        .source(
+            "broken",
+            &format!("url = \"{}/feeds/does-not-exist.xml\"", server.base),
+        )
+        .sink(
+            "down",
+            &format!("kind = \"webhook\"\nurl = \"{}/down\"", down.url),
+        )
+        .write(folder.path());
 
     let output = run_once(&config).await;
     assert!(output.status.success(), "stderr: {}", output.stderr);
@@ -385,21 +360,12 @@ secret = "${WIREWATCH_TEST_UNSET_SECRET}"
 #[tokio::test]
 async fn check_accepts_the_example_config() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/wirewatch.toml");
-    let output = tokio::process::Command::new(common::binary())
-        .args(["check", "--config", example.to_str().unwrap()])
-        .env(
-            "WIREWATCH_OPS_SECRET",
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        )
+    let output = Wirewatch::with_config("check", &example)
+        .env("WIREWATCH_OPS_SECRET", SECRET)
         .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .await;
+    let stdout = &output.stdout;
+    assert!(output.status.success(), "{}", output.stderr);
     assert!(stdout.contains("OK"), "{stdout}");
 }
 
@@ -431,11 +397,9 @@ async fn links_from_feeds_cannot_reach_private_addresses_unless_allowed() {
     let folder = tempfile::tempdir().unwrap();
     // The feed URL is written in the config (trusted); its entry links point at 127.0.0.1 too,
     // which a hostile feed could use to probe internal services.
-    let text = config_text(&server, &receiver).replace(
-        "allow_private_networks = true   # the test's \"internet\" is 127.0.0.1",
-        "allow_private_networks = false",
-    );
-    let config = common::write_config(folder.path(), &text);
+    let config = config(&server, &receiver)
+        .fetch("allow_private_networks", "false")
+        .write(folder.path());
     let output = run_once(&config).await;
     assert!(output.status.success(), "stderr: {}", output.stderr);
     assert_eq!(server.requested("/feeds/world.rss"), 1);
@@ -463,13 +427,8 @@ async fn run_delivers_then_stops_cleanly_on_sigterm() {
     let server = FixtureServer::start("e2e").await;
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let config = common::write_config(folder.path(), &config_text(&server, &receiver));
-    let mut daemon = tokio::process::Command::new(common::binary())
-        .args(["run", "--config", config.to_str().unwrap()])
-        .env("TEST_WEBHOOK_SECRET", SECRET)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let config = config(&server, &receiver).write(folder.path());
+    let mut daemon = Daemon::start(&config, &[("TEST_WEBHOOK_SECRET", SECRET)]);
     assert!(
         receiver
             .wait_for(expected_alerts(&server.base).len(), Duration::from_secs(60))
@@ -487,22 +446,11 @@ async fn run_delivers_then_stops_cleanly_on_sigterm() {
         second.stderr
     );
 
-    let pid = daemon.id().unwrap().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    daemon.signal("TERM");
     // a bound for a hang, not a timing: systemd's TimeoutStopSec is 90 s by default
-    let status = tokio::time::timeout(Duration::from_secs(60), daemon.wait())
-        .await
-        .expect("the daemon did not stop within 60 s of SIGTERM")
-        .unwrap();
+    let status = daemon.wait_exit(Duration::from_secs(60)).await;
     assert!(status.success(), "exit status {status:?}");
-    let mut stderr = String::new();
-    tokio::io::AsyncReadExt::read_to_string(daemon.stderr.as_mut().unwrap(), &mut stderr)
-        .await
-        .unwrap();
+    let stderr = daemon.log_text();
     assert!(
         stderr.contains("SIGTERM received") && stderr.contains("stopped"),
         "{stderr}"

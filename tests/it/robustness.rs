@@ -5,7 +5,7 @@
 use crate::common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use wirewatch::extract::{decode_html, extract, fragment_blocks, render, LinkStyle};
 
 use axum::routing::get;
@@ -206,8 +206,9 @@ async fn extract_of_five_mib_of_nul_is_an_empty_article() {
 /// `/dev/zero` read without limit: the command must stop after the cap, not read forever.
 #[test]
 fn extract_of_endless_stdin_stops_at_the_page_cap() {
-    let mut child = Command::new(common::binary())
-        .args(["extract", "-"])
+    let mut child = common::Wirewatch::new(&["extract", "-"])
+        .command()
+        .into_std()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -10,6 +10,7 @@ use crate::common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::config::ConfigBuilder;
 use common::{wirewatch, Behaviour, FixtureServer, Receiver};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -181,24 +182,21 @@ fn redact(data: &str) -> String {
         .join("\n")
 }
 
+/// The world feed and one watchlist; each test appends its sinks.
 fn base_config(server: &FixtureServer) -> String {
-    format!(
-        r#"
-[daemon]
-listen = "off"
-
-[fetch]
-allow_private_networks = true
-
-[sources.world]
-url = "{base}/feeds/world.rss"
-max_age = "none"
-
-[watchlists.russia-china]
-query = '(Putin OR Kremlin) AND (China OR "Xi Jinping")'
-"#,
-        base = server.base
-    )
+    ConfigBuilder::local()
+        .source(
+            "world",
+            &format!(
+                "url = \"{}/feeds/world.rss\"\nmax_age = \"none\"",
+                server.base
+            ),
+        )
+        .watchlist(
+            "russia-china",
+            "query = '(Putin OR Kremlin) AND (China OR \"Xi Jinping\")'",
+        )
+        .build()
 }
 
 fn email_sink(port: u16) -> String {
@@ -507,31 +505,22 @@ rate_limit = "none"
 }
 
 fn digest_config(server: &FixtureServer, hook: &str, window: &str) -> String {
-    format!(
-        r#"
-[daemon]
-listen = "off"
-
-[fetch]
-allow_private_networks = true
-
-[sources.nytimes]
-url = "{base}/feeds/nytimes.xml"
-fetch_article = false
-max_age = "none"
-
-[watchlists.broad]
-query = 'the OR le'
-
-[sinks.hook]
-kind = "webhook"
-url = "{hook}"
-secret = "{SECRET}"
-digest = "{window}"
-retry = ["1s", "1s", "1s"]
-"#,
-        base = server.base
-    )
+    ConfigBuilder::local()
+        .source(
+            "nytimes",
+            &format!(
+                "url = \"{}/feeds/nytimes.xml\"\nfetch_article = false\nmax_age = \"none\"",
+                server.base
+            ),
+        )
+        .watchlist("broad", "query = 'the OR le'")
+        .sink(
+            "hook",
+            &format!(
+                "kind = \"webhook\"\nurl = \"{hook}\"\nsecret = \"{SECRET}\"\ndigest = \"{window}\"\nretry = [\"1s\", \"1s\", \"1s\"]"
+            ),
+        )
+        .build()
 }
 
 /// Rows of `alerts list`, once it answers (the database may not exist yet).
@@ -547,14 +536,6 @@ fn row_count(list: &str) -> usize {
         .and_then(|line| line.strip_suffix(" rows").or(line.strip_suffix(" row")))
         .and_then(|count| count.parse().ok())
         .unwrap_or(0)
-}
-
-fn run_daemon(path: &std::path::Path) -> tokio::process::Child {
-    tokio::process::Command::new(common::binary())
-        .args(["run", "--config", path.to_str().unwrap()])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 /// A digest request: its id, the alert ids inside, and whether its signature verifies.
@@ -601,8 +582,7 @@ async fn a_digest_window_is_one_request_even_across_a_kill() {
         "{}",
         daemon.log_text()
     );
-    daemon.child.start_kill().unwrap();
-    daemon.child.wait().await.unwrap();
+    daemon.kill().await;
     let count = row_count(&listed(&path).await);
     assert!(
         count > 5,
@@ -620,7 +600,7 @@ async fn a_digest_window_is_one_request_even_across_a_kill() {
     );
 
     // second run: the same window closes once, with every alert in one request
-    let mut daemon = run_daemon(&path);
+    let mut daemon = common::Daemon::start(&path, &[]);
     assert!(
         receiver.wait_for(1, Duration::from_secs(60)).await,
         "no digest arrived"
@@ -640,8 +620,7 @@ async fn a_digest_window_is_one_request_even_across_a_kill() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         list = listed(&path).await;
     }
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.kill().await;
     assert_eq!(row_count(&list), total, "{list}");
     assert_eq!(list.matches(&delivered).count(), total, "{list}");
     assert_eq!(receiver.all().len(), 1, "one request for the window");
@@ -657,7 +636,7 @@ async fn a_failed_digest_is_retried_with_the_same_id_and_alerts() {
         folder.path(),
         &digest_config(&server, &format!("{}/digest", receiver.url), "1s"),
     );
-    let mut daemon = run_daemon(&path);
+    let mut daemon = common::Daemon::start(&path, &[]);
     assert!(receiver.wait_for(1, Duration::from_secs(30)).await);
     receiver.set(common::Behaviour::Accept);
     // every digest refused so far is accepted on a later attempt
@@ -674,8 +653,7 @@ async fn a_failed_digest_is_retried_with_the_same_id_and_alerts() {
     while Instant::now() < deadline && !settled() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.kill().await;
     assert!(settled(), "{:#?}", receiver.all());
     let requests = receiver.all();
     assert_eq!(requests[0].status, 503);
@@ -693,27 +671,7 @@ async fn a_failed_digest_is_retried_with_the_same_id_and_alerts() {
 /// Quoted-printable decoded (soft line breaks joined, `=XX` bytes restored), so a snapshot does
 /// not depend on where the encoder happened to wrap a line around an id or a time.
 fn decode_quoted_printable(text: &str) -> String {
-    let joined = text.replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let escaped = (bytes[index] == b'=')
-            .then(|| joined.get(index + 1..index + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                index += 3;
-            }
-            None => {
-                out.push(bytes[index]);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    wirewatch::target_url::decode_hex_escapes(&text.replace("=\n", ""), b'=')
 }
 
 /// What changes from run to run in a health message: the fixture server's port, the message

@@ -123,14 +123,7 @@ retry = [{retry}]
             hook = receiver.url
         ),
     );
-    let spawn = || {
-        tokio::process::Command::new(common::binary())
-            .args(["run", "--config", path.to_str().unwrap()])
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap()
-    };
+    let spawn = || common::Daemon::start(&path, &[]);
 
     // kills at random moments while entries are being published
     let mut moments: Vec<Duration> = (0..kills_wanted)
@@ -142,8 +135,7 @@ retry = [{retry}]
     for moment in moments {
         let wait = moment.saturating_sub(state.start.elapsed());
         tokio::time::sleep(wait).await;
-        daemon.start_kill().unwrap();
-        daemon.wait().await.unwrap();
+        daemon.kill().await;
         kills += 1;
         daemon = spawn();
     }
@@ -162,8 +154,7 @@ retry = [{retry}]
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let drained_in = drain - drain_end.saturating_duration_since(Instant::now());
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.kill().await;
 
     let requests = receiver.all();
     let key = wirewatch::sink::webhook::signing_key(SECRET).unwrap();

@@ -6,6 +6,7 @@ use crate::common;
 
 use std::collections::BTreeSet;
 
+use common::config::ConfigBuilder;
 use common::{FixtureServer, Receiver};
 
 const SEED_URL: &str = "https://www.themoscowtimes.com/2024/05/14/putin-to-visit-china-in-first-foreign-trip-since-re-election-a85112";
@@ -18,26 +19,14 @@ async fn alerts_from(config_body: &str) -> (BTreeSet<(String, String)>, String) 
     let text = config_body
         .replace("{{BASE}}", &server.base)
         .replace("{{HOOK}}", &receiver.url);
-    let config = common::write_config(
-        folder.path(),
-        &format!(
-            "[fetch]\nallow_private_networks = true\n\n{text}\n[sinks.hook]\nkind = \"webhook\"\nurl = \"{}/k\"\n",
-            receiver.url
-        ),
-    );
+    let config = ConfigBuilder::new()
+        .fetch("allow_private_networks", "true")
+        .webhook("hook", &format!("{}/k", receiver.url), "")
+        .raw(&text)
+        .write(folder.path());
     let output = common::wirewatch(&["once", "--config", config.to_str().unwrap()]).await;
     assert!(output.status.success(), "{}", output.stderr);
-    let alerts = receiver
-        .all()
-        .iter()
-        .map(|request| {
-            let json = request.json();
-            (
-                json["watchlist"].as_str().unwrap().to_string(),
-                json["article"]["url"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let alerts = receiver.alerts().into_iter().collect();
     (alerts, output.stderr)
 }
 

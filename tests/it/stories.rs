@@ -4,6 +4,7 @@
 
 use crate::common;
 
+use common::config::ConfigBuilder;
 use common::{FixtureServer, Receiver};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -11,49 +12,19 @@ async fn a_reprinted_story_alerts_once_and_a_different_story_alerts_too() {
     let server = FixtureServer::start("e2e").await;
     let receiver = Receiver::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let text = format!(
-        r#"
-[daemon]
-listen = "off"
-
-[fetch]
-allow_private_networks = true
-
-[sources.world]
-url = "{base}/feeds/world.rss"
-max_age = "none"
-
-[sources.wires]
-url = "{base}/feeds/wires.rss"
-max_age = "none"
-
-[watchlists.russia-china]
-query = '(Putin OR Kremlin) AND (China OR "Xi Jinping")'
-
-[watchlists.sanctions]
-keywords = ["sanctions"]
-
-[sinks.hook]
-kind = "webhook"
-url = "{hook}/stories"
-"#,
-        base = server.base,
-        hook = receiver.url
-    );
-    let path = common::write_config(folder.path(), &text);
+    let path = ConfigBuilder::local()
+        .feed("world", &format!("{}/feeds/world.rss", server.base), "")
+        .feed("wires", &format!("{}/feeds/wires.rss", server.base), "")
+        .watchlist(
+            "russia-china",
+            "query = '(Putin OR Kremlin) AND (China OR \"Xi Jinping\")'",
+        )
+        .watchlist("sanctions", "keywords = [\"sanctions\"]")
+        .webhook("hook", &format!("{}/stories", receiver.url), "")
+        .write(folder.path());
     let output = common::wirewatch(&["once", "--config", path.to_str().unwrap()]).await;
     assert!(output.status.success(), "{}", output.stderr);
-    let alerts: Vec<(String, String)> = receiver
-        .all()
-        .iter()
-        .map(|r| {
-            let json = r.json();
-            (
-                json["watchlist"].as_str().unwrap().to_string(),
-                json["article"]["url"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let alerts = receiver.alerts();
     let for_watchlist = |name: &str| -> Vec<String> {
         let mut urls: Vec<String> = alerts
             .iter()

@@ -5,6 +5,7 @@
 
 use crate::common;
 
+use common::config::ConfigBuilder;
 use common::wirewatch;
 
 /// A distinct lowercase word per number (letters only, so each is one word; the leading `x`
@@ -27,18 +28,14 @@ fn excerpt(text: &str) -> &str {
 }
 
 fn config(watchlists: &str) -> String {
-    format!(
-        r#"
-[sources.a]
-url = "https://example.org/feed"
-
-[sinks.hook]
-kind = "webhook"
-url = "https://example.org/hook"
-
-{watchlists}
-"#
-    )
+    ConfigBuilder::new()
+        .source("a", "url = \"https://example.org/feed\"")
+        .sink(
+            "hook",
+            "kind = \"webhook\"\nurl = \"https://example.org/hook\"",
+        )
+        .raw(watchlists)
+        .build()
 }
 
 async fn check(folder: &std::path::Path, watchlists: &str) -> common::Output {

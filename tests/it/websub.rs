@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use common::config::ConfigBuilder;
 use common::{Daemon, Receiver};
 use hmac::{Hmac, Mac};
 
@@ -199,34 +200,24 @@ async fn wait_until(deadline: Duration, mut done: impl FnMut() -> bool) -> bool 
 
 /// `polling` holds the source's scheduling keys.
 fn config(hub: &Hub, receiver: &Receiver, port: u16, polling: &str) -> String {
-    format!(
-        r#"
-[daemon]
-listen = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-
-[fetch]
-allow_private_networks = true
-
-[sources.wire]
-url = "{base}/feed.xml"
-{polling}
-fetch_article = false
-max_age = "none"
-
-[watchlists.russia]
-keywords = ["Putin"]
-
-[sinks.hook]
-kind = "webhook"
-url = "{hook}/alerts"
-"#,
-        base = hub.base,
-        hook = receiver.url
-    )
+    ConfigBuilder::local()
+        .listen(&format!("127.0.0.1:{port}"))
+        .daemon("public_url", &format!("\"http://127.0.0.1:{port}\""))
+        .source(
+            "wire",
+            &format!(
+                "url = \"{}/feed.xml\"\n{polling}\nfetch_article = false\nmax_age = \"none\"",
+                hub.base
+            ),
+        )
+        .watchlist("russia", "keywords = [\"Putin\"]")
+        .sink(
+            "hook",
+            &format!("kind = \"webhook\"\nurl = \"{}/alerts\"", receiver.url),
+        )
+        .build()
 }
 
-/// A running daemon with its stderr collected line by line.
 async fn get_json(url: &str) -> serde_json::Value {
     reqwest::get(url).await.unwrap().json().await.unwrap()
 }
@@ -454,7 +445,7 @@ async fn link_header_hub_and_lease_renewed_before_it_lapses() {
     );
     // the renewal is verified too, and the subscription never stopped being active
     assert!(
-        wait_until(Duration::from_secs(3), || hub
+        wait_until(Duration::from_secs(60), || hub
             .verifications
             .lock()
             .unwrap()

@@ -397,7 +397,7 @@ url = "mailtos://bot:pw@smtp.example.org?to=me@example.org"
         (
             "smtp.example.org",
             587,
-            crate::sink::format::SmtpSecurity::StartTls,
+            crate::target_url::SmtpSecurity::StartTls,
             Some("hunter2")
         )
     );

@@ -1,8 +1,9 @@
 //! Message formats of the alert delivery targets: the alert payload (version 1) turned into the
 //! body each service expects — Slack Block Kit, a Discord embed, a Teams Adaptive Card, an ntfy
 //! notification, a Telegram `sendMessage` body, an email — one alert at a time or as a digest;
-//! source-health messages in each service's own health format ([`health`]); plus user templates
-//! ([`template`]) and Apprise-style target URLs ([`target_url`]).
+//! source-health messages in each service's own health format ([`health`]). User templates
+//! ([`crate::template`]) and Apprise-style target URLs ([`crate::target_url`]) are top-level
+//! modules of their own.
 //!
 //! Everything here is pure: payload text in, message out. Sending, authentication, retries and
 //! rate limits belong to the sinks that call these functions. Each service's documented size
@@ -11,7 +12,7 @@
 //! for its size. The payload is parsed once into an [`AlertView`] holding only what messages show
 //! (a [`HealthView`] for a source-health message; [`Message::from_payload`] tells them apart by
 //! the payload's `type`). Every piece of feed text in a view is cleaned of invisible format
-//! characters such as bidirectional overrides ([`text_safety`]) while it is parsed, so no
+//! characters such as bidirectional overrides ([`crate::text_safety`]) while it is parsed, so no
 //! message can be spoofed by them; the stored payload itself is never changed.
 
 pub mod discord;
@@ -19,12 +20,9 @@ pub mod email;
 pub mod health;
 pub mod ntfy;
 pub mod slack;
-pub use crate::target_url;
 pub mod teams;
 pub mod telegram;
-pub use crate::template;
 pub mod text;
-pub use crate::text_safety;
 
 #[cfg(test)]
 mod tests;
@@ -36,14 +34,8 @@ pub use email::{email, email_digest, email_health, EmailMessage};
 pub use health::{HealthKind, HealthView};
 pub use ntfy::{ntfy, ntfy_digest, ntfy_health, ntfy_json, NtfyMessage};
 pub use slack::{slack, slack_digest, slack_health};
-pub use target_url::{
-    parse_target, parse_target_url, telegram_api_url, telegram_api_url_at, valid_address,
-    EmailTarget, NtfyAuth, Secret, SmtpSecurity, TargetKind, TargetUrl, TargetUrlError,
-    TELEGRAM_API,
-};
 pub use teams::{teams, teams_digest, teams_health};
 pub use telegram::{telegram, telegram_digest, telegram_health};
-pub use template::{check_template, render_template, TemplateError};
 
 use text::Span;
 

@@ -7,7 +7,7 @@
 //! runs, after the cut. It deliberately knows nothing about any one service: the caller passes
 //! a predicate saying whether a rendered candidate fits, in whatever unit that service counts.
 
-use super::text_safety::is_invisible_control;
+use crate::text_safety::is_invisible_control;
 
 /// One run of text, bold or not. Text is unescaped; renderers escape it for their target.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,14 +16,28 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+mod command;
+pub mod config;
+
+pub use command::{wirewatch, wirewatch_with_env, Daemon, Output, Wirewatch};
+
 /// A test that needs something this machine may lack (a service, a system tool) calls this
-/// when it is missing: on a user's machine the test prints the reason and passes as a skip; with
-/// `WIREWATCH_REQUIRE_SERVICES=1` (set by `.ci/run`) a skip is a failure, so CI always runs it.
-pub fn skip(reason: &str) {
-    if std::env::var_os("WIREWATCH_REQUIRE_SERVICES").is_some_and(|value| value == "1") {
-        panic!("{reason}, and WIREWATCH_REQUIRE_SERVICES=1 makes that a failure");
+/// when it is missing: it prints the reason and passes as a skip, or fails under
+/// `WIREWATCH_REQUIRE_SERVICES=1`. The rule lives in `wirewatch::testing`, shared with the
+/// store's conformance suite.
+pub use wirewatch::testing::skip;
+
+/// Whether `program --version` runs and succeeds; a [`skip`] naming `why` (what the test
+/// needs it for and which package has it) when not.
+pub fn tool_present(program: &str, why: &str) -> bool {
+    let present = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !present {
+        skip(&format!("{program} does not run here ({why})"));
     }
-    eprintln!("SKIPPED: {reason}");
+    present
 }
 
 pub fn fixtures() -> PathBuf {
@@ -194,6 +208,20 @@ impl Receiver {
         self.received.lock().unwrap().clone()
     }
 
+    /// (watchlist, article URL) of every alert received, in arrival order.
+    pub fn alerts(&self) -> Vec<(String, String)> {
+        self.all()
+            .iter()
+            .map(|request| {
+                let json = request.json();
+                (
+                    json["watchlist"].as_str().unwrap().to_string(),
+                    json["article"]["url"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
     pub async fn wait_for(&self, count: usize, deadline: Duration) -> bool {
         let start = std::time::Instant::now();
         while start.elapsed() < deadline {
@@ -282,34 +310,6 @@ async fn answer(current: Behaviour) -> Response {
     }
 }
 
-/// Output of a finished command.
-pub struct Output {
-    pub status: std::process::ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-pub async fn wirewatch(arguments: &[&str]) -> Output {
-    wirewatch_with_env(arguments, &[]).await
-}
-
-/// As [`wirewatch`], with extra environment variables (`${VAR}` values of the config).
-pub async fn wirewatch_with_env(arguments: &[&str], environment: &[(&str, &str)]) -> Output {
-    let output = tokio::process::Command::new(binary())
-        .args(arguments)
-        .env("WIREWATCH_LOG", "info")
-        .env("NO_COLOR", "1")
-        .envs(environment.iter().copied())
-        .output()
-        .await
-        .unwrap();
-    Output {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 /// Writes a config file into `folder` and returns its path.
 pub fn write_config(folder: &Path, text: &str) -> PathBuf {
     let path = folder.join("wirewatch.toml");
@@ -344,147 +344,4 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// `wirewatch run` in the background, its stderr collected line by line; killed on drop.
-pub struct Daemon {
-    pub child: tokio::process::Child,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Daemon {
-    /// Starts `run` on `config` with extra environment variables.
-    pub fn start(config: &Path, environment: &[(&str, &str)]) -> Daemon {
-        Daemon::spawn(tokio::process::Command::new(binary()), config, environment)
-    }
-
-    /// Like [`Daemon::start`], with the soft and hard open-files limits both set to `limit` (by
-    /// `sh`'s `ulimit -n`, which then execs the binary: the pid is the daemon's).
-    pub fn start_with_open_files(
-        config: &Path,
-        environment: &[(&str, &str)],
-        limit: u32,
-    ) -> Daemon {
-        let mut command = tokio::process::Command::new("sh");
-        command
-            .arg("-c")
-            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
-            .arg(binary());
-        Daemon::spawn(command, config, environment)
-    }
-
-    fn spawn(
-        mut command: tokio::process::Command,
-        config: &Path,
-        environment: &[(&str, &str)],
-    ) -> Daemon {
-        use tokio::io::{AsyncBufReadExt, BufReader};
-        let mut child = command
-            .args(["run", "--config", config.to_str().unwrap()])
-            .env("NO_COLOR", "1")
-            .envs(environment.iter().copied())
-            .kill_on_drop(true)
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let lines = log.clone();
-        let stderr = child.stderr.take().unwrap();
-        tokio::spawn(async move {
-            let mut reader = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        Daemon { child, log }
-    }
-
-    /// Starts `run` with `[daemon] listen` on a free loopback port: writes `config(port)` into
-    /// `folder` and waits until the daemon says it listens. A port that was taken between the
-    /// choice and the bind (the daemon exits with "cannot listen on") is replaced by another, so
-    /// the race between choosing a port and binding it cannot fail a test. The configuration
-    /// needs the port itself (`public_url` names it), which is why the port is not 0.
-    pub async fn start_listening(
-        folder: &Path,
-        environment: &[(&str, &str)],
-        config: impl Fn(u16) -> String,
-    ) -> (Daemon, u16, PathBuf) {
-        let mut environment: Vec<(&str, &str)> = environment.to_vec();
-        if !environment.iter().any(|(name, _)| *name == "WIREWATCH_LOG") {
-            environment.push(("WIREWATCH_LOG", "info"));
-        }
-        for _ in 0..10 {
-            let port = free_port();
-            let path = write_config(folder, &config(port));
-            let mut daemon = Daemon::start(&path, &environment);
-            let start = std::time::Instant::now();
-            while start.elapsed() < Duration::from_secs(60) {
-                if daemon.log_text().contains("HTTP listener: /healthz") {
-                    return (daemon, port, path);
-                }
-                if daemon.child.try_wait().unwrap().is_some() {
-                    // let the reader catch the last lines
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            let log = daemon.log_text();
-            assert!(
-                log.contains("cannot listen on"),
-                "the daemon did not start listening:\n{log}"
-            );
-        }
-        panic!("no free port after 10 tries");
-    }
-
-    /// Sends a signal by name (`TERM`, `HUP`, …).
-    pub fn signal(&self, name: &str) {
-        let pid = self.child.id().unwrap().to_string();
-        assert!(std::process::Command::new("kill")
-            .args([&format!("-{name}"), &pid])
-            .status()
-            .unwrap()
-            .success());
-    }
-
-    /// Whether a log line containing `needle` appears before `deadline`.
-    pub async fn wait_for_log(&self, needle: &str, deadline: Duration) -> bool {
-        let start = std::time::Instant::now();
-        while start.elapsed() < deadline {
-            if self
-                .log
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|line| line.contains(needle))
-            {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        false
-    }
-
-    /// The address the listener bound, from its start-up line (`listen = "127.0.0.1:0"` lets
-    /// the kernel choose a free port, with no race).
-    pub async fn listen_address(&self) -> String {
-        assert!(
-            self.wait_for_log("HTTP listener: /healthz", Duration::from_secs(60))
-                .await,
-            "the daemon did not start listening:\n{}",
-            self.log_text()
-        );
-        let log = self.log_text();
-        let line = log
-            .lines()
-            .find(|line| line.contains("HTTP listener: /healthz"))
-            .unwrap();
-        let (_, rest) = line.split_once("address=").unwrap();
-        rest.split_whitespace().next().unwrap().to_string()
-    }
-
-    pub fn log_text(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
 }

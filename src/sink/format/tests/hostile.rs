@@ -3,6 +3,7 @@
 //! neither format nor ping; entities show as typed; every format's snapshot with such a title.
 
 use super::*;
+use crate::text_safety;
 
 /// The spoofing title of issue 19: one RIGHT-TO-LEFT OVERRIDE and no closing mark, long enough
 /// that every service cuts it.
