@@ -54,24 +54,37 @@ pub async fn prune(
     now: Millis,
     shutdown: &CancellationToken,
 ) -> Result<Pruned, StoreError> {
-    let mut pruned = Pruned::default();
+    Ok(Pruned {
+        seen_entries: in_batches(shutdown, || {
+            store.prune_seen(now, windows.seen, PRUNE_BATCH)
+        })
+        .await?,
+        alerts: in_batches(shutdown, || {
+            store.prune_alerts(now, windows.alerts, PRUNE_BATCH)
+        })
+        .await?,
+    })
+}
+
+/// Runs `batch` until it deletes fewer than [`PRUNE_BATCH`] rows; the rows deleted in all.
+async fn in_batches<Batch, Deleting>(
+    shutdown: &CancellationToken,
+    mut batch: Batch,
+) -> Result<usize, StoreError>
+where
+    Batch: FnMut() -> Deleting,
+    Deleting: std::future::Future<Output = Result<usize, StoreError>>,
+{
+    let mut total = 0;
     while !shutdown.is_cancelled() {
-        let deleted = store.prune_seen(now, windows.seen, PRUNE_BATCH).await?;
-        pruned.seen_entries += deleted;
+        let deleted = batch().await?;
+        total += deleted;
         if deleted < PRUNE_BATCH {
             break;
         }
         tokio::task::yield_now().await;
     }
-    while !shutdown.is_cancelled() {
-        let deleted = store.prune_alerts(now, windows.alerts, PRUNE_BATCH).await?;
-        pruned.alerts += deleted;
-        if deleted < PRUNE_BATCH {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    Ok(pruned)
+    Ok(total)
 }
 
 pub(super) async fn retention_loop(pipeline: Arc<Pipeline>, shutdown: CancellationToken) {
