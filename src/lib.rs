@@ -15,6 +15,7 @@ pub mod encoding;
 pub mod extract;
 pub mod fetch;
 pub mod model;
+pub mod retention;
 pub mod rules;
 pub mod schedule;
 pub mod secret;

@@ -1,5 +1,5 @@
-//! The commands that run the daemon or look at its state: `run`, `once`, `check`, `sources` and
-//! `demo`. Start-up failures are printed here, once, with what to change; the daemon itself
+//! The commands that run the daemon or look at its state: `run`, `once`, `check`, `sources`,
+//! `status` and `demo`. Start-up failures are printed here, once, with what to change; the daemon itself
 //! lives in [`crate::daemon`].
 
 use std::path::Path;
@@ -102,23 +102,9 @@ pub(super) async fn sources(path: &Path) -> ExitCode {
         Err(code) => return code,
     };
     let database = config.daemon.database_path();
-    // No database yet (never run): every source shows as never polled; nothing is created.
-    let store = if let Some(url) = &config.daemon.database {
-        crate::store::Store::connect(url.expose()).await
-    } else if database.exists() {
-        crate::store::Store::open(&database)
-    } else {
-        crate::store::Store::open_in_memory()
-    };
-    let store = match store {
+    let store = match open_for_reading(&config).await {
         Ok(store) => store,
-        Err(error) => {
-            eprintln!(
-                "error: state database {}: {error}",
-                config.daemon.database_label()
-            );
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let now = chrono::Utc::now();
     match daemon::source_status::source_status(&config, &store, now).await {
@@ -131,6 +117,83 @@ pub(super) async fn sources(path: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The state database for a command that only reads it. No database yet (never run): an
+/// empty one in memory, so nothing is created.
+async fn open_for_reading(config: &Config) -> Result<crate::store::Store, ExitCode> {
+    let database = config.daemon.database_path();
+    let store = if let Some(url) = &config.daemon.database {
+        crate::store::Store::connect(url.expose()).await
+    } else if database.exists() {
+        crate::store::Store::open(&database)
+    } else {
+        crate::store::Store::open_in_memory()
+    };
+    store.map_err(|error| {
+        eprintln!(
+            "error: state database {}: {error}",
+            config.daemon.database_label()
+        );
+        ExitCode::FAILURE
+    })
+}
+
+/// `status`: the state database's size and each table's rows and bytes.
+pub(super) async fn status(path: &Path) -> ExitCode {
+    let config = match load_config(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let store = match open_for_reading(&config).await {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    match store.database_size().await {
+        Ok(size) => {
+            print!(
+                "{}",
+                render_database_size(&config.daemon.database_label(), &size)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!(
+                "error: state database {}: {error}",
+                config.daemon.database_label()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn render_database_size(label: &str, size: &crate::store::DatabaseSize) -> String {
+    let bytes = binary_size;
+    let mut text = format!("database {label}: {}\n", bytes(size.bytes));
+    text.push_str(&format!("{:<22} {:>12} {:>12}\n", "table", "rows", "size"));
+    for table in &size.tables {
+        let table_bytes = table.bytes.map_or_else(|| "?".to_string(), bytes);
+        text.push_str(&format!(
+            "{:<22} {:>12} {:>12}\n",
+            table.name, table.rows, table_bytes
+        ));
+    }
+    text
+}
+
+/// Bytes in the largest binary unit that keeps a whole number in front: "512 B", "3.4 MiB".
+fn binary_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 pub(super) async fn demo() -> ExitCode {

@@ -97,6 +97,11 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Show the state database's size and the rows and bytes of each table.
+    Status {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Find the feed of a site: the URL itself, the feeds its page announces, or a common path.
     Discover {
         /// A homepage or any page of the site.
@@ -145,6 +150,7 @@ pub fn main() -> ExitCode {
         Command::Once { config } => runtime.block_on(daemon::once(&config)),
         Command::Check { config } => daemon::check(&config),
         Command::Sources { config } => runtime.block_on(daemon::sources(&config)),
+        Command::Status { config } => runtime.block_on(daemon::status(&config)),
         Command::Demo => runtime.block_on(daemon::demo()),
         Command::Alerts { command } => runtime.block_on(alerts::command(command)),
         Command::Discover { url } => runtime.block_on(inspect::discover(&url)),

@@ -61,6 +61,9 @@ pub struct DaemonConfig {
     /// The externally reachable base URL of the listener; WebSub callbacks are built under it.
     /// `None`: no WebSub (hubs would have nowhere to deliver).
     pub public_url: Option<Url>,
+    /// How long alerts are kept after their last delivery (dead letters: after creation);
+    /// see `crate::retention`.
+    pub keep_alerts: std::time::Duration,
 }
 
 impl DaemonConfig {

@@ -15,6 +15,7 @@ pub struct RawDaemon {
     pub health_sinks: Option<Vec<String>>,
     pub health_failures: Option<u32>,
     pub public_url: Option<String>,
+    pub keep_alerts: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

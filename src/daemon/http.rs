@@ -122,6 +122,16 @@ async fn status(State(current): State<watch::Receiver<Current>>) -> Response {
         })
         .collect();
     let outbox = pipeline.store.outbox_counts().await.unwrap_or_default();
+    // counted on each request: a scan per table, fine for an operator's look, not for polling
+    // /status every second on a database of millions of rows
+    let database = pipeline.store.database_size().await.ok().map(|size| {
+        serde_json::json!({
+            "bytes": size.bytes,
+            "tables": size.tables.iter().map(|table| serde_json::json!({
+                "name": table.name, "rows": table.rows, "bytes": table.bytes,
+            })).collect::<Vec<_>>(),
+        })
+    });
     let loops = current.liveness.counts();
     let store_problem = pipeline.store.write_problem();
     Json(serde_json::json!({
@@ -139,6 +149,7 @@ async fn status(State(current): State<watch::Receiver<Current>>) -> Response {
         "watchlists": config.watchlists.iter().map(|w| serde_json::json!({"name": w.name, "query": w.query_text, "sinks": w.sinks})).collect::<Vec<_>>(),
         "sinks": config.sinks.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         "outbox": { "pending": outbox.pending, "delivered": outbox.delivered, "dead": outbox.dead },
+        "database": database,
     }))
     .into_response()
 }

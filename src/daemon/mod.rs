@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod notify;
 pub mod open_files;
 mod process;
+pub mod retention;
 pub mod signals;
 pub mod source_status;
 mod supervisor;

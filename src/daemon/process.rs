@@ -117,6 +117,14 @@ impl Pipeline {
         let fetched = match self.fetch_entries(source).await? {
             Polled::Changed(fetched) => fetched,
             Polled::NotModified(cache) => {
+                if let Err(error) = self
+                    .store
+                    .still_listed(&source.name, now.timestamp_millis())
+                    .await
+                {
+                    // only retention bookkeeping: the entries may be pruned an hour early
+                    warn!(source = %source.name, %error, "cannot record that the feed is unchanged");
+                }
                 self.store
                     .record_poll_success(&source.name, None, now_millis())
                     .await?;
@@ -180,21 +188,33 @@ impl Pipeline {
     ) {
         // Feeds list newest first; processing oldest first makes alerts arrive in story order.
         let mut keys_in_feed = std::collections::HashSet::new();
-        let mut new_entries = Vec::new();
+        let mut listed = Vec::new();
         for entry in entries.iter().rev() {
             let key = source::entry_key(entry);
             if !keys_in_feed.insert(key.clone()) {
                 continue; // a duplicate inside this very feed: the first one stands for it
             }
-            match self.store.is_seen(&source.name, &key).await {
-                Ok(true) => {}
-                Ok(false) => new_entries.push((entry, key)),
-                Err(error) => {
-                    warn!(source = %source.name, entry = %model::clip(&key, LOG_FIELD_CHARS), %error, "cannot read seen state");
-                    report.failed_entries += 1;
-                }
-            }
+            listed.push((entry, key));
         }
+        // one look-up for the whole feed, which also records that the source still lists the
+        // entries seen before (what retention keeps them by)
+        let keys: Vec<&str> = listed.iter().map(|(_, key)| key.as_str()).collect();
+        let seen = match self
+            .store
+            .seen_listed(&source.name, &keys, now.timestamp_millis())
+            .await
+        {
+            Ok(seen) => seen,
+            Err(error) => {
+                warn!(source = %source.name, %error, "cannot read seen state; the entries are retried on the next poll");
+                report.failed_entries += listed.len();
+                return;
+            }
+        };
+        let new_entries: Vec<_> = listed
+            .into_iter()
+            .filter(|(_, key)| !seen.contains(key))
+            .collect();
         report.new_entries = new_entries.len();
         // Entries older than max_age raise no alert: they are recorded in one transaction (a
         // first poll of a long feed, or of ten thousand feeds, commits once per feed, not once

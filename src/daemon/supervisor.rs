@@ -181,6 +181,11 @@ async fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generatio
             super::websub_subscriber::inbox_loop(pipeline, token).await
         });
     }
+    {
+        let pipeline = Arc::clone(&pipeline);
+        let token = token.clone();
+        tracker.spawn(super::retention::retention_loop(pipeline, token));
+    }
     for sink in pipeline.config.sinks.iter() {
         let alive = Alive::new(&liveness, Task::Delivery);
         let pipeline = Arc::clone(&pipeline);

@@ -8,6 +8,7 @@ use super::*;
 use crate::testing::TestDatabase;
 
 mod cases;
+mod retention;
 
 /// Runs `case` on SQLite, then on a fresh PostgreSQL database.
 macro_rules! conformance {
@@ -46,6 +47,11 @@ conformance!(
     websub_rows,
     validators_and_poll_bookkeeping,
     near_duplicate_stories_alert_once,
+    seen_entries_pruned_once_unlisted_for_the_margin,
+    pruning_goes_in_batches,
+    item_listed_again_inside_the_margin_alerts_once,
+    alerts_pruned_after_keep_alerts,
+    database_size_per_table,
 );
 
 /// A PostgreSQL database written by a newer wirewatch is refused, naming both versions.

@@ -12,9 +12,11 @@ use std::sync::Arc;
 
 use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
+use std::collections::HashSet;
+
 use super::{
-    AlertRow, DueDelivery, HealthAlert, Millis, NewAlert, OutboxCounts, Pushed, Settlement,
-    SourceHealth, SourceState, StoreError, Subscription, Validators,
+    AlertRow, DatabaseSize, DueDelivery, HealthAlert, Millis, NewAlert, OutboxCounts, Pushed,
+    Settlement, SourceHealth, SourceState, StoreError, Subscription, Validators,
 };
 
 /// Durable state behind one interface; cheap to clone (clones share the backend).
@@ -241,6 +243,21 @@ impl Store {
         /// The oldest pushed body not processed yet.
         fn websub_next_pushed() -> Result<Option<Pushed>, StoreError>;
         fn websub_pushed_done(id: i64) -> Result<(), StoreError>;
+
+        // retention (the rules: `crate::retention`)
+        /// Which of `keys` (every entry a fetch of `source` lists) were seen before; records
+        /// that the source lists them at `now`. Replaces one `is_seen` per entry.
+        fn seen_listed(source: &str, keys: &[&str], now: Millis) -> Result<HashSet<String>, StoreError>;
+        /// A "not modified" answer: what `source` listed last is still listed at `now`.
+        fn still_listed(source: &str, now: Millis) -> Result<(), StoreError>;
+        /// Deletes up to `batch` seen entries their source has not listed for `keep` (counted
+        /// up to its last successful poll); the rows deleted.
+        fn prune_seen(now: Millis, keep: Millis, batch: usize) -> Result<usize, StoreError>;
+        /// Deletes up to `batch` alerts older than `keep` with nothing pending and no delivery
+        /// within `keep`, with their deliveries, fingerprints and story links; the alerts deleted.
+        fn prune_alerts(now: Millis, keep: Millis, batch: usize) -> Result<usize, StoreError>;
+        /// The database's size and each table's rows and bytes.
+        fn database_size() -> Result<DatabaseSize, StoreError>;
     }
 }
 

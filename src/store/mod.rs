@@ -191,6 +191,30 @@ pub enum Settlement<'a> {
     },
 }
 
+/// The database's size and what each table holds, for `wirewatch status` and `/status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DatabaseSize {
+    /// Bytes the database takes (SQLite: the main file's pages, not its `-wal`; PostgreSQL:
+    /// `pg_database_size`).
+    pub bytes: u64,
+    /// Every table of wirewatch's schema, by name.
+    pub tables: Vec<TableSize>,
+}
+
+/// One table's rows and bytes (its indexes included).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableSize {
+    pub name: String,
+    pub rows: u64,
+    /// `None` where the backend cannot tell (SQLite built without `dbstat`).
+    pub bytes: Option<u64>,
+}
+
+/// How stale a seen entry's `listed_at` may get before a poll that lists it again writes it:
+/// retention counts in days, so refreshing at most hourly keeps a busy feed's polls from
+/// rewriting its fifty rows every minute.
+pub const LISTING_REFRESH: Millis = 3600 * 1000;
+
 /// How far back a story counts as already alerted (a wire story resurfacing a month later is
 /// news again).
 pub const STORY_WINDOW: Millis = 7 * 24 * 3600 * 1000;

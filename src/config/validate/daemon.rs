@@ -1,5 +1,5 @@
-//! `[daemon]`: the state directory, the HTTP listener, WebSub's public URL and source-health
-//! alerting.
+//! `[daemon]`: the state directory, the HTTP listener, WebSub's public URL, source-health
+//! alerting and how long alerts are kept.
 //!
 //! It only checks and resolves values (the state directory against the config's folder); it
 //! neither creates the directory nor binds the address.
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use url::Url;
 
 use super::load::Problems;
-use super::values::http_url_like;
+use super::values::{duration, http_url_like};
 use super::watchlists::list;
 use crate::config::raw::RawDaemon;
 use crate::config::DaemonConfig;
@@ -92,6 +92,16 @@ pub(super) fn daemon_config(
         .as_deref()
         .map(str::trim)
         .and_then(|text| database_url(text, problems));
+    let keep_alerts = duration(
+        raw.keep_alerts.as_deref(),
+        crate::retention::DEFAULT_KEEP_ALERTS,
+        (
+            crate::retention::MIN_KEEP_ALERTS,
+            super::values::MAX_DURATION,
+        ),
+        "daemon.keep_alerts",
+        problems,
+    );
     DaemonConfig {
         state_dir: base.join(state_dir),
         database,
@@ -99,6 +109,7 @@ pub(super) fn daemon_config(
         health_sinks,
         health_failures,
         public_url,
+        keep_alerts,
     }
 }
 

@@ -44,7 +44,7 @@ impl PostgresStore {
             let transaction = client.transaction().await?;
             let insert = transaction
                 .prepare(
-                    "INSERT INTO seen_entries (source, entry_key, url, seen_at) VALUES ($1, $2, $3, $4)
+                    "INSERT INTO seen_entries (source, entry_key, url, seen_at, listed_at) VALUES ($1, $2, $3, $4, $4)
                      ON CONFLICT DO NOTHING",
                 )
                 .await?;
@@ -88,7 +88,7 @@ impl PostgresStore {
         let transaction = client.transaction().await?;
         transaction
             .execute(
-                "INSERT INTO seen_entries (source, entry_key, url, seen_at) VALUES ($1, $2, $3, $4)
+                "INSERT INTO seen_entries (source, entry_key, url, seen_at, listed_at) VALUES ($1, $2, $3, $4, $4)
                  ON CONFLICT DO NOTHING",
                 &[&source, &entry_key, &entry_url, &now],
             )

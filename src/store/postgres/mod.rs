@@ -11,6 +11,7 @@
 mod entries;
 mod outbox;
 mod recipients;
+mod retention;
 mod schema;
 mod sources;
 mod websub;

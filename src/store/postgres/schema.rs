@@ -114,6 +114,16 @@ const STEPS: &[(i64, &str)] = &[
         PRIMARY KEY (sink, unit, recipient)
     );",
     ),
+    // Retention (SQLite step 8): when the source last listed each seen entry, indexed per
+    // source; alerts by age. Step 3 belongs to the article archive.
+    (
+        4,
+        "ALTER TABLE seen_entries ADD COLUMN listed_at BIGINT;
+    UPDATE seen_entries SET listed_at = seen_at;
+    ALTER TABLE seen_entries ALTER COLUMN listed_at SET NOT NULL;
+    CREATE INDEX seen_entries_listed ON seen_entries (source, listed_at);
+    CREATE INDEX alerts_created ON alerts (created_at);",
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -51,7 +51,7 @@ impl SqliteStore {
         let transaction = connection.transaction()?;
         {
             let mut insert = transaction.prepare_cached(
-                "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at, listed_at) VALUES (?1, ?2, ?3, ?4, ?4)",
             )?;
             for (key, url) in entries {
                 insert.execute(params![source, key, url, now])?;
@@ -100,7 +100,7 @@ impl SqliteStore {
         let transaction = connection.transaction()?;
         transaction
             .prepare_cached(
-                "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at, listed_at) VALUES (?1, ?2, ?3, ?4, ?4)",
             )?
             .execute(params![source, entry_key, entry_url, now])?;
         let mut created = Vec::new();

@@ -10,6 +10,7 @@
 mod entries;
 mod outbox;
 mod recipients;
+mod retention;
 mod schema;
 mod sources;
 mod websub;

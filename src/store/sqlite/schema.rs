@@ -96,6 +96,16 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
          PRIMARY KEY (sink, unit, recipient)
      ) WITHOUT ROWID;",
     ),
+    // Retention (see `crate::retention`): when the source last listed each seen entry (existing
+    // rows start from when they were first seen), indexed per source for the listing refresh
+    // and the pruning join; alerts by age for pruning. Step 7 belongs to the article archive.
+    (
+        8,
+        "ALTER TABLE seen_entries ADD COLUMN listed_at INTEGER NOT NULL DEFAULT 0;
+     UPDATE seen_entries SET listed_at = seen_at;
+     CREATE INDEX seen_entries_listed ON seen_entries (source, listed_at);
+     CREATE INDEX alerts_created ON alerts (created_at);",
+    ),
 ];
 
 pub(super) const SCHEMA: &str = "
