@@ -12,14 +12,14 @@ use common::{FixtureServer, Receiver};
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A database of its own on the test server, dropped at the end.
-struct TestDatabase {
+pub struct TestDatabase {
     admin_url: String,
     name: String,
-    url: String,
+    pub url: String,
 }
 
 impl TestDatabase {
-    async fn create() -> Option<TestDatabase> {
+    pub async fn create() -> Option<TestDatabase> {
         let admin_url = std::env::var("WIREWATCH_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
         let (client, connection) =
@@ -45,7 +45,7 @@ impl TestDatabase {
         })
     }
 
-    async fn drop_database(self) {
+    pub async fn drop_database(self) {
         let (client, connection) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls)
             .await
             .unwrap();
