@@ -214,7 +214,7 @@ async fn a_database_outage_loses_and_repeats_nothing() {
         folder.path(),
         &config_text(&server.base, &receiver.url, Some(proxied.as_str())),
     );
-    let daemon = Daemon::start(&config, &[("WIREWATCH_LOG", "info")]);
+    let daemon = Daemon::start(&config, &[("WIREWATCH_LOG", "info,wirewatch=debug")]);
     let address = daemon.listen_address().await;
     assert!(
         receiver
@@ -229,16 +229,8 @@ async fn a_database_outage_loses_and_repeats_nothing() {
     let body = wait_for_health(&address, 503, &daemon).await;
     assert!(body.contains("PostgreSQL unreachable"), "{body}");
     fill_late_feed(site.path());
-    // the late feed is polled (and its entries found) while nothing can be committed
-    let polls = server.requested("/feeds/late.xml");
-    let start = std::time::Instant::now();
-    while server.requested("/feeds/late.xml") < polls + 3 {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "late feed not polled"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // (polls fail before fetching: the validators cannot be read, so the publisher is not
+    // asked for a feed whose entries could not be committed anyway)
     tokio::time::sleep(Duration::from_secs(20)).await;
     assert_eq!(
         ids(&receiver).len(),
@@ -287,7 +279,10 @@ async fn a_database_outage_loses_and_repeats_nothing() {
     // an outage is logged once, not once per entry or per retry
     let log = daemon.log_text();
     assert_eq!(log.matches("PostgreSQL is unreachable").count(), 1, "{log}");
-    assert!(!log.contains("entry not committed"), "{log}");
+    assert!(
+        !log.contains("WARN wirewatch::daemon::process: entry not committed"),
+        "{log}"
+    );
     drop(daemon);
     database.drop_database().await;
 }
