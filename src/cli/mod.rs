@@ -8,6 +8,7 @@
 mod alerts;
 mod daemon;
 mod inspect;
+mod migrate;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -92,6 +93,16 @@ enum Command {
     },
     /// See it work: the real pipeline against bundled feeds and pages on a local server, offline.
     Demo,
+    /// Move the config's SQLite state (seen entries, validators, alerts and outbox, WebSub
+    /// subscriptions) into an empty PostgreSQL database; stop wirewatch first.
+    MigrateStore {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The PostgreSQL database (postgres://user:password@host/database?sslmode=…); by
+        /// default the config's daemon.database.
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Show each source's health and schedule (last success, failures, silence, next poll).
     Sources {
         #[arg(long, short)]
@@ -151,6 +162,9 @@ pub fn main() -> ExitCode {
         Command::Check { config } => daemon::check(&config),
         Command::Sources { config } => runtime.block_on(daemon::sources(&config)),
         Command::Status { config } => runtime.block_on(daemon::status(&config)),
+        Command::MigrateStore { config, to } => {
+            runtime.block_on(migrate::migrate_store(&config, to.as_deref()))
+        }
         Command::Demo => runtime.block_on(daemon::demo()),
         Command::Alerts { command } => runtime.block_on(alerts::command(command)),
         Command::Discover { url } => runtime.block_on(inspect::discover(&url)),

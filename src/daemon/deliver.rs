@@ -415,8 +415,29 @@ impl Pipeline {
         }
     }
 
-    /// Records one attempt's outcome for every row the unit carries.
+    /// Records one attempt's outcome for every row the unit carries. The request is already
+    /// made: while the database is unreachable the outcome is kept here and recorded when it
+    /// answers again (backing off), since forgetting it would send a delivered alert twice.
     async fn settle(
+        &self,
+        unit: &Unit<'_>,
+        sink_name: &str,
+        settlement: Settlement<'_>,
+    ) -> Result<(), StoreError> {
+        let mut wait = SETTLE_RETRY_FIRST;
+        loop {
+            match self.settle_once(unit, sink_name, settlement).await {
+                Err(error) if error.is_unavailable() => {
+                    debug!(sink = sink_name, %error, retry_in = ?wait, "outcome kept until the database answers");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(SETTLE_RETRY_LAST);
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn settle_once(
         &self,
         unit: &Unit<'_>,
         sink_name: &str,
@@ -458,6 +479,10 @@ impl Pipeline {
         }
     }
 }
+
+/// The back-off of recording an outcome while the database is unreachable.
+const SETTLE_RETRY_FIRST: Duration = Duration::from_millis(500);
+const SETTLE_RETRY_LAST: Duration = Duration::from_secs(5);
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)

@@ -55,6 +55,11 @@ impl Pipeline {
         let now = Utc::now();
         let millis = now.timestamp_millis();
         let policy = policy(source, &self.config.fetch);
+        // the database, not the source, failed: nothing is counted against the source (its
+        // entries stay unseen) and it is polled again as soon as its bounds allow
+        if matches!(result, Err(PollError::Store(error)) if error.is_unavailable()) {
+            return policy.min_interval;
+        }
         let outcome = match result {
             Ok(report) => {
                 let mut freshness = report.freshness;

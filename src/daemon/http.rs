@@ -46,8 +46,14 @@ pub async fn serve(
     Ok((bound, handle))
 }
 
+/// How long `/healthz` waits for the database to answer before reporting what it knew.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 async fn healthz(State(current): State<watch::Receiver<Current>>) -> Response {
     let current = current.borrow().clone();
+    // the answer is in the outage state the probe leaves behind (so a write refused for
+    // another reason still shows); a probe hanging on a dead network is cut short there
+    let _ = tokio::time::timeout(PROBE_TIMEOUT, current.pipeline.store.probe()).await;
     if let Some(problem) = current.pipeline.store.write_problem() {
         (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -73,6 +73,17 @@ fn log_poll(source: &SourceConfig, report: &super::PollReport) {
     }
 }
 
+/// Logs an outbox the delivery loop could not read (an unreachable database is logged once
+/// by the store, not here every few seconds) and says when to try again.
+fn outbox_unread(sink: &str, store_error: &crate::store::StoreError) -> Duration {
+    if store_error.is_unavailable() {
+        tracing::debug!(sink, error = %store_error, "cannot read the outbox");
+    } else {
+        error!(sink, error = %store_error, "cannot read the outbox");
+    }
+    Duration::from_secs(5)
+}
+
 /// Sleeps; false when cancelled first.
 async fn sleep_or_cancel(duration: Duration, shutdown: &CancellationToken) -> bool {
     tokio::select! {
@@ -95,19 +106,13 @@ pub(super) async fn delivery_loop(
             _ = shutdown.cancelled() => return,
         };
         let idle = match result {
-            Err(store_error) => {
-                error!(sink = %sink, error = %store_error, "cannot read the outbox");
-                Duration::from_secs(5)
-            }
+            Err(store_error) => outbox_unread(&sink, &store_error),
             Ok(_) => match pipeline.next_send(&sink).await {
                 Ok(Some(next)) => {
                     Duration::from_millis((next - now_millis()).max(0) as u64).min(DELIVERY_IDLE)
                 }
                 Ok(None) => DELIVERY_IDLE,
-                Err(store_error) => {
-                    error!(sink = %sink, error = %store_error, "cannot read the outbox");
-                    Duration::from_secs(5)
-                }
+                Err(store_error) => outbox_unread(&sink, &store_error),
             },
         };
         tokio::select! {

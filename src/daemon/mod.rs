@@ -186,7 +186,9 @@ impl Pipeline {
     }
 }
 
-fn lock_state_directory(state_dir: &std::path::Path) -> Result<std::fs::File, StartError> {
+pub(crate) fn lock_state_directory(
+    state_dir: &std::path::Path,
+) -> Result<std::fs::File, StartError> {
     let path = state_dir.join("wirewatch.lock");
     let mut options = std::fs::OpenOptions::new();
     options.create(true).truncate(false).write(true);

@@ -284,7 +284,12 @@ impl Pipeline {
                 Ok(Processed::Unusable) => report.unusable_entries += 1,
                 Ok(Processed::Committed(created)) => report.alerts_created.extend(created),
                 Err(error) => {
-                    warn!(source = %source.name, entry = %model::clip(key, LOG_FIELD_CHARS), %error, "entry not committed; it will be retried on the next poll");
+                    entry_store_failure(
+                        &source.name,
+                        key,
+                        &error,
+                        "entry not committed; it will be retried on the next poll",
+                    );
                     report.failed_entries += 1;
                 }
             }
@@ -502,3 +507,14 @@ enum Processed {
 
 /// Longest text (a title, an entry id) written into one log field, in characters.
 const LOG_FIELD_CHARS: usize = 200;
+
+/// A store failure about one entry: warned of, except an unreachable database, which the store
+/// logs once per outage rather than once per entry.
+fn entry_store_failure(source: &str, key: &str, error: &StoreError, message: &str) {
+    let entry = model::clip(key, LOG_FIELD_CHARS);
+    if error.is_unavailable() {
+        debug!(source, %entry, %error, "{message}");
+    } else {
+        warn!(source, %entry, %error, "{message}");
+    }
+}

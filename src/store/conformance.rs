@@ -111,3 +111,83 @@ async fn postgres_password_is_masked_in_errors() {
     assert!(!error.contains("hunter2"), "{error}");
     assert!(error.contains("wirewatch:***@127.0.0.1:1"), "{error}");
 }
+
+/// `sslmode` against the local server, with TLS or without. Without: `disable` and `prefer`
+/// connect; `require` and the `verify-*` modes are refused with the reason and the way out.
+/// With TLS (a self-signed certificate for `localhost`, as Debian's snakeoil): `require`
+/// connects without checking; `verify-full` refuses a certificate it cannot trust or that names
+/// another host (even with the certificate as `sslrootcert`, which `verify-ca` accepts), and
+/// accepts it for `localhost`. An unknown mode is
+/// named either way.
+#[tokio::test]
+async fn postgres_sslmode_is_honoured() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let with = |url: &str, parameters: &str| {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}{parameters}")
+    };
+    let url = database.url.as_str();
+    for mode in ["disable", "prefer"] {
+        let store = Store::connect(&with(url, &format!("sslmode={mode}"))).await;
+        assert!(store.is_ok(), "sslmode={mode}: {:?}", store.err());
+    }
+    let refused = |parameters: String| async move {
+        Store::connect(&parameters)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{parameters} connected"))
+            .to_string()
+    };
+    match server_certificate().await {
+        None => {
+            for mode in ["require", "verify-ca", "verify-full"] {
+                let error = refused(with(url, &format!("sslmode={mode}"))).await;
+                assert!(error.contains("server does not support TLS"), "{error}");
+                assert!(error.contains(&format!("sslmode={mode}")), "{error}");
+                assert!(error.contains("turn on ssl"), "{error}");
+            }
+        }
+        Some(certificate) => {
+            assert!(Store::connect(&with(url, "sslmode=require")).await.is_ok());
+            // an unknown issuer, or (where the system store trusts the snakeoil certificate,
+            // as Debian's does) the wrong name: refused either way, saying what to change
+            let error = refused(with(url, "sslmode=verify-full")).await;
+            assert!(error.contains("invalid peer certificate"), "{error}");
+            assert!(error.contains("sslrootcert="), "{error}");
+            let root = format!("sslrootcert={certificate}");
+            let error = refused(with(url, &format!("sslmode=verify-full&{root}"))).await;
+            assert!(error.contains("not valid for name"), "{error}");
+            let store = Store::connect(&with(url, &format!("sslmode=verify-ca&{root}"))).await;
+            assert!(store.is_ok(), "verify-ca: {:?}", store.err());
+            if url.contains("127.0.0.1") {
+                let named = url.replace("127.0.0.1", "localhost");
+                let store =
+                    Store::connect(&with(&named, &format!("sslmode=verify-full&{root}"))).await;
+                assert!(store.is_ok(), "verify-full: {:?}", store.err());
+            }
+        }
+    }
+    let error = refused(with(url, "sslmode=allow")).await;
+    assert!(error.contains("sslmode=allow is not a TLS mode"), "{error}");
+    database.drop_database().await;
+}
+
+/// The test server's certificate file when it has TLS on and the file is readable here (the
+/// server runs on this machine).
+async fn server_certificate() -> Option<String> {
+    let admin_url = std::env::var("WIREWATCH_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+        .await
+        .ok()?;
+    tokio::spawn(connection);
+    let ssl: String = client.query_one("SHOW ssl", &[]).await.ok()?.get(0);
+    let file: String = client
+        .query_one("SHOW ssl_cert_file", &[])
+        .await
+        .ok()?
+        .get(0);
+    (ssl == "on" && std::fs::metadata(&file).is_ok()).then_some(file)
+}

@@ -84,6 +84,16 @@ impl Store {
         }
     }
 
+    /// Whether the database answers now (PostgreSQL: a trivial query; an embedded SQLite file
+    /// always does): `/healthz` asks before reading [`Store::write_problem`], so an outage shows
+    /// even while nothing is being written, and its end shows at once.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(store) => store.probe().await,
+        }
+    }
+
     /// How many writes the database refused since it was opened.
     pub fn write_failures(&self) -> u64 {
         match &self.backend {

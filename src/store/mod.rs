@@ -14,6 +14,7 @@ mod conformance;
 mod interface;
 pub mod postgres;
 pub mod sqlite;
+pub mod transfer;
 
 pub use interface::Store;
 
@@ -45,11 +46,29 @@ pub enum StoreError {
     #[error("database error: {}", postgres::postgres_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error(
-        "cannot get a database connection: {0}; check that PostgreSQL is running and reachable"
+        "cannot get a database connection: {}; check that PostgreSQL is running and reachable",
+        postgres::pool_message(.0)
     )]
     PostgresPool(#[from] deadpool_postgres::PoolError),
+    #[error("{0}")]
+    Transfer(String),
+    #[error("the database is unreachable ({0}); retrying with back-off")]
+    Unavailable(String),
     #[error("cannot connect to {url}: {reason}; check the address, user, password and database name in daemon.database, and that PostgreSQL accepts connections from this host")]
     Unreachable { url: String, reason: String },
+}
+
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, network cut, timed out)
+    /// rather than refusing what was asked: the same call later is expected to succeed, so
+    /// callers retry instead of counting it against a source or a delivery.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) | StoreError::PostgresPool(_) => true,
+            StoreError::Postgres(error) => postgres::is_connection_error(error),
+            _ => false,
+        }
+    }
 }
 
 /// HTTP validators remembered per source, sent back verbatim on the next poll.

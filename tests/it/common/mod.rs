@@ -73,8 +73,14 @@ struct FixtureState {
 
 impl FixtureServer {
     pub async fn start(root: &str) -> FixtureServer {
+        FixtureServer::start_in(fixtures().join(root)).await
+    }
+
+    /// Serves a folder laid out like a fixture root (`feeds/`, `pages/`), read at each request:
+    /// a test changes a feed mid-run by writing the file.
+    pub async fn start_in(root: PathBuf) -> FixtureServer {
         let state = FixtureState {
-            root: fixtures().join(root),
+            root,
             base: Arc::new(Mutex::new(String::new())),
             requests: Arc::new(Mutex::new(Vec::new())),
         };
