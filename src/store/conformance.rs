@@ -101,6 +101,7 @@ conformance!(
     websub_rows,
     validators_and_poll_bookkeeping,
     near_duplicate_stories_alert_once,
+    stored_alerts_keep_their_payloads,
 );
 
 /// A PostgreSQL database written by a newer wirewatch is refused, naming both versions.

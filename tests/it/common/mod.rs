@@ -16,6 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+pub mod browser;
+
 /// A test that needs something this machine may lack (a service, a system tool) calls this
 /// when it is missing: on a user's machine the test prints the reason and passes as a skip; with
 /// `WIREWATCH_REQUIRE_SERVICES=1` (set by `.ci/run`) a skip is a failure, so CI always runs it.
