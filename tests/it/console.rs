@@ -148,7 +148,19 @@ async fn console_in_a_browser() {
         .await;
     assert_eq!(injected, json!([0, 0]));
     browser.go(&format!("{base}/alerts?watchlist=africa")).await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Zimbabwe harvest report") && !text.contains("Kremlin weighs in"),
+        "{text}"
+    );
     browser.screenshot("alerts").await;
+    browser.go(&format!("{base}/sources/hostile")).await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("hostile-titles.rss") && text.contains("Zimbabwe harvest report"),
+        "{text}"
+    );
+    browser.screenshot("source").await;
 
     // the playground: hits marked as you type, a broken query's error at its column
     browser.go(&format!("{base}/playground")).await;

@@ -17,9 +17,8 @@ fn problems_of(text: &str) -> Vec<String> {
     load(text).err().unwrap_or_default()
 }
 
-#[test]
-fn minimal_config_is_valid() {
-    let text = r#"
+/// One source, one watchlist, one sink: nothing else needed.
+const MINIMAL: &str = r#"
             [sources.a]
             url = "https://example.org/feed"
             [watchlists.w]
@@ -27,6 +26,10 @@ fn minimal_config_is_valid() {
             [sinks.journal]
             kind = "log"
         "#;
+
+#[test]
+fn minimal_config_is_valid() {
+    let text = MINIMAL;
     assert_eq!(problems_of(text), Vec::<String>::new());
     let config = parse(text, Path::new("/etc/wirewatch"), &|_| None).unwrap();
     assert_eq!(
@@ -610,14 +613,7 @@ fn database_url_is_a_secret_and_never_echoed() {
 
 #[test]
 fn console_needs_a_token_beyond_loopback() {
-    let base = r#"
-            [sources.a]
-            url = "https://example.org/feed"
-            [watchlists.w]
-            keywords = ["Putin"]
-            [sinks.journal]
-            kind = "log"
-        "#;
+    let base = MINIMAL;
     let exposed = format!("[daemon]\nlisten = \"0.0.0.0:9412\"\n{base}");
     let problems = problems_of(&exposed);
     assert_eq!(problems.len(), 1, "{problems:?}");

@@ -91,7 +91,9 @@ async fn guard(State(current): State<Shared>, mut request: Request, next: Next) 
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // not no-referrer: under it browsers send `Origin: null` with form posts, and the CSRF
+        // check needs the real origin
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_FRAME_OPTIONS, "DENY"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));

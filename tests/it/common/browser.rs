@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{json, Value};
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 pub struct Browser {
     driver: tokio::process::Child,
@@ -132,7 +132,10 @@ impl Browser {
                 Some(json!({ "using": "css selector", "value": selector })),
             )
             .await;
-        value[ELEMENT].as_str().unwrap().to_string()
+        value[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {selector}: {value}"))
+            .to_string()
     }
 
     pub async fn clear(&self, selector: &str) {
