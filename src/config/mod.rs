@@ -40,6 +40,7 @@ pub struct Config {
     /// The file this was read from.
     pub path: PathBuf,
     pub daemon: DaemonConfig,
+    pub console: ConsoleConfig,
     pub fetch: FetchConfig,
     pub sources: Vec<SourceConfig>,
     pub watchlists: Vec<WatchlistConfig>,
@@ -91,6 +92,16 @@ impl DaemonConfig {
         }
         base.join(&format!("websub/{id}")).ok()
     }
+}
+
+/// `[console]`: the web console on the daemon's listener.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// Served at `/` when the listener is on (the default).
+    pub enabled: bool,
+    /// Unlocks the actions that change state (replay, sink test); on a listener that is not
+    /// loopback, every page needs it.
+    pub token: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]

@@ -20,6 +20,13 @@ pub struct RawDaemon {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawConsole {
+    pub enabled: Option<bool>,
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawFetch {
     pub user_agent: Option<String>,
     pub timeout: Option<String>,

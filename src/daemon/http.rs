@@ -2,6 +2,7 @@
 //! the Prometheus/OpenMetrics text format, `/status` as JSON, and `/websub/{id}`, where WebSub
 //! hubs verify subscriptions and push content (`daemon::websub_subscriber`). Only the WebSub callbacks change
 //! state; everything serves whichever pipeline generation is current (reloads swap it underneath).
+//! The web console (`daemon::console`, `[console]`) adds its pages at `/` and its API at `/api/`.
 //! Connections are served by `daemon::listener`, which bounds their number and how long they take.
 
 use std::net::SocketAddr;
@@ -26,6 +27,8 @@ pub async fn serve(
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
+    // the console is chosen at start: turning it on or off takes a restart, not a reload
+    let console = current.borrow().pipeline.config.console.enabled;
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -34,6 +37,11 @@ pub async fn serve(
             "/websub/:id",
             get(super::websub_subscriber::verify).post(super::websub_subscriber::push),
         )
+        .merge(if console {
+            super::console::routes(current.clone())
+        } else {
+            Router::new()
+        })
         .with_state(current);
     let limits = Limits::for_open_files(super::open_files::soft_limit());
     tracing::info!(

@@ -152,7 +152,7 @@ pub fn render_table(rows: &[SourceStatus], now: DateTime<Utc>) -> String {
     table
 }
 
-fn ago(now: Millis, at: Millis) -> String {
+pub(crate) fn ago(now: Millis, at: Millis) -> String {
     format!("{} ago", short(millis_duration(now - at)))
 }
 
@@ -161,7 +161,7 @@ fn millis_duration(millis: i64) -> Duration {
 }
 
 /// The two largest units: "45s", "12m 5s", "3h 5m", "2d 4h".
-fn short(duration: Duration) -> String {
+pub(crate) fn short(duration: Duration) -> String {
     let seconds = duration.as_secs();
     let units = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
     let mut parts = Vec::new();

@@ -52,6 +52,7 @@ conformance!(
     item_listed_again_inside_the_margin_alerts_once,
     alerts_pruned_after_keep_alerts,
     database_size_per_table,
+    stored_alerts_keep_their_payloads,
 );
 
 /// A PostgreSQL database written by a newer wirewatch is refused, naming both versions.

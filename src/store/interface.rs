@@ -16,7 +16,7 @@ use std::collections::HashSet;
 
 use super::{
     AlertRow, DatabaseSize, DueDelivery, HealthAlert, Millis, NewAlert, OutboxCounts, Pushed,
-    Settlement, SourceHealth, SourceState, StoreError, Subscription, Validators,
+    Settlement, SourceHealth, SourceState, StoreError, StoredAlert, Subscription, Validators,
 };
 
 /// Durable state behind one interface; cheap to clone (clones share the backend).
@@ -227,6 +227,8 @@ impl Store {
         fn pending_by_sink() -> Result<Vec<(String, u64)>, StoreError>;
         /// Alerts with their deliveries, newest first; only dead letters with `dead_only`.
         fn list_alerts(dead_only: bool, since: Millis, limit: usize) -> Result<Vec<AlertRow>, StoreError>;
+        /// Alerts with their payloads, newest first: one by id, or all created since `since`.
+        fn stored_alerts(alert_id: Option<&str>, since: Millis, limit: usize) -> Result<Vec<StoredAlert>, StoreError>;
         /// Queues an alert again for every sink it went to; the rows re-queued (0: no such alert).
         fn requeue_alert(alert_id: &str, now: Millis) -> Result<usize, StoreError>;
         /// Queues every dead letter again, with a fresh retry schedule.

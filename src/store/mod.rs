@@ -104,6 +104,19 @@ pub struct DueDelivery {
     pub created_at: Millis,
 }
 
+/// An alert as it was created: its payload (the JSON every sink is sent), for the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAlert {
+    pub alert_id: String,
+    /// The payload's `type`: `article.matched`, or a source-health message's.
+    pub kind: String,
+    pub watchlist: String,
+    pub source: String,
+    pub article_url: String,
+    pub created_at: Millis,
+    pub payload: String,
+}
+
 /// One row of `alerts list`: an alert and its delivery to one sink.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRow {

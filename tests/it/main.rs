@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod console;
 mod corpus;
 mod delivery;
 mod deploy;

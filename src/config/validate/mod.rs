@@ -7,6 +7,7 @@
 //! (`daemon`, `fetch`, `sources`, `sinks`, `watchlists`) checks its keys. Nothing here reads a
 //! file, the network or the clock: the text and the environment lookup are arguments.
 
+mod console;
 mod daemon;
 mod fetch;
 mod load;
@@ -19,7 +20,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::{Config, ConfigProblem, SinkConfig, SourceConfig, WatchlistConfig};
-use crate::config::raw::{RawDaemon, RawFetch, RawSink, RawSource, RawWatchlist};
+use crate::config::raw::{RawConsole, RawDaemon, RawFetch, RawSink, RawSource, RawWatchlist};
 use load::{named_tables, section, Problems};
 
 pub use fetch::default_user_agent;
@@ -34,7 +35,14 @@ use {
     values::{parse_rate_limit, parse_size},
 };
 
-const TOP_LEVEL_TABLES: &[&str] = &["daemon", "fetch", "sources", "watchlists", "sinks"];
+const TOP_LEVEL_TABLES: &[&str] = &[
+    "daemon",
+    "console",
+    "fetch",
+    "sources",
+    "watchlists",
+    "sinks",
+];
 
 pub(super) fn parse(
     text: &str,
@@ -58,6 +66,7 @@ pub(super) fn parse(
     }
 
     let daemon: RawDaemon = section(table.remove("daemon"), "daemon", &mut problems);
+    let console: RawConsole = section(table.remove("console"), "console", &mut problems);
     let fetch: RawFetch = section(table.remove("fetch"), "fetch", &mut problems);
     let raw_sources = named_tables::<RawSource>(table.remove("sources"), "sources", &mut problems);
     let raw_sinks = named_tables::<RawSink>(table.remove("sinks"), "sinks", &mut problems);
@@ -69,6 +78,7 @@ pub(super) fn parse(
     let source_names: BTreeSet<String> = raw_sources.iter().map(|(name, _)| name.clone()).collect();
     let sink_names: Vec<String> = raw_sinks.iter().map(|(name, _)| name.clone()).collect();
     let daemon = daemon::daemon_config(daemon, base, environment, &sink_names, &mut problems);
+    let console = console::console_config(console, daemon.listen, &mut problems);
     let fetch = fetch::fetch_config(fetch, &mut problems);
     let sources: Vec<SourceConfig> = raw_sources
         .into_iter()
@@ -99,6 +109,7 @@ pub(super) fn parse(
         Ok(Config {
             path: PathBuf::new(),
             daemon,
+            console,
             fetch,
             sources,
             watchlists,

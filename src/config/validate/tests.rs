@@ -17,9 +17,8 @@ fn problems_of(text: &str) -> Vec<String> {
     load(text).err().unwrap_or_default()
 }
 
-#[test]
-fn minimal_config_is_valid() {
-    let text = r#"
+/// One source, one watchlist, one sink: nothing else needed.
+const MINIMAL: &str = r#"
             [sources.a]
             url = "https://example.org/feed"
             [watchlists.w]
@@ -27,6 +26,10 @@ fn minimal_config_is_valid() {
             [sinks.journal]
             kind = "log"
         "#;
+
+#[test]
+fn minimal_config_is_valid() {
+    let text = MINIMAL;
     assert_eq!(problems_of(text), Vec::<String>::new());
     let config = parse(text, Path::new("/etc/wirewatch"), &|_| None).unwrap();
     assert_eq!(
@@ -606,4 +609,39 @@ fn database_url_is_a_secret_and_never_echoed() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].starts_with("daemon.database: must be a PostgreSQL URL"));
     assert!(!problems[0].contains("hunter2"), "{problems:?}");
+}
+
+#[test]
+fn console_needs_a_token_beyond_loopback() {
+    let base = MINIMAL;
+    let exposed = format!("[daemon]\nlisten = \"0.0.0.0:9412\"\n{base}");
+    let problems = problems_of(&exposed);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with(
+            "console.token: is required: daemon.listen (0.0.0.0:9412) is not a loopback address"
+        ),
+        "{problems:?}"
+    );
+    let with_token = format!(
+        "[daemon]\nlisten = \"0.0.0.0:9412\"\n[console]\ntoken = \"correct-horse-battery-staple\"\n{base}"
+    );
+    let config = load(&with_token).unwrap();
+    assert_eq!(
+        config.console.token.as_ref().map(|token| token.expose()),
+        Some("correct-horse-battery-staple")
+    );
+    let turned_off =
+        format!("[daemon]\nlisten = \"0.0.0.0:9412\"\n[console]\nenabled = false\n{base}");
+    assert!(!load(&turned_off).unwrap().console.enabled);
+    // loopback: no token needed, actions stay off
+    let local = load(base).unwrap();
+    assert!(local.console.enabled && local.console.token.is_none());
+    let short = format!("[console]\ntoken = \"hunter2\"\n{base}");
+    let problems = problems_of(&short);
+    assert!(
+        problems[0].starts_with("console.token: is shorter than 16 characters")
+            && !problems[0].contains("hunter2"),
+        "{problems:?}"
+    );
 }

@@ -275,6 +275,58 @@ pub(super) async fn outbox_due_retry_dead_requeue(store: &Store) {
     assert_eq!(store.requeue_alert("nope", 6_000).await.unwrap(), 0);
 }
 
+pub(super) async fn stored_alerts_keep_their_payloads(store: &Store) {
+    store
+        .commit_entry("s", "e1", None, &[alert("a1", "w", "u1", &["hook"])], 100)
+        .await
+        .unwrap();
+    store
+        .commit_entry(
+            "s",
+            "e2",
+            None,
+            &[alert("a2", "v", "u2", &["hook", "chat"])],
+            200,
+        )
+        .await
+        .unwrap();
+    let all = store.stored_alerts(None, 0, 10).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|row| (
+                row.alert_id.as_str(),
+                row.watchlist.as_str(),
+                row.created_at
+            ))
+            .collect::<Vec<_>>(),
+        [("a2", "v", 200), ("a1", "w", 100)],
+        "newest first, one row per alert whatever its sinks"
+    );
+    assert_eq!(all[1].payload, "{\"id\":\"a1\"}");
+    assert_eq!(
+        (
+            all[1].kind.as_str(),
+            all[1].source.as_str(),
+            all[1].article_url.as_str()
+        ),
+        ("article.matched", "s", "u1")
+    );
+    let one = store.stored_alerts(Some("a1"), 0, 10).await.unwrap();
+    assert_eq!(one, all[1..].to_vec());
+    assert!(store
+        .stored_alerts(None, 150, 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|row| row.alert_id == "a2"));
+    assert_eq!(store.stored_alerts(None, 0, 1).await.unwrap().len(), 1);
+    assert!(store
+        .stored_alerts(Some("nope"), 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 pub(super) async fn websub_rows(store: &Store) {
     let fresh = |n: &str| {
         let n = n.to_string();

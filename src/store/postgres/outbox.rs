@@ -5,7 +5,9 @@
 use tokio_postgres::Row;
 
 use super::{count, PostgresStore};
-use crate::store::{AlertRow, DueDelivery, Millis, OutboxCounts, Settlement, StoreError};
+use crate::store::{
+    AlertRow, DueDelivery, Millis, OutboxCounts, Settlement, StoreError, StoredAlert,
+};
 
 fn due_row(row: &Row) -> DueDelivery {
     DueDelivery {
@@ -347,6 +349,35 @@ impl PostgresStore {
                 last_error: row.get(9),
                 digest_id: row.get(10),
                 kind: row.get(11),
+            })
+            .collect())
+    }
+
+    pub async fn stored_alerts(
+        &self,
+        alert_id: Option<&str>,
+        since: Millis,
+        count_limit: usize,
+    ) -> Result<Vec<StoredAlert>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, kind, watchlist, source, article_url, created_at, payload FROM alerts
+                 WHERE ($1::text IS NULL OR id = $1) AND created_at >= $2
+                 ORDER BY created_at DESC, id LIMIT $3",
+                &[&alert_id, &since, &limit(count_limit)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| StoredAlert {
+                alert_id: row.get(0),
+                kind: row.get(1),
+                watchlist: row.get(2),
+                source: row.get(3),
+                article_url: row.get(4),
+                created_at: row.get(5),
+                payload: row.get(6),
             })
             .collect())
     }

@@ -5,7 +5,9 @@
 use rusqlite::params;
 
 use super::SqliteStore;
-use crate::store::{AlertRow, DueDelivery, Millis, OutboxCounts, Settlement, StoreError};
+use crate::store::{
+    AlertRow, DueDelivery, Millis, OutboxCounts, Settlement, StoreError, StoredAlert,
+};
 
 impl SqliteStore {
     /// Pending deliveries of one sink whose attempt is due, oldest first.
@@ -324,6 +326,32 @@ impl SqliteStore {
                 last_error: row.get(9)?,
                 digest_id: row.get(10)?,
                 kind: row.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub fn stored_alerts(
+        &self,
+        alert_id: Option<&str>,
+        since: Millis,
+        limit: usize,
+    ) -> Result<Vec<StoredAlert>, StoreError> {
+        let connection = self.lock()?;
+        let mut statement = connection.prepare(
+            "SELECT id, kind, watchlist, source, article_url, created_at, payload FROM alerts
+             WHERE (?1 IS NULL OR id = ?1) AND created_at >= ?2
+             ORDER BY created_at DESC, id LIMIT ?3",
+        )?;
+        let rows = statement.query_map(params![alert_id, since, limit as i64], |row| {
+            Ok(StoredAlert {
+                alert_id: row.get(0)?,
+                kind: row.get(1)?,
+                watchlist: row.get(2)?,
+                source: row.get(3)?,
+                article_url: row.get(4)?,
+                created_at: row.get(5)?,
+                payload: row.get(6)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)

@@ -20,6 +20,7 @@ mod command;
 pub mod config;
 
 pub use command::{wirewatch, wirewatch_with_env, Daemon, Output, Wirewatch};
+pub mod browser;
 
 /// A test that needs something this machine may lack (a service, a system tool) calls this
 /// when it is missing: it prints the reason and passes as a skip, or fails under
