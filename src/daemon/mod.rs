@@ -8,6 +8,7 @@
 //! matching logic: those are pure functions it calls (`source`, `extract`, `assemble`, `rules`).
 //! Files are named after what they do; README.md's codemap lists them.
 
+mod backfill;
 mod deliver;
 pub mod demo;
 mod fetch_source;

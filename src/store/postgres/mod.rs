@@ -8,6 +8,7 @@
 //! It does not lease sources or outbox rows yet (every instance would poll and deliver
 //! everything), and connects without TLS; both are the next steps of issue 12.
 
+mod archive;
 mod entries;
 mod outbox;
 mod recipients;
