@@ -6,6 +6,7 @@
 
 use super::*;
 
+mod archive;
 mod cases;
 
 /// A database of its own on the test PostgreSQL, dropped when the test ends.
@@ -101,6 +102,8 @@ conformance!(
     websub_rows,
     validators_and_poll_bookkeeping,
     near_duplicate_stories_alert_once,
+    archive_rows_page_and_prune,
+    backfill_records_and_alerts,
 );
 
 /// A PostgreSQL database written by a newer wirewatch is refused, naming both versions.

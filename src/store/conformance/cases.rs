@@ -2,6 +2,8 @@
 
 use super::*;
 
+pub(super) use super::archive::{archive_rows_page_and_prune, backfill_records_and_alerts};
+
 fn alert(id: &str, watchlist: &str, url: &str, sinks: &[&str]) -> NewAlert {
     NewAlert {
         id: id.to_string(),
