@@ -190,3 +190,6 @@ impl Pipeline {
 fn millis(duration: std::time::Duration) -> Millis {
     Millis::try_from(duration.as_millis()).unwrap_or(Millis::MAX)
 }
+
+#[cfg(test)]
+mod tests;
