@@ -55,7 +55,10 @@ async fn run(count: usize) {
         .filter_map(|entry| entry.ok()?.metadata().ok())
         .map(|metadata| metadata.len())
         .sum();
-    println!("{count} articles archived in {:.2?} (encode + commit)", writing);
+    println!(
+        "{count} articles archived in {:.2?} (encode + commit)",
+        writing
+    );
     println!(
         "record: {} bytes of JSON per article, {} bytes compressed (zstd, {:.1}x); database files: {} bytes per article",
         json_bytes / count,

@@ -174,7 +174,7 @@ fn archived_match(
         watchlists.get(index).is_some_and(|(_, _, sources)| {
             sources
                 .as_ref()
-                .is_none_or(|names| names.iter().any(|name| *name == row.source))
+                .is_none_or(|names| names.contains(&row.source))
         })
     };
     let (body, matches) = crate::assemble::match_article(matcher, &article, &row.source, &applies);

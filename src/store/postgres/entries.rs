@@ -164,10 +164,10 @@ async fn insert_alerts(
                 )
                 .await?;
             if let Some(first) =
-                near_duplicate_of(&transaction, &alert.watchlist, fingerprint, now).await?
+                near_duplicate_of(transaction, &alert.watchlist, fingerprint, now).await?
             {
                 if first != alert.id {
-                    link_story(&transaction, &first, alert).await?;
+                    link_story(transaction, &first, alert).await?;
                 }
                 continue;
             }

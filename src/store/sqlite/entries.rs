@@ -166,11 +166,10 @@ fn insert_alerts(
     let mut created = Vec::new();
     for alert in alerts {
         if let Some(fingerprint) = alert.fingerprint {
-            if let Some(first) =
-                near_duplicate_of(&transaction, &alert.watchlist, fingerprint, now)?
+            if let Some(first) = near_duplicate_of(transaction, &alert.watchlist, fingerprint, now)?
             {
                 if first != alert.id {
-                    link_story(&transaction, &first, alert)?;
+                    link_story(transaction, &first, alert)?;
                 }
                 continue;
             }
