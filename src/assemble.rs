@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::extract::{self, Notes};
 use crate::model::{self, Article, Entry, Image, PublisherTime};
+use crate::rules::{Document, Match, Matcher};
 
 /// An article page's bytes → its article: decoded ([`crate::encoding::decode_html`], with the
 /// HTTP `Content-Type` when there was one) and extracted, with notes on what extraction had to
@@ -147,6 +148,21 @@ pub fn article_identity(article: &Article, source: &str, key: &str) -> String {
     } else {
         model::canonical_url_text(&article.url)
     }
+}
+
+/// Which watchlists an article from `source` meets, among those `applies` admits (by index),
+/// and its plain body. The daemon matches fresh articles, archived ones (`match --archive`,
+/// backfill) and `match` its inputs with this one function, so they cannot disagree.
+pub fn match_article(
+    matcher: &Matcher,
+    article: &Article,
+    source: &str,
+    applies: &dyn Fn(usize) -> bool,
+) -> (String, Vec<Match>) {
+    let body = extract::render::body(article);
+    let document = Document::of_article(article, &body, source);
+    let matches = matcher.matches_among(&document, applies);
+    (body, matches)
 }
 
 #[cfg(test)]

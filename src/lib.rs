@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod alert;
+pub mod archive;
 pub mod assemble;
 pub mod cli;
 pub mod config;

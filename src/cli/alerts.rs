@@ -45,7 +45,7 @@ pub(super) enum AlertsCommand {
     },
 }
 
-async fn open_store(config: &Config) -> Result<crate::store::Store, ExitCode> {
+pub(super) async fn open_store(config: &Config) -> Result<crate::store::Store, ExitCode> {
     if let Some(url) = &config.daemon.database {
         return crate::store::Store::connect(url.expose())
             .await

@@ -92,6 +92,7 @@ pub(super) async fn extract(
 pub(super) async fn match_articles(
     query: Option<String>,
     config: Option<PathBuf>,
+    only: Option<&str>,
     explain: bool,
     page_url: Option<Url>,
     source: Option<&str>,
@@ -109,11 +110,20 @@ pub(super) async fn match_articles(
         (None, Some(path)) => match load_config(&path) {
             Ok(config) => {
                 limit = config.fetch.max_page_size;
-                config
+                let chosen: Vec<_> = config
                     .watchlists
                     .iter()
+                    .filter(|watchlist| only.is_none_or(|name| watchlist.name == name))
                     .map(|watchlist| (watchlist.name.clone(), watchlist.query.clone()))
-                    .collect()
+                    .collect();
+                if chosen.is_empty() && only.is_some() {
+                    eprintln!(
+                        "--watchlist: no watchlist of that name in {}",
+                        path.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                chosen
             }
             Err(code) => return code,
         },
@@ -138,21 +148,11 @@ pub(super) async fn match_articles(
                 continue;
             }
         };
-        let body = render::body(&article);
-        let document = crate::rules::Document::of_article(&article, &body, source.unwrap_or(""));
-        let matches = matcher.matches(&document);
+        let source = source.unwrap_or("");
+        let (body, matches) = crate::assemble::match_article(&matcher, &article, source, &|_| true);
+        let document = crate::rules::Document::of_article(&article, &body, source);
         let name = |index: usize| watchlists.get(index).map_or("", |(name, _)| name.as_str());
-        let hits: Vec<serde_json::Value> = matches
-            .iter()
-            .flat_map(|found| {
-                found.hits.iter().map(move |hit| {
-                    serde_json::json!({
-                        "watchlist": name(found.watchlist), "term": hit.term, "field": hit.field,
-                        "start": hit.start, "end": hit.end, "snippet": hit.snippet,
-                    })
-                })
-            })
-            .collect();
+        let hits = hits_json(&matches, &name);
         let mut line = serde_json::json!({
             "input": input,
             "title": article.title,
@@ -179,6 +179,25 @@ pub(super) async fn match_articles(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// One object per hit of every match: the watchlist (by `name` of its index), term, field,
+/// where, and the snippet.
+pub(super) fn hits_json<'a>(
+    matches: &[crate::rules::Match],
+    name: &dyn Fn(usize) -> &'a str,
+) -> Vec<serde_json::Value> {
+    matches
+        .iter()
+        .flat_map(|found| {
+            found.hits.iter().map(move |hit| {
+                serde_json::json!({
+                    "watchlist": name(found.watchlist), "term": hit.term, "field": hit.field,
+                    "start": hit.start, "end": hit.end, "snippet": hit.snippet,
+                })
+            })
+        })
+        .collect()
 }
 
 /// An article from a URL, a saved page, or a saved record / alert payload (JSON).

@@ -2,10 +2,12 @@
 //! results to exit codes (0 success, 1 failure that the output explains, 2 usage errors via
 //! clap). `daemon.rs` holds the commands that run or inspect the daemon (`run`, `once`, `check`,
 //! `sources`), `alerts.rs` the outbox commands, `inspect.rs` the ones that look at the web
-//! without a daemon (`extract`, `match`, `discover`). No business logic lives here: the
+//! without a daemon (`extract`, `match`, `discover`), `archive.rs` the ones that read the article
+//! archive (`match --archive`, `archive show`). No business logic lives here: the
 //! commands call the same library functions the daemon uses.
 
 mod alerts;
+mod archive;
 mod daemon;
 mod inspect;
 mod migrate;
@@ -18,6 +20,7 @@ use url::Url;
 
 use crate::config::Config;
 use alerts::AlertsCommand;
+use archive::ArchiveCommand;
 use inspect::{Format, Links};
 
 #[derive(Debug, Parser)]
@@ -64,13 +67,23 @@ enum Command {
         #[arg(
             long,
             short,
-            conflicts_with = "config",
+            conflicts_with = "watchlist",
             required_unless_present = "config"
         )]
         query: Option<String>,
-        /// Test every watchlist of this config.
+        /// Test every watchlist of this config (and, with --archive, read its state database).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Only this watchlist of the config.
+        #[arg(long, requires = "config")]
+        watchlist: Option<String>,
+        /// Search the articles the daemon archived instead of inputs: one line per article that
+        /// matches, newest first.
+        #[arg(long, requires = "config", conflicts_with_all = ["inputs", "url"])]
+        archive: bool,
+        /// With --archive: only articles processed within this long ("24h", "7d").
+        #[arg(long, requires = "archive")]
+        since: Option<String>,
         /// Add, per watchlist, the tree of sub-expressions with their truth and why.
         #[arg(long)]
         explain: bool,
@@ -78,13 +91,19 @@ enum Command {
         #[arg(long, value_parser = page_url_argument)]
         url: Option<Url>,
         /// The source name `source:` terms see, as the daemon gives them the configured source's
-        /// name (without it, `source:` terms match nothing).
+        /// name (without it, `source:` terms match nothing). With --archive: only that source's
+        /// articles (each is matched with the source it came from).
         #[arg(long)]
         source: Option<String>,
         /// http(s) URLs, saved pages ("-": standard input), or saved records / alert payloads
         /// (.json). Pages are read up to fetch.max_page_size (of --config, else 5 MiB).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "archive")]
         inputs: Vec<String>,
+    },
+    /// Read the article archive: `archive show ID|URL`.
+    Archive {
+        #[command(subcommand)]
+        command: ArchiveCommand,
     },
     /// Inspect and re-send alerts in the outbox, or test a sink.
     Alerts {
@@ -170,19 +189,40 @@ pub fn main() -> ExitCode {
         Command::Discover { url } => runtime.block_on(inspect::discover(&url)),
         Command::Match {
             query,
+            config: Some(config),
+            watchlist,
+            archive: true,
+            since,
+            explain,
+            source,
+            ..
+        } => runtime.block_on(archive::match_archive(archive::ArchiveSearch {
+            config: &config,
+            query,
+            watchlist,
+            since,
+            source,
+            explain,
+        })),
+        Command::Match {
+            query,
             config,
+            watchlist,
             explain,
             url,
             source,
             inputs,
+            ..
         } => runtime.block_on(inspect::match_articles(
             query,
             config,
+            watchlist.as_deref(),
             explain,
             url,
             source.as_deref(),
             &inputs,
         )),
+        Command::Archive { command } => runtime.block_on(archive::command(command)),
         Command::Extract {
             format,
             links,

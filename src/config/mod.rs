@@ -45,6 +45,14 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     pub watchlists: Vec<WatchlistConfig>,
     pub sinks: Vec<SinkConfig>,
+    pub archive: ArchiveConfig,
+}
+
+/// `[archive]`: how long every processed article's record is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveConfig {
+    /// `None`: the archive is off (nothing archived, nothing backfilled).
+    pub retention: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -206,6 +214,9 @@ pub struct WatchlistConfig {
     pub sinks: Vec<String>,
     /// Names of the sources this watchlist applies to; `None` means every source.
     pub sources: Option<Vec<String>>,
+    /// When the watchlist is new or its query changed: how far back archived articles raise
+    /// alerts (`None`: no backfill).
+    pub backfill: Option<std::time::Duration>,
 }
 
 impl WatchlistConfig {

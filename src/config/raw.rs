@@ -27,6 +27,13 @@ pub struct RawConsole {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawArchive {
+    /// How long processed articles are kept ("7d"), or "off".
+    pub retention: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawFetch {
     pub user_agent: Option<String>,
     pub timeout: Option<String>,
@@ -83,6 +90,8 @@ pub struct RawWatchlist {
     pub keywords: Option<Vec<String>>,
     pub sinks: Option<Vec<String>>,
     pub sources: Option<Vec<String>>,
+    /// How far back into the archive a new or changed query alerts ("24h").
+    pub backfill: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -22,6 +22,10 @@ type PollResult = Result<super::PollReport, super::process::PollError>;
 /// sources never hold ten thousand bodies in memory (per-host limits apply on top).
 const ONCE_CONCURRENCY: usize = 64;
 
+/// How often archived articles past `[archive] retention` are pruned: rows outlive the
+/// retention by at most this.
+const ARCHIVE_PRUNE_EVERY: Duration = Duration::from_secs(600);
+
 /// Upper bound on an idle delivery loop's sleep, so rows that fell due (retries) are picked up
 /// even without a wake-up.
 const DELIVERY_IDLE: Duration = Duration::from_secs(30);
@@ -123,6 +127,26 @@ pub(super) async fn delivery_loop(
     }
 }
 
+/// Prunes the archive now and every [`ARCHIVE_PRUNE_EVERY`] until cancelled.
+pub(super) async fn archive_loop(pipeline: Arc<Pipeline>, shutdown: CancellationToken) {
+    loop {
+        prune_archive(&pipeline).await;
+        if !sleep_or_cancel(ARCHIVE_PRUNE_EVERY, &shutdown).await {
+            return;
+        }
+    }
+}
+
+async fn prune_archive(pipeline: &Pipeline) {
+    match pipeline.prune_archive(chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(deleted) => info!(deleted, "archived articles past the retention pruned"),
+        Err(store_error) => {
+            warn!(error = %store_error, "cannot prune the archive; trying again later")
+        }
+    }
+}
+
 pub(super) async fn warn_about_orphaned_deliveries(pipeline: &Pipeline) {
     match pipeline.store.pending_by_sink().await {
         Ok(pending) => {
@@ -181,6 +205,12 @@ pub async fn once(pipeline: Arc<Pipeline>) -> OnceSummary {
         sources: pipeline.config.sources.len(),
         ..OnceSummary::default()
     };
+    prune_archive(&pipeline).await;
+    let backfilled = pipeline.backfill(chrono::Utc::now()).await;
+    summary.alerts_created += backfilled
+        .iter()
+        .map(|(_, _, created)| created)
+        .sum::<usize>();
     // Each poll is its own task so parsing and bookkeeping spread over every core; the semaphore
     // keeps ONCE_CONCURRENCY in flight and finished polls are collected as they end, so memory
     // stays bounded with any number of sources.

@@ -9,6 +9,7 @@
 //! Files are named after what they do; README.md's codemap lists them.
 
 mod console;
+mod backfill;
 mod deliver;
 pub mod demo;
 mod fetch_source;

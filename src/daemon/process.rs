@@ -20,13 +20,12 @@ use super::{now_millis, Pipeline};
 use crate::alert;
 use crate::assemble;
 use crate::config::SourceConfig;
-use crate::extract::render;
 use crate::fetch::{FetchError, Fetched, Origin};
 use crate::model::{self, Article, Entry};
-use crate::rules::Document;
+use crate::rules::Match;
 use crate::schedule::{self, Freshness};
 use crate::source;
-use crate::store::{NewAlert, StoreError};
+use crate::store::{ArchivedArticle, NewAlert, StoreError};
 
 /// Article pages fetched at once per source.
 const ARTICLE_CONCURRENCY: usize = 4;
@@ -332,39 +331,63 @@ impl Pipeline {
         }
         let mut article = self.article_for(source, feed_url, entry).await;
         let article_url = assemble::settle(&mut article, &link, &source.name, key);
-        let body = render::body(&article);
-        let fingerprint = crate::similarity::fingerprint(&body);
-        let document = Document::of_article(&article, &body, &source.name);
         let watchlists = &self.config.watchlists;
-        let matches = self.matcher.matches_among(&document, &|index| {
-            watchlists
-                .get(index)
-                .is_some_and(|watchlist| watchlist.applies_to(&source.name))
-        });
+        let (body, matches) =
+            assemble::match_article(&self.matcher, &article, &source.name, &|index| {
+                watchlists
+                    .get(index)
+                    .is_some_and(|watchlist| watchlist.applies_to(&source.name))
+            });
+        let alerts = self
+            .new_alerts(&article, &article_url, &body, &source.name, &matches, now)
+            .await?;
+        let archived = self.archive_row(&article, &article_url, &source.name, now);
+        let created = self
+            .store
+            .commit_processed(
+                &source.name,
+                key,
+                entry.url.as_deref(),
+                &alerts,
+                archived.as_ref(),
+                now.timestamp_millis(),
+            )
+            .await?;
+        self.announce(&alerts, &created, &article.title);
+        Ok(Processed::Committed(created))
+    }
+
+    /// The alerts `matches` raise for a settled article from `source`, as if it arrived `now`:
+    /// one per watchlist not yet alerted on this article, with its payload and the body's
+    /// fingerprint (the store applies the near-duplicate rule when committing).
+    pub(super) async fn new_alerts(
+        &self,
+        article: &Article,
+        article_url: &str,
+        body: &str,
+        source: &str,
+        matches: &[Match],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<NewAlert>, StoreError> {
+        let fingerprint = crate::similarity::fingerprint(body);
+        let watchlists = &self.config.watchlists;
         let mut alerts = Vec::with_capacity(matches.len());
-        for found in &matches {
+        for found in matches {
             let Some(watchlist) = watchlists.get(found.watchlist) else {
                 continue;
             };
-            let id = alert::alert_id(&watchlist.name, &article_url);
-            if self.store.has_alert(&watchlist.name, &article_url).await? {
+            let id = alert::alert_id(&watchlist.name, article_url);
+            if self.store.has_alert(&watchlist.name, article_url).await? {
                 continue;
             }
-            match alert::payload_json(
-                &id,
-                &watchlist.name,
-                &source.name,
-                now,
-                &found.hits,
-                &article,
-            ) {
+            match alert::payload_json(&id, &watchlist.name, source, now, &found.hits, article) {
                 Ok(payload) => alerts.push(NewAlert {
                     id,
                     fingerprint,
                     title: article.title.clone(),
                     watchlist: watchlist.name.clone(),
-                    article_url: article_url.clone(),
-                    source: source.name.clone(),
+                    article_url: article_url.to_string(),
+                    source: source.to_string(),
                     payload,
                     sinks: watchlist.sinks.clone(),
                 }),
@@ -373,16 +396,31 @@ impl Pipeline {
                 }
             }
         }
-        let created = self
-            .store
-            .commit_entry(
-                &source.name,
-                key,
-                entry.url.as_deref(),
-                &alerts,
-                now.timestamp_millis(),
-            )
-            .await?;
+        Ok(alerts)
+    }
+
+    /// The archive row of a processed article, unless the archive is off. A record that cannot
+    /// be encoded is logged and the article processed without it: the archive never costs an
+    /// alert.
+    fn archive_row(
+        &self,
+        article: &Article,
+        article_url: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Option<ArchivedArticle> {
+        self.config.archive.retention?;
+        match crate::archive::archived(article, article_url, source, now.timestamp_millis()) {
+            Ok(row) => Some(row),
+            Err(error) => {
+                warn!(source, url = %article_url, %error, "article not archived");
+                None
+            }
+        }
+    }
+
+    /// Counts and logs the alerts a commit created and wakes their sinks.
+    pub(super) fn announce(&self, alerts: &[NewAlert], created: &[String], title: &str) {
         for alert in alerts.iter().filter(|alert| created.contains(&alert.id)) {
             self.metrics
                 .alerts
@@ -392,9 +430,9 @@ impl Pipeline {
                 .inc();
             info!(
                 watchlist = %alert.watchlist,
-                source = %source.name,
-                title = %model::clip(&article.title, LOG_FIELD_CHARS),
-                url = %article_url,
+                source = %alert.source,
+                title = %model::clip(title, LOG_FIELD_CHARS),
+                url = %alert.article_url,
                 id = %alert.id,
                 "alert created"
             );
@@ -404,7 +442,6 @@ impl Pipeline {
                 }
             }
         }
-        Ok(Processed::Committed(created))
     }
 
     /// The article for an entry: its page fetched and extracted, or — when `fetch_article` is off

@@ -137,6 +137,8 @@ struct Generation {
 
 async fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generation {
     warn_about_orphaned_deliveries(&pipeline).await;
+    // before the first poll: a new watchlist's past alerts come before its fresh ones
+    pipeline.backfill(chrono::Utc::now()).await;
     let token = parent.child_token();
     let tracker = TaskTracker::new();
     let websub_loops = pipeline.websub_enabled();
@@ -185,6 +187,11 @@ async fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generatio
         let pipeline = Arc::clone(&pipeline);
         let token = token.clone();
         tracker.spawn(super::retention::retention_loop(pipeline, token));
+    }
+    if pipeline.config.archive.retention.is_some() {
+        let pipeline = Arc::clone(&pipeline);
+        let token = token.clone();
+        tracker.spawn(async move { super::loops::archive_loop(pipeline, token).await });
     }
     for sink in pipeline.config.sinks.iter() {
         let alive = Alive::new(&liveness, Task::Delivery);

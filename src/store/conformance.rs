@@ -7,6 +7,7 @@
 use super::*;
 use crate::testing::TestDatabase;
 
+mod archive;
 mod cases;
 mod retention;
 
@@ -53,6 +54,8 @@ conformance!(
     alerts_pruned_after_keep_alerts,
     database_size_per_table,
     stored_alerts_keep_their_payloads,
+    archive_rows_page_and_prune,
+    backfill_records_and_alerts,
 );
 
 /// A PostgreSQL database written by a newer wirewatch is refused, naming both versions.

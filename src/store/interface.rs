@@ -15,8 +15,9 @@ use super::sqlite::SqliteStore;
 use std::collections::HashSet;
 
 use super::{
-    AlertRow, DatabaseSize, DueDelivery, HealthAlert, Millis, NewAlert, OutboxCounts, Pushed,
-    Settlement, SourceHealth, SourceState, StoreError, StoredAlert, Subscription, Validators,
+    AlertRow, ArchiveCursor, ArchivedArticle, DatabaseSize, DueDelivery, HealthAlert, Millis,
+    NewAlert, OutboxCounts, Pushed, Settlement, SourceHealth, SourceState, StoreError,
+    StoredAlert, Subscription, Validators,
 };
 
 /// Durable state behind one interface; cheap to clone (clones share the backend).
@@ -189,6 +190,12 @@ impl Store {
         /// at most one alert per watchlist and article, and per story within the story window.
         /// The ids of the alerts actually created.
         fn commit_entry(source: &str, entry_key: &str, entry_url: Option<&str>, alerts: &[NewAlert], now: Millis) -> Result<Vec<String>, StoreError>;
+        /// As `commit_entry`, archiving the processed article in the same transaction: an
+        /// article is archived if and only if its entry was marked seen.
+        fn commit_processed(source: &str, entry_key: &str, entry_url: Option<&str>, alerts: &[NewAlert], archived: Option<&ArchivedArticle>, now: Millis) -> Result<Vec<String>, StoreError>;
+        /// Creates alerts found outside a poll (a backfill over the archive) with the rules of
+        /// `commit_entry`, marking no entry seen. The ids of the alerts actually created.
+        fn commit_alerts(alerts: &[NewAlert], now: Millis) -> Result<Vec<String>, StoreError>;
         /// Where else the story of this alert was seen: (source, url).
         fn story_links(alert_id: &str) -> Result<Vec<(String, String)>, StoreError>;
 
@@ -233,6 +240,20 @@ impl Store {
         fn requeue_alert(alert_id: &str, now: Millis) -> Result<usize, StoreError>;
         /// Queues every dead letter again, with a fresh retry schedule.
         fn requeue_dead(now: Millis) -> Result<usize, StoreError>;
+
+        // the article archive
+        /// Archived articles processed at or after `since` (of one source, if given), newest
+        /// first, at most `limit`, after `after` (the last row of the previous page).
+        fn archive_page(since: Millis, source: Option<&str>, after: Option<&ArchiveCursor>, limit: usize) -> Result<Vec<ArchivedArticle>, StoreError>;
+        /// The archived article with this id, canonical URL or fetched URL.
+        fn archived(key: &str) -> Result<Option<ArchivedArticle>, StoreError>;
+        /// Deletes at most `limit` archived articles processed before `before`, oldest first;
+        /// how many (fewer than `limit`: none older is left).
+        fn prune_archive(before: Millis, limit: usize) -> Result<usize, StoreError>;
+        /// The hash of the query last backfilled for this watchlist.
+        fn backfilled_query(watchlist: &str) -> Result<Option<String>, StoreError>;
+        /// Records that this watchlist's query (by hash) has been backfilled.
+        fn record_backfill(watchlist: &str, query_hash: &str, now: Millis) -> Result<(), StoreError>;
 
         // WebSub
         /// Forgets a source's subscription; true if there was one.

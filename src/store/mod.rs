@@ -1,7 +1,9 @@
 //! Durable state: each source's HTTP validators, poll health and schedule facts (entry rhythm,
 //! next poll), the entries already seen, the alerts created — watchlist matches and
 //! source-health messages alike — and their delivery outbox (one row per alert and sink);
-//! WebSub subscriptions and the pushed bodies waiting to be processed.
+//! WebSub subscriptions and the pushed bodies waiting to be processed; the article archive
+//! (every processed article's record, compressed, for `match --archive`, `archive show` and
+//! backfill) and which watchlist queries were backfilled.
 //!
 //! This file holds the interface's nouns and errors, `interface.rs` the async [`Store`] every
 //! caller uses; [`sqlite`] is the embedded backend (one file, WAL). The invariant the daemon
@@ -206,6 +208,31 @@ pub struct Pushed {
     pub content_type: Option<String>,
     pub body: Vec<u8>,
     pub received_at: Millis,
+}
+
+/// One processed article as the archive keeps it. The store does not look inside `record`
+/// (the `archive` module encodes and decodes it); the other fields are what lookups filter on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedArticle {
+    /// `art_` and the hex SHA-256 of `url` (see `archive::article_id`).
+    pub id: String,
+    pub source: String,
+    /// The URL that identifies the article (alert ids and de-duplication derive from it).
+    pub url: String,
+    pub fetched_url: String,
+    pub title: String,
+    pub language: Option<String>,
+    pub processed_at: Millis,
+    /// The compressed FORMAT.md record.
+    pub record: Vec<u8>,
+}
+
+/// Where a page of [`Store::archive_page`] starts: strictly older than this row
+/// (`processed_at`, then `id`, both descending), so pages never overlap or skip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveCursor {
+    pub processed_at: Millis,
+    pub id: String,
 }
 
 /// What became of one attempt, for [`Store::settle_digest`].

@@ -166,6 +166,27 @@ pub(crate) const TABLES: &[Table] = &[
             ("done_at", BigInt),
         ],
     },
+    Table {
+        name: "archive",
+        columns: &[
+            ("id", Text),
+            ("source", Text),
+            ("url", Text),
+            ("fetched_url", Text),
+            ("title", Text),
+            ("language", Text),
+            ("processed_at", BigInt),
+            ("record", Bytes),
+        ],
+    },
+    Table {
+        name: "watchlist_backfills",
+        columns: &[
+            ("watchlist", Text),
+            ("query_hash", Text),
+            ("backfilled_at", BigInt),
+        ],
+    },
 ];
 
 /// How many rows of each table were copied, in [`TABLES`] order.

@@ -7,6 +7,7 @@
 //! (`daemon`, `fetch`, `sources`, `sinks`, `watchlists`) checks its keys. Nothing here reads a
 //! file, the network or the clock: the text and the environment lookup are arguments.
 
+mod archive;
 mod console;
 mod daemon;
 mod fetch;
@@ -20,7 +21,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::{Config, ConfigProblem, SinkConfig, SourceConfig, WatchlistConfig};
-use crate::config::raw::{RawConsole, RawDaemon, RawFetch, RawSink, RawSource, RawWatchlist};
+use crate::config::raw::{
+    RawArchive, RawConsole, RawDaemon, RawFetch, RawSink, RawSource, RawWatchlist,
+};
 use load::{named_tables, section, Problems};
 
 pub use fetch::default_user_agent;
@@ -42,6 +45,7 @@ const TOP_LEVEL_TABLES: &[&str] = &[
     "sources",
     "watchlists",
     "sinks",
+    "archive",
 ];
 
 pub(super) fn parse(
@@ -68,6 +72,7 @@ pub(super) fn parse(
     let daemon: RawDaemon = section(table.remove("daemon"), "daemon", &mut problems);
     let console: RawConsole = section(table.remove("console"), "console", &mut problems);
     let fetch: RawFetch = section(table.remove("fetch"), "fetch", &mut problems);
+    let archive: RawArchive = section(table.remove("archive"), "archive", &mut problems);
     let raw_sources = named_tables::<RawSource>(table.remove("sources"), "sources", &mut problems);
     let raw_sinks = named_tables::<RawSink>(table.remove("sinks"), "sinks", &mut problems);
     let raw_watchlists =
@@ -80,6 +85,7 @@ pub(super) fn parse(
     let daemon = daemon::daemon_config(daemon, base, environment, &sink_names, &mut problems);
     let console = console::console_config(console, daemon.listen, &mut problems);
     let fetch = fetch::fetch_config(fetch, &mut problems);
+    let archive = archive::archive_config(archive, &mut problems);
     let sources: Vec<SourceConfig> = raw_sources
         .into_iter()
         .filter_map(|(name, raw)| {
@@ -100,7 +106,13 @@ pub(super) fn parse(
     let watchlists: Vec<WatchlistConfig> = raw_watchlists
         .into_iter()
         .filter_map(|(name, raw)| {
-            watchlists::watchlist_config(name, raw, &source_names, &sink_names, &mut problems)
+            watchlists::watchlist_config(
+                name,
+                raw,
+                (&source_names, &sink_names),
+                &archive,
+                &mut problems,
+            )
         })
         .collect();
 
@@ -114,6 +126,7 @@ pub(super) fn parse(
             sources,
             watchlists,
             sinks,
+            archive,
         })
     } else {
         Err(problems)

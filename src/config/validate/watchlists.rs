@@ -6,19 +6,26 @@
 
 use std::collections::BTreeSet;
 
+use std::time::Duration;
+
 use super::load::Problems;
+use super::values::{parse_duration, whole_units};
 use crate::config::raw::RawWatchlist;
-use crate::config::WatchlistConfig;
+use crate::config::{ArchiveConfig, WatchlistConfig};
 use crate::rules::Query;
 
 pub(super) fn watchlist_config(
     name: String,
     raw: RawWatchlist,
-    source_names: &BTreeSet<String>,
-    sink_names: &[String],
+    (source_names, sink_names): (&BTreeSet<String>, &[String]),
+    archive: &ArchiveConfig,
     problems: &mut Problems,
 ) -> Option<WatchlistConfig> {
     let path = format!("watchlists.{name}");
+    let backfill = raw
+        .backfill
+        .as_deref()
+        .and_then(|text| backfill(text, archive, &format!("{path}.backfill"), problems));
     let query = match (&raw.query, &raw.keywords) {
         (Some(text), None) => match Query::parse(text) {
             Ok(query) => Some((text.clone(), query)),
@@ -124,7 +131,44 @@ pub(super) fn watchlist_config(
         query,
         sinks,
         sources: raw.sources,
+        backfill,
     })
+}
+
+/// A backfill window: a duration within the archive's retention (older articles are gone).
+fn backfill(
+    text: &str,
+    archive: &ArchiveConfig,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<Duration> {
+    let value = match parse_duration(text) {
+        Ok(value) => value,
+        Err(message) => {
+            problems.add(path, message);
+            return None;
+        }
+    };
+    match archive.retention {
+        None => {
+            problems.add(
+                path,
+                "needs the archive, which is off ([archive] retention = \"off\"); remove backfill or set a retention",
+            );
+            None
+        }
+        Some(retention) if value > retention => {
+            problems.add(
+                path,
+                format!(
+                    "{text:?} reaches further back than [archive] retention ({}) keeps articles; shorten it or lengthen the retention",
+                    whole_units(retention)
+                ),
+            );
+            None
+        }
+        Some(_) => Some(value),
+    }
 }
 
 pub(super) fn list(names: &[String]) -> String {

@@ -7,6 +7,7 @@ pub(super) use super::retention::{
     item_listed_again_inside_the_margin_alerts_once, pruning_goes_in_batches,
     seen_entries_pruned_once_unlisted_for_the_margin,
 };
+pub(super) use super::archive::{archive_rows_page_and_prune, backfill_records_and_alerts};
 
 pub(super) fn alert(id: &str, watchlist: &str, url: &str, sinks: &[&str]) -> NewAlert {
     NewAlert {

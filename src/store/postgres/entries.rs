@@ -5,7 +5,7 @@
 //! advisory lock per watchlist before looking for an earlier story.
 
 use super::PostgresStore;
-use crate::store::{Millis, NewAlert, StoreError, STORY_WINDOW};
+use crate::store::{ArchivedArticle, Millis, NewAlert, StoreError, STORY_WINDOW};
 
 /// The advisory-lock namespace of story checks (the watchlist's hash is the second key).
 const STORY_LOCK: i32 = 0x7374_6f72;
@@ -69,9 +69,42 @@ impl PostgresStore {
         alerts: &[NewAlert],
         now: Millis,
     ) -> Result<Vec<String>, StoreError> {
+        self.commit_processed(source, entry_key, entry_url, alerts, None, now)
+            .await
+    }
+
+    /// As `commit_entry`, archiving the processed article in the same transaction.
+    pub async fn commit_processed(
+        &self,
+        source: &str,
+        entry_key: &str,
+        entry_url: Option<&str>,
+        alerts: &[NewAlert],
+        archived: Option<&ArchivedArticle>,
+        now: Millis,
+    ) -> Result<Vec<String>, StoreError> {
         let result = self
-            .write_entry(source, entry_key, entry_url, alerts, now)
+            .write_entry(source, entry_key, entry_url, alerts, archived, now)
             .await;
+        self.note(&result);
+        result
+    }
+
+    /// Creates alerts found outside a poll (a backfill) with the rules of `commit_entry`,
+    /// without marking any entry seen.
+    pub async fn commit_alerts(
+        &self,
+        alerts: &[NewAlert],
+        now: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        let result: Result<_, StoreError> = async {
+            let mut client = self.client().await?;
+            let transaction = client.transaction().await?;
+            let created = insert_alerts(&transaction, alerts, now).await?;
+            transaction.commit().await?;
+            Ok(created)
+        }
+        .await;
         self.note(&result);
         result
     }
@@ -82,6 +115,7 @@ impl PostgresStore {
         entry_key: &str,
         entry_url: Option<&str>,
         alerts: &[NewAlert],
+        archived: Option<&ArchivedArticle>,
         now: Millis,
     ) -> Result<Vec<String>, StoreError> {
         let mut client = self.client().await?;
@@ -93,77 +127,10 @@ impl PostgresStore {
                 &[&source, &entry_key, &entry_url, &now],
             )
             .await?;
-        let mut created = Vec::new();
-        for alert in alerts {
-            if let Some(fingerprint) = alert.fingerprint {
-                transaction
-                    .execute(
-                        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-                        &[&STORY_LOCK, &alert.watchlist],
-                    )
-                    .await?;
-                if let Some(first) =
-                    near_duplicate_of(&transaction, &alert.watchlist, fingerprint, now).await?
-                {
-                    if first != alert.id {
-                        link_story(&transaction, &first, alert).await?;
-                    }
-                    continue;
-                }
-            }
-            let inserted = transaction
-                .execute(
-                    "INSERT INTO alerts (id, watchlist, article_url, source, created_at, payload)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                    &[
-                        &alert.id,
-                        &alert.watchlist,
-                        &alert.article_url,
-                        &alert.source,
-                        &now,
-                        &alert.payload,
-                    ],
-                )
-                .await?;
-            if inserted == 0 {
-                continue;
-            }
-            for sink in &alert.sinks {
-                transaction
-                    .execute(
-                        "INSERT INTO deliveries (alert_id, sink, next_attempt_at) VALUES ($1, $2, $3)
-                         ON CONFLICT DO NOTHING",
-                        &[&alert.id, sink, &now],
-                    )
-                    .await?;
-            }
-            if let Some(fingerprint) = alert.fingerprint {
-                let [b0, b1, b2, b3, b4, b5, b6, b7] = crate::similarity::bands(fingerprint);
-                transaction
-                    .execute(
-                        "INSERT INTO alert_fingerprints
-                         (alert_id, watchlist, fingerprint, created_at, b0, b1, b2, b3, b4, b5, b6, b7)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                         ON CONFLICT DO NOTHING",
-                        &[
-                            &alert.id,
-                            &alert.watchlist,
-                            &(fingerprint as i64),
-                            &now,
-                            &b0,
-                            &b1,
-                            &b2,
-                            &b3,
-                            &b4,
-                            &b5,
-                            &b6,
-                            &b7,
-                        ],
-                    )
-                    .await?;
-            }
-            created.push(alert.id.clone());
+        if let Some(archived) = archived {
+            super::archive::insert(&transaction, archived).await?;
         }
+        let created = insert_alerts(&transaction, alerts, now).await?;
         transaction.commit().await?;
         Ok(created)
     }
@@ -178,6 +145,87 @@ impl PostgresStore {
             .await?;
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
+}
+
+/// Inserts alerts with their outbox rows and fingerprints; near-duplicates of a story this
+/// watchlist alerted on within the window are linked to it instead. The ids created.
+async fn insert_alerts(
+    transaction: &tokio_postgres::Transaction<'_>,
+    alerts: &[NewAlert],
+    now: Millis,
+) -> Result<Vec<String>, StoreError> {
+    let mut created = Vec::new();
+    for alert in alerts {
+        if let Some(fingerprint) = alert.fingerprint {
+            transaction
+                .execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                    &[&STORY_LOCK, &alert.watchlist],
+                )
+                .await?;
+            if let Some(first) =
+                near_duplicate_of(transaction, &alert.watchlist, fingerprint, now).await?
+            {
+                if first != alert.id {
+                    link_story(transaction, &first, alert).await?;
+                }
+                continue;
+            }
+        }
+        let inserted = transaction
+            .execute(
+                "INSERT INTO alerts (id, watchlist, article_url, source, created_at, payload)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[
+                    &alert.id,
+                    &alert.watchlist,
+                    &alert.article_url,
+                    &alert.source,
+                    &now,
+                    &alert.payload,
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            continue;
+        }
+        for sink in &alert.sinks {
+            transaction
+                .execute(
+                    "INSERT INTO deliveries (alert_id, sink, next_attempt_at) VALUES ($1, $2, $3)
+                     ON CONFLICT DO NOTHING",
+                    &[&alert.id, sink, &now],
+                )
+                .await?;
+        }
+        if let Some(fingerprint) = alert.fingerprint {
+            let [b0, b1, b2, b3, b4, b5, b6, b7] = crate::similarity::bands(fingerprint);
+            transaction
+                .execute(
+                    "INSERT INTO alert_fingerprints
+                     (alert_id, watchlist, fingerprint, created_at, b0, b1, b2, b3, b4, b5, b6, b7)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &alert.id,
+                        &alert.watchlist,
+                        &(fingerprint as i64),
+                        &now,
+                        &b0,
+                        &b1,
+                        &b2,
+                        &b3,
+                        &b4,
+                        &b5,
+                        &b6,
+                        &b7,
+                    ],
+                )
+                .await?;
+        }
+        created.push(alert.id.clone());
+    }
+    Ok(created)
 }
 
 /// The first alert of `watchlist` within the story window whose fingerprint is near this one.

@@ -14,6 +14,7 @@
 //! It does not lease sources or outbox rows yet (every instance would poll and deliver
 //! everything).
 
+mod archive;
 mod entries;
 mod import;
 mod outbox;

@@ -114,6 +114,29 @@ const STEPS: &[(i64, &str)] = &[
         PRIMARY KEY (sink, unit, recipient)
     );",
     ),
+    // the article archive and the backfilled watchlist queries (SQLite step 7)
+    (
+        3,
+        "CREATE TABLE archive (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        url TEXT NOT NULL,
+        fetched_url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        language TEXT,
+        processed_at BIGINT NOT NULL,
+        record BYTEA NOT NULL
+    );
+    CREATE INDEX archive_time ON archive (processed_at, id);
+    CREATE INDEX archive_source_time ON archive (source, processed_at, id);
+    CREATE INDEX archive_url ON archive (url);
+    CREATE INDEX archive_fetched_url ON archive (fetched_url);
+    CREATE TABLE watchlist_backfills (
+        watchlist TEXT PRIMARY KEY,
+        query_hash TEXT NOT NULL,
+        backfilled_at BIGINT NOT NULL
+    );",
+    ),
     // Retention (SQLite step 8): when the source last listed each seen entry, indexed per
     // source; alerts by age. Step 3 belongs to the article archive.
     (

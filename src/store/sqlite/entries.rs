@@ -6,7 +6,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::SqliteStore;
-use crate::store::{Millis, NewAlert, StoreError, STORY_WINDOW};
+use crate::store::{ArchivedArticle, Millis, NewAlert, StoreError, STORY_WINDOW};
 
 impl SqliteStore {
     pub fn is_seen(&self, source: &str, entry_key: &str) -> Result<bool, StoreError> {
@@ -76,7 +76,40 @@ impl SqliteStore {
         alerts: &[NewAlert],
         now: Millis,
     ) -> Result<Vec<String>, StoreError> {
-        let result = self.write_entry(source, entry_key, entry_url, alerts, now);
+        self.commit_processed(source, entry_key, entry_url, alerts, None, now)
+    }
+
+    /// As [`SqliteStore::commit_entry`], archiving the processed article in the same
+    /// transaction: an article is archived if and only if its entry was marked seen.
+    pub fn commit_processed(
+        &self,
+        source: &str,
+        entry_key: &str,
+        entry_url: Option<&str>,
+        alerts: &[NewAlert],
+        archived: Option<&ArchivedArticle>,
+        now: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        let result = self.write_entry(source, entry_key, entry_url, alerts, archived, now);
+        self.note(&result);
+        result
+    }
+
+    /// Creates alerts found outside a poll (a backfill over the archive) with the same rules
+    /// as [`SqliteStore::commit_entry`] — one per watchlist and article, near-duplicates
+    /// linked — without marking any entry seen. The ids of the alerts actually created.
+    pub fn commit_alerts(
+        &self,
+        alerts: &[NewAlert],
+        now: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        let result = (|| {
+            let mut connection = self.lock()?;
+            let transaction = connection.transaction()?;
+            let created = insert_alerts(&transaction, alerts, now)?;
+            transaction.commit()?;
+            Ok(created)
+        })();
         self.note(&result);
         result
     }
@@ -94,6 +127,7 @@ impl SqliteStore {
         entry_key: &str,
         entry_url: Option<&str>,
         alerts: &[NewAlert],
+        archived: Option<&ArchivedArticle>,
         now: Millis,
     ) -> Result<Vec<String>, StoreError> {
         let mut connection = self.lock()?;
@@ -103,65 +137,10 @@ impl SqliteStore {
                 "INSERT OR IGNORE INTO seen_entries (source, entry_key, url, seen_at, listed_at) VALUES (?1, ?2, ?3, ?4, ?4)",
             )?
             .execute(params![source, entry_key, entry_url, now])?;
-        let mut created = Vec::new();
-        for alert in alerts {
-            if let Some(fingerprint) = alert.fingerprint {
-                if let Some(first) =
-                    near_duplicate_of(&transaction, &alert.watchlist, fingerprint, now)?
-                {
-                    if first != alert.id {
-                        link_story(&transaction, &first, alert)?;
-                    }
-                    continue;
-                }
-            }
-            let inserted = transaction
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![
-                    alert.id,
-                    alert.watchlist,
-                    alert.article_url,
-                    alert.source,
-                    now,
-                    alert.payload
-                ])?;
-            if inserted == 0 {
-                continue;
-            }
-            for sink in &alert.sinks {
-                transaction
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![alert.id, sink, now])?;
-            }
-            if let Some(fingerprint) = alert.fingerprint {
-                let [b0, b1, b2, b3, b4, b5, b6, b7] = crate::similarity::bands(fingerprint);
-                transaction.execute(
-                    "INSERT OR IGNORE INTO alert_fingerprints
-                     (alert_id, watchlist, fingerprint, created_at, b0, b1, b2, b3, b4, b5, b6, b7)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    params![
-                        alert.id,
-                        alert.watchlist,
-                        fingerprint as i64,
-                        now,
-                        b0,
-                        b1,
-                        b2,
-                        b3,
-                        b4,
-                        b5,
-                        b6,
-                        b7
-                    ],
-                )?;
-            }
-            created.push(alert.id.clone());
+        if let Some(archived) = archived {
+            super::archive::insert(&transaction, archived)?;
         }
+        let created = insert_alerts(&transaction, alerts, now)?;
         transaction.commit()?;
         Ok(created)
     }
@@ -175,6 +154,74 @@ impl SqliteStore {
         let rows = statement.query_map(params![alert_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+}
+
+/// Inserts alerts with their outbox rows and fingerprints; near-duplicates of a story this
+/// watchlist alerted on within the window are linked to it instead. The ids created.
+fn insert_alerts(
+    transaction: &rusqlite::Transaction<'_>,
+    alerts: &[NewAlert],
+    now: Millis,
+) -> Result<Vec<String>, rusqlite::Error> {
+    let mut created = Vec::new();
+    for alert in alerts {
+        if let Some(fingerprint) = alert.fingerprint {
+            if let Some(first) = near_duplicate_of(transaction, &alert.watchlist, fingerprint, now)?
+            {
+                if first != alert.id {
+                    link_story(transaction, &first, alert)?;
+                }
+                continue;
+            }
+        }
+        let inserted = transaction
+            .prepare_cached(
+                "INSERT OR IGNORE INTO alerts (id, watchlist, article_url, source, created_at, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                alert.id,
+                alert.watchlist,
+                alert.article_url,
+                alert.source,
+                now,
+                alert.payload
+            ])?;
+        if inserted == 0 {
+            continue;
+        }
+        for sink in &alert.sinks {
+            transaction
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO deliveries (alert_id, sink, next_attempt_at) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![alert.id, sink, now])?;
+        }
+        if let Some(fingerprint) = alert.fingerprint {
+            let [b0, b1, b2, b3, b4, b5, b6, b7] = crate::similarity::bands(fingerprint);
+            transaction.execute(
+                "INSERT OR IGNORE INTO alert_fingerprints
+                 (alert_id, watchlist, fingerprint, created_at, b0, b1, b2, b3, b4, b5, b6, b7)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    alert.id,
+                    alert.watchlist,
+                    fingerprint as i64,
+                    now,
+                    b0,
+                    b1,
+                    b2,
+                    b3,
+                    b4,
+                    b5,
+                    b6,
+                    b7
+                ],
+            )?;
+        }
+        created.push(alert.id.clone());
+    }
+    Ok(created)
 }
 
 /// The first alert of `watchlist` within the story window whose fingerprint is near this one.

@@ -7,6 +7,7 @@
 //! directly rather than paying a thread hop for sub-millisecond work. A poll bookkeeping write the
 //! database refuses is remembered in memory ([`Unrecorded`]) so health still tells the truth.
 
+mod archive;
 mod entries;
 mod export;
 mod outbox;

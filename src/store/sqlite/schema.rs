@@ -96,6 +96,31 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
          PRIMARY KEY (sink, unit, recipient)
      ) WITHOUT ROWID;",
     ),
+    // The article archive (one row per processed article: its compressed record and what
+    // lookups filter on, newest first by time or by source), and per watchlist the hash of
+    // the query last backfilled, so a restart or a reload does not backfill again.
+    (
+        7,
+        "CREATE TABLE archive (
+         id TEXT PRIMARY KEY,
+         source TEXT NOT NULL,
+         url TEXT NOT NULL,
+         fetched_url TEXT NOT NULL,
+         title TEXT NOT NULL,
+         language TEXT,
+         processed_at INTEGER NOT NULL,
+         record BLOB NOT NULL
+     );
+     CREATE INDEX archive_time ON archive (processed_at, id);
+     CREATE INDEX archive_source_time ON archive (source, processed_at, id);
+     CREATE INDEX archive_url ON archive (url);
+     CREATE INDEX archive_fetched_url ON archive (fetched_url);
+     CREATE TABLE watchlist_backfills (
+         watchlist TEXT PRIMARY KEY,
+         query_hash TEXT NOT NULL,
+         backfilled_at INTEGER NOT NULL
+     );",
+    ),
     // Retention (see `crate::retention`): when the source last listed each seen entry (existing
     // rows start from when they were first seen), indexed per source for the listing refresh
     // and the pruning join; alerts by age for pruning. Step 7 belongs to the article archive.
