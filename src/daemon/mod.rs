@@ -8,8 +8,8 @@
 //! matching logic: those are pure functions it calls (`source`, `extract`, `assemble`, `rules`).
 //! Files are named after what they do; README.md's codemap lists them.
 
-mod console;
 mod backfill;
+mod console;
 mod deliver;
 pub mod demo;
 mod fetch_source;

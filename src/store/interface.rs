@@ -16,8 +16,8 @@ use std::collections::HashSet;
 
 use super::{
     AlertRow, ArchiveCursor, ArchivedArticle, DatabaseSize, DueDelivery, HealthAlert, Millis,
-    NewAlert, OutboxCounts, Pushed, Settlement, SourceHealth, SourceState, StoreError,
-    StoredAlert, Subscription, Validators,
+    NewAlert, OutboxCounts, Pushed, Settlement, SourceHealth, SourceState, StoreError, StoredAlert,
+    Subscription, Validators,
 };
 
 /// Durable state behind one interface; cheap to clone (clones share the backend).

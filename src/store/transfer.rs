@@ -75,6 +75,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("entry_key", Text),
             ("url", Text),
             ("seen_at", BigInt),
+            ("listed_at", BigInt),
         ],
     },
     Table {

@@ -2,12 +2,12 @@
 
 use super::*;
 
+pub(super) use super::archive::{archive_rows_page_and_prune, backfill_records_and_alerts};
 pub(super) use super::retention::{
     alerts_pruned_after_keep_alerts, database_size_per_table,
     item_listed_again_inside_the_margin_alerts_once, pruning_goes_in_batches,
     seen_entries_pruned_once_unlisted_for_the_margin,
 };
-pub(super) use super::archive::{archive_rows_page_and_prune, backfill_records_and_alerts};
 
 pub(super) fn alert(id: &str, watchlist: &str, url: &str, sinks: &[&str]) -> NewAlert {
     NewAlert {

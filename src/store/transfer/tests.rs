@@ -3,8 +3,8 @@
 //! same on both; a database with rows is refused.
 
 use super::*;
-use crate::testing::TestDatabase;
 use crate::store::{HealthAlert, NewAlert, Settlement, Store, Validators};
+use crate::testing::TestDatabase;
 
 /// Every SQLite table is in the list, with the same columns (a schema step that adds a table
 /// or a column must add it here too, or `migrate-store` would leave it behind).
@@ -38,6 +38,21 @@ fn alert(id: &str, watchlist: &str, url: &str, fingerprint: Option<u64>) -> NewA
 /// A state with a row in every table: seen entries, validators and health, alerts in every
 /// delivery state, a digest, a story, recipient progress, a WebSub subscription and a push.
 async fn fill(store: &Store) {
+    let archived = crate::store::ArchivedArticle {
+        id: "art_1".to_string(),
+        source: "s".to_string(),
+        url: "https://a/archived".to_string(),
+        fetched_url: "https://a/archived?from=feed".to_string(),
+        title: "archived".to_string(),
+        language: Some("en".to_string()),
+        processed_at: 1_500,
+        record: vec![0, 1, 2, 255],
+    };
+    store
+        .commit_processed("s", "archived-1", None, &[], Some(&archived), 1_500)
+        .await
+        .unwrap();
+    store.record_backfill("w", "hash1", 1_600).await.unwrap();
     let validators = Validators {
         etag: Some("\"v1\"".to_string()),
         last_modified: Some("Tue, 01 Dec 2026 10:00:00 GMT".to_string()),
@@ -158,6 +173,8 @@ async fn read(store: &Store) -> String {
         text.push('\n');
     };
     line(format!("{:?}", store.validators("s").await.unwrap()));
+    line(format!("{:?}", store.archived("art_1").await.unwrap()));
+    line(format!("{:?}", store.backfilled_query("w").await.unwrap()));
     line(format!("{:?}", store.all_source_health().await.unwrap()));
     for (source, key) in [
         ("s", "old-1"),
