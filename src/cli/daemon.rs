@@ -196,6 +196,43 @@ fn binary_size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+pub(super) async fn cluster(path: &Path) -> ExitCode {
+    let config = match load_config(path) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let Some(url) = &config.daemon.database else {
+        println!("{} uses SQLite: one instance per state directory, no cluster; set [daemon] database to a PostgreSQL URL to run several instances", path.display());
+        return ExitCode::SUCCESS;
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let since = now - daemon::cluster::millis(config.daemon.lease);
+    let live = match crate::store::Store::connect(url.expose()).await {
+        Ok(store) => store.live_instances(since, now).await,
+        Err(error) => Err(error),
+    };
+    match live {
+        Ok(live) if live.is_empty() => {
+            println!(
+                "no live instance (none has sent a heartbeat within the last {})",
+                humantime::format_duration(config.daemon.lease)
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(live) => {
+            print!("{}", daemon::cluster::report(&live, now));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!(
+                "error: state database {}: {error}",
+                config.daemon.database_label()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 pub(super) async fn demo() -> ExitCode {
     match daemon::demo::run().await {
         Ok(count) if count > 0 => ExitCode::SUCCESS,

@@ -132,6 +132,12 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Show the instances sharing the configuration's PostgreSQL database: heartbeat, config
+    /// hash and the leases each holds.
+    Cluster {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Find the feed of a site: the URL itself, the feeds its page announces, or a common path.
     Discover {
         /// A homepage or any page of the site.
@@ -184,6 +190,7 @@ pub fn main() -> ExitCode {
         Command::MigrateStore { config, to } => {
             runtime.block_on(migrate::migrate_store(&config, to.as_deref()))
         }
+        Command::Cluster { config } => runtime.block_on(daemon::cluster(&config)),
         Command::Demo => runtime.block_on(daemon::demo()),
         Command::Alerts { command } => runtime.block_on(alerts::command(command)),
         Command::Discover { url } => runtime.block_on(inspect::discover(&url)),

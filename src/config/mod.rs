@@ -39,6 +39,9 @@ pub const DEFAULT_RETRY: &[&str] = &["5s", "5m", "30m", "2h", "5h", "10h", "14h"
 pub struct Config {
     /// The file this was read from.
     pub path: PathBuf,
+    /// The first 12 hex digits of the SHA-256 of the file's text: instances sharing a database
+    /// compare it and warn when they run different configurations.
+    pub hash: String,
     pub daemon: DaemonConfig,
     pub console: ConsoleConfig,
     pub fetch: FetchConfig,
@@ -73,6 +76,11 @@ pub struct DaemonConfig {
     /// How long alerts are kept after their last delivery (dead letters: after creation);
     /// see `crate::retention`.
     pub keep_alerts: std::time::Duration,
+    /// This instance's name among those sharing a PostgreSQL database; `None`: hostname-pid.
+    pub instance: Option<String>,
+    /// How long a lease (a source's poll, an outbox row's attempt, a WebSub renewal) lasts
+    /// without renewal: what a dead instance's work waits before another instance takes it.
+    pub lease: Duration,
 }
 
 impl DaemonConfig {
@@ -423,6 +431,7 @@ impl Config {
         validate::parse(text, base, environment)
             .map(|mut config| {
                 config.path = path.to_path_buf();
+                config.hash = text_hash(text);
                 config
             })
             .map_err(|problems| ConfigError {
@@ -440,4 +449,13 @@ impl Config {
     pub fn sink(&self, name: &str) -> Option<&SinkConfig> {
         self.sinks.iter().find(|sink| sink.name == name)
     }
+}
+
+/// The first 12 hex digits of the SHA-256 of `text`.
+fn text_hash(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes())[..6]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

@@ -15,6 +15,8 @@ pub struct RawDaemon {
     pub health_sinks: Option<Vec<String>>,
     pub health_failures: Option<u32>,
     pub public_url: Option<String>,
+    pub instance: Option<String>,
+    pub lease: Option<String>,
     pub keep_alerts: Option<String>,
 }
 

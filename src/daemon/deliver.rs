@@ -254,6 +254,10 @@ impl Pipeline {
                 }
             }
         }
+        // after the rate limit's wait: the lease covers the request, not the queue before it
+        if self.clustered() && !self.claim(sink_name, &unit).await? {
+            return Ok(()); // another instance attempts it
+        }
         let members = unit.members();
         let count = members.len();
         report.attempted += count;
@@ -368,6 +372,25 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// Leases the unit's rows for this attempt (instances sharing a database): false when
+    /// another instance attempts them, or they were settled meanwhile.
+    async fn claim(&self, sink_name: &str, unit: &Unit<'_>) -> Result<bool, StoreError> {
+        let now = now_millis();
+        let end = self.lease_end(now);
+        match unit {
+            Unit::Single(delivery) => {
+                self.store
+                    .claim_delivery(&delivery.alert_id, sink_name, &self.instance, now, end)
+                    .await
+            }
+            Unit::Digest { id, .. } => {
+                self.store
+                    .claim_digest(sink_name, id, &self.instance, now, end)
+                    .await
+            }
+        }
     }
 
     /// Sends the unit: in one call when the sink has a single receiver; else recipient by

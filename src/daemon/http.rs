@@ -148,6 +148,7 @@ async fn status(State(current): State<watch::Receiver<Current>>) -> Response {
     });
     let loops = current.liveness.counts();
     let store_problem = pipeline.store.write_problem();
+    let cluster = pipeline.cluster_status().await;
     Json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "started_at": current.started_at.to_rfc3339(),
@@ -164,6 +165,7 @@ async fn status(State(current): State<watch::Receiver<Current>>) -> Response {
         "sinks": config.sinks.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         "outbox": { "pending": outbox.pending, "delivered": outbox.delivered, "dead": outbox.dead },
         "database": database,
+        "cluster": cluster,
     }))
     .into_response()
 }

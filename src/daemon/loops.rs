@@ -39,23 +39,64 @@ pub(super) async fn source_loop(
     if !sleep_or_cancel(stagger, &shutdown).await {
         return;
     }
+    let clustered = pipeline.clustered();
+    let lease = format!("source:{}", source.name);
+    // a wake-up (the WebSub subscription ended) polls before the schedule says so
+    let mut woken = false;
     loop {
-        let result = tokio::select! {
-            result = pipeline.poll_source(&source) => result,
-            _ = shutdown.cancelled() => return,
+        if clustered {
+            // instances sharing the database: poll only with the source's lease, and only when
+            // its schedule (whoever polled it last) is due
+            if let Some(wait) = pipeline.claim_poll(&source.name, !woken).await {
+                if !sleep_or_wake(&pipeline, &source, wait, &shutdown, &mut woken).await {
+                    return;
+                }
+                continue;
+            }
+        }
+        woken = false;
+        let poll = async {
+            let result = tokio::select! {
+                result = pipeline.poll_source(&source) => result,
+                _ = shutdown.cancelled() => return None,
+            };
+            if let Ok(report) = &result {
+                log_poll(&source, report);
+            }
+            // records the outcome (health, rhythm) and asks crate::schedule for the delay
+            Some(pipeline.after_poll(&source, &result).await)
         };
-        if let Ok(report) = &result {
-            log_poll(&source, report);
+        let delay = if clustered {
+            pipeline.holding(&lease, poll).await
+        } else {
+            poll.await
+        };
+        let Some(delay) = delay else {
+            return;
+        };
+        if !sleep_or_wake(&pipeline, &source, delay, &shutdown, &mut woken).await {
+            return;
         }
-        // records the outcome (health, rhythm) and asks crate::schedule for the delay
-        let delay = pipeline.after_poll(&source, &result).await;
-        // a WebSub subscription that ends wakes the source early: pushes no longer cover it
-        let wake = pipeline.poll_wakes.get(&source.name);
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = async { match wake { Some(wake) => wake.notified().await, None => std::future::pending().await } } => {}
-            _ = shutdown.cancelled() => return,
+    }
+}
+
+/// Sleeps `delay`, or less when the source is woken (its WebSub subscription ended: pushes no
+/// longer cover it); false when cancelled.
+async fn sleep_or_wake(
+    pipeline: &Pipeline,
+    source: &SourceConfig,
+    delay: Duration,
+    shutdown: &CancellationToken,
+    woken: &mut bool,
+) -> bool {
+    let wake = pipeline.poll_wakes.get(&source.name);
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => true,
+        _ = async { match wake { Some(wake) => wake.notified().await, None => std::future::pending().await } } => {
+            *woken = true;
+            true
         }
+        _ = shutdown.cancelled() => false,
     }
 }
 

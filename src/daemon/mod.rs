@@ -10,6 +10,7 @@
 
 mod backfill;
 mod console;
+pub mod cluster;
 mod deliver;
 pub mod demo;
 mod fetch_source;
@@ -53,6 +54,8 @@ pub struct Pipeline {
     pub config: Arc<Config>,
     pub store: Arc<Store>,
     pub metrics: Arc<Metrics>,
+    /// This instance's name among those sharing the database (its leases are held under it).
+    instance: String,
     fetcher: Fetcher,
     /// Compiled watchlists; index i is `config.watchlists[i]`.
     matcher: Matcher,
@@ -173,10 +176,12 @@ impl Pipeline {
             .iter()
             .map(|source| (source.name.clone(), Notify::new()))
             .collect();
+        let instance = cluster::instance_name(&config);
         Ok(Pipeline {
             config: Arc::new(config),
             store,
             metrics,
+            instance,
             fetcher,
             matcher,
             sinks,

@@ -193,6 +193,13 @@ async fn start(pipeline: Arc<Pipeline>, parent: &CancellationToken) -> Generatio
         let token = token.clone();
         tracker.spawn(async move { super::loops::archive_loop(pipeline, token).await });
     }
+    if pipeline.clustered() {
+        // not counted among the loops the watchdog watches: a stopped heartbeat makes this
+        // instance look dead to the others, whose leases then simply wait on the store
+        let pipeline = Arc::clone(&pipeline);
+        let token = token.clone();
+        tracker.spawn(async move { super::cluster::heartbeat_loop(pipeline, token).await });
+    }
     for sink in pipeline.config.sinks.iter() {
         let alive = Alive::new(&liveness, Task::Delivery);
         let pipeline = Arc::clone(&pipeline);
@@ -316,7 +323,18 @@ pub async fn run(pipeline: Arc<Pipeline>, mut control: Control) -> Result<(), St
     }
     notify::stopping();
     info!("stopping: waiting for in-flight work");
+    let pipeline = Arc::clone(&generation.pipeline);
     stop(generation).await;
+    if pipeline.clustered() {
+        // the others need not wait for this instance's leases to expire
+        if let Err(store_error) = pipeline
+            .store
+            .leave(&pipeline.instance, super::now_millis())
+            .await
+        {
+            warn!(error = %store_error, "cannot leave the cluster cleanly; this instance's leases end by themselves");
+        }
+    }
     if let Some(listener) = listener {
         let _ = tokio::time::timeout(Duration::from_secs(2), listener).await;
     }

@@ -9,6 +9,7 @@ use crate::testing::TestDatabase;
 
 mod archive;
 mod cases;
+mod cluster;
 mod retention;
 
 /// Runs `case` on SQLite, then on a fresh PostgreSQL database.
@@ -57,6 +58,58 @@ conformance!(
     archive_rows_page_and_prune,
     backfill_records_and_alerts,
 );
+
+/// Runs a case on a fresh PostgreSQL database only: cluster coordination has nothing to
+/// coordinate on SQLite (one process per state directory; see `cluster.rs`).
+macro_rules! postgres_only {
+    ($($case:ident),* $(,)?) => {
+        $(
+            mod $case {
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(database) = TestDatabase::create().await else {
+                        return;
+                    };
+                    let store = Store::connect(&database.url).await.unwrap();
+                    cluster::$case(&store).await;
+                    drop(store);
+                    database.drop_database().await;
+                }
+            }
+        )*
+    };
+}
+
+postgres_only!(
+    source_leases,
+    concurrent_source_claims_grant_one,
+    delivery_leases,
+    digest_leases,
+    instances_and_heartbeats,
+);
+
+/// On SQLite every lease is granted and nothing is listed: the single instance works as before.
+#[tokio::test]
+async fn sqlite_grants_every_lease() {
+    let store = Store::open_in_memory().unwrap();
+    assert!(!store.shared());
+    for holder in ["a", "b"] {
+        assert_eq!(
+            store
+                .claim_source("s", holder, 100, 160, true)
+                .await
+                .unwrap(),
+            Claim::Granted
+        );
+        assert!(store
+            .claim_delivery("x", "hook", holder, 100, 160)
+            .await
+            .unwrap());
+    }
+    assert!(store.live_instances(0, 100).await.unwrap().is_empty());
+}
 
 /// A PostgreSQL database written by a newer wirewatch is refused, naming both versions.
 #[tokio::test]

@@ -15,9 +15,9 @@ use super::sqlite::SqliteStore;
 use std::collections::HashSet;
 
 use super::{
-    AlertRow, ArchiveCursor, ArchivedArticle, DatabaseSize, DueDelivery, HealthAlert, Millis,
-    NewAlert, OutboxCounts, Pushed, Settlement, SourceHealth, SourceState, StoreError, StoredAlert,
-    Subscription, Validators,
+    AlertRow, ArchiveCursor, ArchivedArticle, Claim, DatabaseSize, DueDelivery, HealthAlert,
+    Instance, LiveInstance, Millis, NewAlert, OutboxCounts, Pushed, Settlement, SourceHealth,
+    SourceState, StoreError, StoredAlert, Subscription, Validators,
 };
 
 /// Durable state behind one interface; cheap to clone (clones share the backend).
@@ -65,6 +65,12 @@ impl Store {
     /// A private in-memory SQLite database, for tests and one-shot commands.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         Ok(Store::from(SqliteStore::open_in_memory()?))
+    }
+
+    /// Whether several instances may share this store (PostgreSQL); a SQLite state directory
+    /// belongs to one process.
+    pub fn shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
     }
 
     /// Makes every later write fail, as a read-only database file would.
@@ -291,6 +297,23 @@ impl Store {
         fn prune_alerts(now: Millis, keep: Millis, batch: usize) -> Result<usize, StoreError>;
         /// The database's size and each table's rows and bytes.
         fn database_size() -> Result<DatabaseSize, StoreError>;
+        // cluster (PostgreSQL; on SQLite every lease is granted and no instance is listed)
+        /// Announces the instance or refreshes its heartbeat; false when another live process
+        /// (heartbeat after `stale_before`) already uses the name.
+        fn heartbeat(instance: &Instance, stale_before: Millis) -> Result<bool, StoreError>;
+        /// A clean stop: the instance's row goes, its leases end and its in-flight rows are due.
+        fn leave(name: &str, now: Millis) -> Result<(), StoreError>;
+        /// Instances with a heartbeat since `since`, with the leases they hold at `now`.
+        fn live_instances(since: Millis, now: Millis) -> Result<Vec<LiveInstance>, StoreError>;
+        /// Takes or renews the named lease unless another holder's runs past `now`.
+        fn take_lease(name: &str, holder: &str, now: Millis, until: Millis) -> Result<Claim, StoreError>;
+        /// The lease of polling a source; with `due_only`, only when its next poll is due.
+        fn claim_source(source: &str, holder: &str, now: Millis, until: Millis, due_only: bool) -> Result<Claim, StoreError>;
+        fn release_lease(name: &str, holder: &str) -> Result<(), StoreError>;
+        /// Leases one due outbox row for one attempt; false when it is not due or someone else's.
+        fn claim_delivery(alert_id: &str, sink: &str, holder: &str, now: Millis, until: Millis) -> Result<bool, StoreError>;
+        /// Leases every pending member of a due digest for one attempt, all or none.
+        fn claim_digest(sink: &str, digest_id: &str, holder: &str, now: Millis, until: Millis) -> Result<bool, StoreError>;
     }
 }
 

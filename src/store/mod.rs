@@ -273,6 +273,36 @@ pub struct TableSize {
 /// retention counts in days, so refreshing at most hourly keeps a busy feed's polls from
 /// rewriting its fifty rows every minute.
 pub const LISTING_REFRESH: Millis = 3600 * 1000;
+/// A running instance as it announces itself to the others (PostgreSQL only: a SQLite state
+/// directory has one instance, its lock sees to that).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub name: String,
+    pub started_at: Millis,
+    pub heartbeat_at: Millis,
+    /// SHA-256 prefix of the configuration file: instances that disagree are warned about.
+    pub config_hash: String,
+    pub version: String,
+}
+
+/// A live instance and what it holds right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveInstance {
+    pub instance: Instance,
+    /// Names of the leases it holds (`source:NAME`, `websub:NAME`), with their expiry.
+    pub leases: Vec<(String, Millis)>,
+    /// Outbox rows it is attempting (leased, not settled yet).
+    pub deliveries: u64,
+}
+
+/// The answer to a lease request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The caller holds the lease until the expiry it asked for.
+    Granted,
+    /// Someone else holds it, or the work is not due: ask again at this time (or earlier).
+    NotBefore(Millis),
+}
 
 /// How far back a story counts as already alerted (a wire story resurfacing a month later is
 /// news again).

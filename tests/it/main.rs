@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod console;
+mod cluster;
 mod corpus;
 mod delivery;
 mod deploy;

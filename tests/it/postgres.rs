@@ -44,7 +44,7 @@ fn config(server: &FixtureServer, receiver: &Receiver) -> ConfigBuilder {
         )
 }
 
-async fn run_once(config: &std::path::Path, database: &str) -> common::Output {
+pub(crate) async fn run_once(config: &std::path::Path, database: &str) -> common::Output {
     Wirewatch::with_config("once", config)
         .env("TEST_WEBHOOK_SECRET", SECRET)
         .env("TEST_DATABASE_URL", database)

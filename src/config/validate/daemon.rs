@@ -5,15 +5,21 @@
 //! neither creates the directory nor binds the address.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use url::Url;
 
 use super::load::Problems;
-use super::values::{duration, http_url_like};
+use super::values::{duration, http_url_like, parse_duration};
 use super::watchlists::list;
 use crate::config::raw::RawDaemon;
 use crate::config::DaemonConfig;
 use crate::secret::Secret;
+
+/// How long a lease lasts unless `[daemon] lease` says otherwise.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+const MIN_LEASE: Duration = Duration::from_secs(1);
+const MAX_LEASE: Duration = Duration::from_secs(3600);
 
 /// The HTTP listener's default port (loopback only).
 pub const DEFAULT_LISTEN_PORT: u16 = 9412;
@@ -102,7 +108,28 @@ pub(super) fn daemon_config(
         "daemon.keep_alerts",
         problems,
     );
+    let instance = raw
+        .instance
+        .as_deref()
+        .and_then(|text| instance_name(text, problems));
+    let lease = match raw.lease.as_deref().map(parse_duration) {
+        None => DEFAULT_LEASE,
+        Some(Ok(lease)) if (MIN_LEASE..=MAX_LEASE).contains(&lease) => lease,
+        Some(Ok(_)) => {
+            problems.add(
+                "daemon.lease",
+                "must be between 1s and 1h: a dead instance's sources and deliveries wait this long before another instance takes them over, and a live one renews its leases every third of it",
+            );
+            DEFAULT_LEASE
+        }
+        Some(Err(message)) => {
+            problems.add("daemon.lease", message);
+            DEFAULT_LEASE
+        }
+    };
     DaemonConfig {
+        instance,
+        lease,
         state_dir: base.join(state_dir),
         database,
         listen,
@@ -111,6 +138,25 @@ pub(super) fn daemon_config(
         public_url,
         keep_alerts,
     }
+}
+
+/// `[daemon] instance`: a name other instances and `wirewatch cluster` show; it must be unique
+/// among the instances on one database (their leases are held under it).
+fn instance_name(text: &str, problems: &mut Problems) -> Option<String> {
+    let name = text.trim();
+    let usable = !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "-_.:@".contains(character));
+    if !usable {
+        problems.add(
+            "daemon.instance",
+            format!("{text:?} is not a usable name; use 1 to 100 letters, digits and - _ . : @ (or leave it out for hostname-pid)"),
+        );
+        return None;
+    }
+    Some(name.to_string())
 }
 
 /// `[daemon] database`: a PostgreSQL URL. The text is never repeated in a problem: it may hold

@@ -120,6 +120,7 @@ pub(super) fn parse(
     if problems.is_empty() {
         Ok(Config {
             path: PathBuf::new(),
+            hash: String::new(),
             daemon,
             console,
             fetch,

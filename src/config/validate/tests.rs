@@ -645,3 +645,32 @@ fn console_needs_a_token_beyond_loopback() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn cluster_keys() {
+    let body = "\n[sources.a]\nurl = \"https://example.org/feed\"\n[watchlists.w]\nkeywords = [\"x\"]\n[sinks.journal]\nkind = \"log\"\n";
+    let config = load(&format!(
+        "[daemon]\ninstance = \"news-1\"\nlease = \"90s\"\n{body}"
+    ))
+    .unwrap();
+    assert_eq!(config.daemon.instance.as_deref(), Some("news-1"));
+    assert_eq!(config.daemon.lease, Duration::from_secs(90));
+    let config = load(body).unwrap();
+    assert_eq!(config.daemon.instance, None);
+    assert_eq!(config.daemon.lease, Duration::from_secs(60));
+    let problems = problems_of(&format!(
+        "[daemon]\ninstance = \"two words\"\nlease = \"0s\"\n{body}"
+    ));
+    assert!(
+        problems[0].starts_with("daemon.instance: \"two words\" is not a usable name"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].starts_with("daemon.lease: must be between 1s and 1h"),
+        "{problems:?}"
+    );
+    assert_eq!(
+        problems_of(&format!("[daemon]\nlease = \"2h\"\n{body}")).len(),
+        1
+    );
+}

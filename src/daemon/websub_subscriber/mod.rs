@@ -159,6 +159,47 @@ impl Pipeline {
         }
     }
 
+    /// Sends a due subscription request — on a shared database only while holding the
+    /// subscription's renewal lease (`websub:NAME`), and only if it is still due once held, so
+    /// of several instances noticing the same due renewal one sends it.
+    async fn request_owned(&self, source: &SourceConfig, subscription: &Subscription) {
+        if !self.clustered() {
+            return self.request_subscription(source, subscription).await;
+        }
+        let lease = format!("websub:{}", source.name);
+        let now = now_millis();
+        match self
+            .store
+            .take_lease(&lease, &self.instance, now, self.lease_end(now))
+            .await
+        {
+            Ok(crate::store::Claim::Granted) => {}
+            Ok(crate::store::Claim::NotBefore(_)) => return, // another instance renews it
+            Err(store_error) => {
+                error!(source = %source.name, error = %store_error, "cannot ask for the WebSub renewal lease");
+                return;
+            }
+        }
+        let request = async {
+            match self.store.websub_subscription(&source.name).await {
+                Ok(Some(fresh))
+                    if websub::next_request(
+                        &fresh.facts,
+                        now_millis(),
+                        self.config.fetch.max_backoff,
+                    ) <= now_millis() =>
+                {
+                    self.request_subscription(source, &fresh).await
+                }
+                Ok(_) => {} // sent by another instance meanwhile, or forgotten
+                Err(store_error) => {
+                    error!(source = %source.name, error = %store_error, "cannot read the WebSub subscription")
+                }
+            }
+        };
+        self.holding(&lease, request).await
+    }
+
     /// Sends one subscription request (a first one, a renewal or a retry) and records the answer.
     async fn request_subscription(&self, source: &SourceConfig, subscription: &Subscription) {
         let (Some(callback), Ok(hub)) = (
@@ -379,7 +420,7 @@ pub(in crate::daemon) async fn subscription_loop(
             // concurrently: one slow or failing hub does not hold up the others
             let requests = due
                 .iter()
-                .map(|(source, subscription)| pipeline.request_subscription(source, subscription));
+                .map(|(source, subscription)| pipeline.request_owned(source, subscription));
             tokio::select! {
                 _ = join_all(requests) => {}
                 _ = shutdown.cancelled() => return,

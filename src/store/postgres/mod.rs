@@ -11,10 +11,11 @@
 //! it begins and once when it ends, shown by `/healthz`) and tries a new connection at most
 //! once per back-off step, so callers can simply retry later: nothing uncommitted was written.
 //!
-//! It does not lease sources or outbox rows yet (every instance would poll and deliver
-//! everything).
+//! Instances share the work through `cluster.rs` (heartbeats, leases of polls, renewals and
+//! delivery attempts).
 
 mod archive;
+mod cluster;
 mod entries;
 mod import;
 mod outbox;

@@ -185,7 +185,7 @@ impl PostgresStore {
             Settlement::Delivered { now } => {
                 client
                     .execute(
-                        "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,
+                        "UPDATE deliveries SET state = 'delivered', lease_holder = NULL, attempts = attempts + 1,
                              delivered_at = $3, last_error = NULL
                          WHERE sink = $1 AND digest_id = $2 AND state = 'pending'",
                         &[&sink, &digest_id, &now],
@@ -198,7 +198,7 @@ impl PostgresStore {
             } => {
                 client
                     .execute(
-                        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3,
+                        "UPDATE deliveries SET lease_holder = NULL, attempts = attempts + 1, next_attempt_at = $3,
                              last_error = $4
                          WHERE sink = $1 AND digest_id = $2 AND state = 'pending'",
                         &[&sink, &digest_id, &next_attempt_at, &error],
@@ -207,7 +207,7 @@ impl PostgresStore {
             }
             Settlement::Dead { error } => client
                 .execute(
-                    "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = $3
+                    "UPDATE deliveries SET state = 'dead', lease_holder = NULL, attempts = attempts + 1, last_error = $3
                          WHERE sink = $1 AND digest_id = $2 AND state = 'pending'",
                     &[&sink, &digest_id, &error],
                 )
@@ -236,7 +236,7 @@ impl PostgresStore {
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = $3,
+                "UPDATE deliveries SET state = 'delivered', lease_holder = NULL, attempts = attempts + 1, delivered_at = $3,
                      last_error = NULL
                  WHERE alert_id = $1 AND sink = $2",
                 &[&alert_id, &sink, &now],
@@ -255,7 +255,7 @@ impl PostgresStore {
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3, last_error = $4
+                "UPDATE deliveries SET lease_holder = NULL, attempts = attempts + 1, next_attempt_at = $3, last_error = $4
                  WHERE alert_id = $1 AND sink = $2",
                 &[&alert_id, &sink, &next_attempt_at, &error],
             )
@@ -272,7 +272,7 @@ impl PostgresStore {
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = $3
+                "UPDATE deliveries SET state = 'dead', lease_holder = NULL, attempts = attempts + 1, last_error = $3
                  WHERE alert_id = $1 AND sink = $2",
                 &[&alert_id, &sink, &error],
             )
@@ -386,7 +386,7 @@ impl PostgresStore {
         let client = self.client().await?;
         let changed = client
             .execute(
-                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $2,
+                "UPDATE deliveries SET state = 'pending', lease_holder = NULL, attempts = 0, next_attempt_at = $2,
                      delivered_at = NULL, digest_id = NULL
                  WHERE alert_id = $1",
                 &[&alert_id, &now],
@@ -399,7 +399,7 @@ impl PostgresStore {
         let client = self.client().await?;
         let changed = client
             .execute(
-                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1,
+                "UPDATE deliveries SET state = 'pending', lease_holder = NULL, attempts = 0, next_attempt_at = $1,
                      digest_id = NULL
                  WHERE state = 'dead'",
                 &[&now],

@@ -147,6 +147,24 @@ const STEPS: &[(i64, &str)] = &[
     CREATE INDEX seen_entries_listed ON seen_entries (source, listed_at);
     CREATE INDEX alerts_created ON alerts (created_at);",
     ),
+    // cluster coordination (issue 12): live instances, named leases (a source's poll, a
+    // WebSub subscription's renewal) and who is attempting an outbox row
+    (
+        5,
+        "CREATE TABLE instances (
+        name TEXT PRIMARY KEY,
+        started_at BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL,
+        config_hash TEXT NOT NULL,
+        version TEXT NOT NULL
+    );
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    ALTER TABLE deliveries ADD COLUMN lease_holder TEXT;",
+    ),
 ];
 
 /// The newest schema version this build knows.

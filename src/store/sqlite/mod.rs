@@ -8,6 +8,7 @@
 //! database refuses is remembered in memory ([`Unrecorded`]) so health still tells the truth.
 
 mod archive;
+mod cluster;
 mod entries;
 mod export;
 mod outbox;

@@ -1,0 +1,273 @@
+//! Several instances on one database share the work: this file holds the instances' heartbeats
+//! and the leases that make each piece of work one instance's at a time — a source's poll, a
+//! WebSub subscription's renewal (both rows of `leases`, named `source:NAME` / `websub:NAME`)
+//! and an outbox row's attempt (its `next_attempt_at` moved to the lease's end, so the row is
+//! simply not due for anyone else, and due again for everyone if its holder dies).
+//!
+//! It decides nothing about schedules or lease lengths: the caller passes `now` and the expiry.
+
+use super::PostgresStore;
+use crate::store::{Claim, Instance, LiveInstance, Millis, StoreError};
+
+impl PostgresStore {
+    /// Announces `instance` (or refreshes its heartbeat). False when another live process
+    /// (heartbeat after `stale_before`, another start time) already uses the name: the row is
+    /// then left alone.
+    pub async fn heartbeat(
+        &self,
+        instance: &Instance,
+        stale_before: Millis,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let written = client
+            .execute(
+                "INSERT INTO instances (name, started_at, heartbeat_at, config_hash, version)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (name) DO UPDATE SET started_at = EXCLUDED.started_at,
+                     heartbeat_at = EXCLUDED.heartbeat_at, config_hash = EXCLUDED.config_hash,
+                     version = EXCLUDED.version
+                 WHERE instances.started_at = EXCLUDED.started_at OR instances.heartbeat_at < $6",
+                &[
+                    &instance.name,
+                    &instance.started_at,
+                    &instance.heartbeat_at,
+                    &instance.config_hash,
+                    &instance.version,
+                    &stale_before,
+                ],
+            )
+            .await?;
+        Ok(written == 1)
+    }
+
+    /// A clean stop: the instance leaves the list, its leases end now and the outbox rows it
+    /// was attempting are due again at `now`.
+    pub async fn leave(&self, name: &str, now: Millis) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        transaction
+            .execute("DELETE FROM instances WHERE name = $1", &[&name])
+            .await?;
+        transaction
+            .execute(
+                "UPDATE leases SET expires_at = 0 WHERE holder = $1",
+                &[&name],
+            )
+            .await?;
+        transaction
+            .execute(
+                "UPDATE deliveries SET next_attempt_at = $2, lease_holder = NULL
+                 WHERE lease_holder = $1 AND state = 'pending' AND next_attempt_at > $2",
+                &[&name, &now],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Instances whose heartbeat is not older than `since`, by name, with the leases they hold
+    /// at `now`.
+    pub async fn live_instances(
+        &self,
+        since: Millis,
+        now: Millis,
+    ) -> Result<Vec<LiveInstance>, StoreError> {
+        let client = self.client().await?;
+        let mut live: Vec<LiveInstance> = client
+            .query(
+                "SELECT name, started_at, heartbeat_at, config_hash, version FROM instances
+                 WHERE heartbeat_at >= $1 ORDER BY name",
+                &[&since],
+            )
+            .await?
+            .iter()
+            .map(|row| LiveInstance {
+                instance: Instance {
+                    name: row.get(0),
+                    started_at: row.get(1),
+                    heartbeat_at: row.get(2),
+                    config_hash: row.get(3),
+                    version: row.get(4),
+                },
+                leases: Vec::new(),
+                deliveries: 0,
+            })
+            .collect();
+        for row in client
+            .query(
+                "SELECT holder, name, expires_at FROM leases WHERE expires_at > $1 ORDER BY name",
+                &[&now],
+            )
+            .await?
+        {
+            let holder: String = row.get(0);
+            if let Some(entry) = live.iter_mut().find(|entry| entry.instance.name == holder) {
+                entry.leases.push((row.get(1), row.get(2)));
+            }
+        }
+        for row in client
+            .query(
+                "SELECT lease_holder, COUNT(*) FROM deliveries
+                 WHERE state = 'pending' AND lease_holder IS NOT NULL AND next_attempt_at > $1
+                 GROUP BY lease_holder",
+                &[&now],
+            )
+            .await?
+        {
+            let holder: String = row.get(0);
+            if let Some(entry) = live.iter_mut().find(|entry| entry.instance.name == holder) {
+                entry.deliveries = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
+            }
+        }
+        Ok(live)
+    }
+
+    /// Takes (or renews) the lease `name` for `holder` until `until`, unless another holder's
+    /// lease runs past `now`.
+    pub async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Millis,
+        until: Millis,
+    ) -> Result<Claim, StoreError> {
+        self.claim(name, holder, now, until, None).await
+    }
+
+    /// Takes the lease of polling `source` — when no other instance holds it and, with
+    /// `due_only`, only once the source's next poll (the last poller's schedule) is due. The
+    /// lease row is locked first, so two instances asking at once are served one after the other
+    /// and the second sees the first's schedule.
+    pub async fn claim_source(
+        &self,
+        source: &str,
+        holder: &str,
+        now: Millis,
+        until: Millis,
+        due_only: bool,
+    ) -> Result<Claim, StoreError> {
+        let lease = format!("source:{source}");
+        self.claim(&lease, holder, now, until, due_only.then_some(source))
+            .await
+    }
+
+    async fn claim(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Millis,
+        until: Millis,
+        due_source: Option<&str>,
+    ) -> Result<Claim, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        transaction
+            .execute(
+                "INSERT INTO leases (name, holder, expires_at) VALUES ($1, '', 0)
+                 ON CONFLICT (name) DO NOTHING",
+                &[&name],
+            )
+            .await?;
+        let row = transaction
+            .query_one(
+                "SELECT holder, expires_at FROM leases WHERE name = $1 FOR UPDATE",
+                &[&name],
+            )
+            .await?;
+        let (current, expires_at): (String, Millis) = (row.get(0), row.get(1));
+        if current != holder && expires_at > now {
+            return Ok(Claim::NotBefore(expires_at));
+        }
+        if let Some(source) = due_source {
+            let next: Option<Option<Millis>> = transaction
+                .query_opt(
+                    "SELECT next_poll_at FROM source_state WHERE source = $1",
+                    &[&source],
+                )
+                .await?
+                .map(|row| row.get(0));
+            if let Some(Some(next)) = next {
+                if next > now {
+                    return Ok(Claim::NotBefore(next));
+                }
+            }
+        }
+        transaction
+            .execute(
+                "UPDATE leases SET holder = $2, expires_at = $3 WHERE name = $1",
+                &[&name, &holder, &until],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(Claim::Granted)
+    }
+
+    /// Ends `holder`'s lease `name` now (nothing if someone else holds it).
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2",
+                &[&name, &holder],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Leases one due outbox row for one attempt: true when this caller may send it. The row
+    /// is not due for anyone until `until` (or until it is settled).
+    pub async fn claim_delivery(
+        &self,
+        alert_id: &str,
+        sink: &str,
+        holder: &str,
+        now: Millis,
+        until: Millis,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let claimed = client
+            .execute(
+                "UPDATE deliveries SET next_attempt_at = $5, lease_holder = $3
+                 WHERE alert_id = $1 AND sink = $2 AND state = 'pending' AND next_attempt_at <= $4",
+                &[&alert_id, &sink, &holder, &now, &until],
+            )
+            .await?;
+        Ok(claimed == 1)
+    }
+
+    /// Leases every pending member of a due digest for one attempt, all or none.
+    pub async fn claim_digest(
+        &self,
+        sink: &str,
+        digest_id: &str,
+        holder: &str,
+        now: Millis,
+        until: Millis,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        // locked first: a second claimer waits, then sees the moved times and backs off
+        let due: Vec<Millis> = transaction
+            .query(
+                "SELECT next_attempt_at FROM deliveries
+                 WHERE sink = $1 AND digest_id = $2 AND state = 'pending' FOR UPDATE",
+                &[&sink, &digest_id],
+            )
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if due.iter().min().is_none_or(|first| *first > now) {
+            return Ok(false);
+        }
+        transaction
+            .execute(
+                "UPDATE deliveries SET next_attempt_at = $4, lease_holder = $3
+                 WHERE sink = $1 AND digest_id = $2 AND state = 'pending'",
+                &[&sink, &digest_id, &holder, &until],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+}

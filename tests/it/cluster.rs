@@ -1,0 +1,196 @@
+//! Three `wirewatch run` processes on one PostgreSQL database over a local feed site, one of
+//! them SIGKILLed mid-cycle: the receiver gets the same alerts as a single instance's pass, no
+//! article is alerted under two ids, and each feed is fetched once (plus at most one repeat
+//! for a source whose poller died). No timing assertions: polls are counted in the fixture
+//! server's request log, with an hour-long interval so that any second fetch is a repeat.
+
+use crate::common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use common::{Daemon, FixtureServer, Receiver};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+const FEEDS: &[&str] = &[
+    "world.rss",
+    "nytimes.xml",
+    "wire.rss",
+    "wires.rss",
+    "archive.rss",
+];
+
+fn config_text(server: &FixtureServer, receiver: &Receiver) -> String {
+    let base = &server.base;
+    let hook = &receiver.url;
+    let mut text = format!(
+        r#"
+[daemon]
+state_dir = "state"
+database = "${{TEST_DATABASE_URL}}"
+listen = "off"
+lease = "2s"
+
+[fetch]
+timeout = "10s"
+allow_private_networks = true   # the test's "internet" is 127.0.0.1
+min_interval = "1h"
+max_interval = "2h"
+
+[watchlists.russia]
+query = 'Putin OR Kremlin'
+sinks = ["hook"]
+
+[watchlists.africa]
+query = 'Tunisia OR Zimbabwe OR Sudan'
+sinks = ["hook"]
+
+[sinks.hook]
+kind = "webhook"
+url = "{hook}/main"
+secret = "${{TEST_WEBHOOK_SECRET}}"
+"#
+    );
+    for (index, feed) in FEEDS.iter().enumerate() {
+        text.push_str(&format!(
+            "\n[sources.feed{index}]\nurl = \"{base}/feeds/{feed}\"\ninterval = \"1h\"\nmax_age = \"none\"\n"
+        ));
+    }
+    text
+}
+
+fn environment(database: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("TEST_WEBHOOK_SECRET", SECRET.to_string()),
+        ("TEST_DATABASE_URL", database.to_string()),
+        ("WIREWATCH_LOG", "info".to_string()),
+    ]
+}
+
+/// (watchlist, article url) → the alert ids that carried it.
+fn accepted(receiver: &Receiver) -> BTreeMap<(String, String), BTreeSet<String>> {
+    let mut pairs: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for request in receiver
+        .all()
+        .iter()
+        .filter(|request| request.status == 200)
+    {
+        let json = request.json();
+        let watchlist = json["watchlist"].as_str().unwrap_or_default();
+        let url = json["article"]["url"].as_str().unwrap_or_default();
+        pairs
+            .entry((watchlist.to_string(), url.to_string()))
+            .or_default()
+            .insert(json["id"].as_str().unwrap().to_string());
+    }
+    pairs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_share_the_work_and_survive_a_sigkill() {
+    let Some(reference_database) = crate::postgres::TestDatabase::create().await else {
+        return;
+    };
+    let Some(database) = crate::postgres::TestDatabase::create().await else {
+        return;
+    };
+
+    // the reference: one instance, one pass, on a database of its own
+    let reference_server = FixtureServer::start("e2e").await;
+    let reference_receiver = Receiver::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let config = common::write_config(
+        folder.path(),
+        &config_text(&reference_server, &reference_receiver),
+    );
+    let once = crate::postgres::run_once(&config, &reference_database.url).await;
+    assert!(once.status.success(), "stderr: {}", once.stderr);
+    let expected = accepted(&reference_receiver);
+    assert!(
+        !expected.is_empty(),
+        "the reference pass alerted nothing: {}",
+        once.stderr
+    );
+    reference_database.drop_database().await;
+
+    // the cluster: three processes, same config file, one database
+    let server = FixtureServer::start("e2e").await;
+    let receiver = Receiver::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let config = common::write_config(folder.path(), &config_text(&server, &receiver));
+    let environment = environment(&database.url);
+    let environment: Vec<(&str, &str)> = environment
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let mut instances: Vec<Daemon> = (0..3)
+        .map(|_| Daemon::start(&config, &environment))
+        .collect();
+
+    // SIGKILL the first instance as soon as the site sees the first feed request: the cycle
+    // is under way, and whatever it leased (a poll, a delivery) dies with it
+    let start = std::time::Instant::now();
+    while server.requests.lock().unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no instance polled"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut killed = instances.remove(0);
+    killed.child.start_kill().unwrap();
+    killed.child.wait().await.unwrap();
+
+    // the survivors take over what it held once its leases expire
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    while accepted(&receiver).len() < expected.len() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = accepted(&receiver);
+    let logs: Vec<String> = instances.iter().map(Daemon::log_text).collect();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "the cluster's accepted set differs from a single instance's; logs:\n{}",
+        logs.join("\n----\n")
+    );
+    for (pair, ids) in &got {
+        assert_eq!(ids.len(), 1, "{pair:?} alerted under several ids: {ids:?}");
+    }
+    for (index, feed) in FEEDS.iter().enumerate() {
+        let fetched = server.requested(&format!("/feeds/{feed}"));
+        assert!(
+            (1..=2).contains(&fetched),
+            "feed{index} ({feed}) fetched {fetched} times; logs:\n{}",
+            logs.join("\n----\n")
+        );
+    }
+
+    // `wirewatch cluster` lists the two survivors with their heartbeats
+    let output = tokio::process::Command::new(common::binary())
+        .args(["cluster", "--config", config.to_str().unwrap()])
+        .env("TEST_WEBHOOK_SECRET", SECRET)
+        .env("TEST_DATABASE_URL", &database.url)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{listing}");
+    for instance in &instances {
+        let name = format!("-{} ", instance.child.id().unwrap());
+        assert!(listing.contains(&name), "{name:?} missing from:\n{listing}");
+    }
+    assert_eq!(
+        listing
+            .lines()
+            .filter(|line| line.contains("heartbeat"))
+            .count(),
+        2,
+        "{listing}"
+    );
+
+    drop(instances);
+    database.drop_database().await;
+}
