@@ -12,6 +12,20 @@ mod cases;
 mod cluster;
 mod retention;
 
+/// Runs `case` on a fresh PostgreSQL database, dropped afterwards (skipped as [`skip`] says).
+async fn on_postgres<Case, Run>(case: Case)
+where
+    Case: FnOnce(Store) -> Run,
+    Run: std::future::Future<Output = ()>,
+{
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let store = Store::connect(&database.url).await.unwrap();
+    case(store).await;
+    database.drop_database().await;
+}
+
 /// Runs `case` on SQLite, then on a fresh PostgreSQL database.
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
@@ -26,13 +40,7 @@ macro_rules! conformance {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    let Some(database) = TestDatabase::create().await else {
-                        return;
-                    };
-                    let store = Store::connect(&database.url).await.unwrap();
-                    cases::$case(&store).await;
-                    drop(store);
-                    database.drop_database().await;
+                    on_postgres(|store| async move { cases::$case(&store).await }).await;
                 }
             }
         )*
@@ -69,13 +77,7 @@ macro_rules! postgres_only {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    let Some(database) = TestDatabase::create().await else {
-                        return;
-                    };
-                    let store = Store::connect(&database.url).await.unwrap();
-                    cluster::$case(&store).await;
-                    drop(store);
-                    database.drop_database().await;
+                    on_postgres(|store| async move { cluster::$case(&store).await }).await;
                 }
             }
         )*
