@@ -41,8 +41,8 @@ pub fn article_from_entry(entry: &Entry, feed_url: &Url) -> Article {
         url: link.clone(),
         fetched_url: link,
         title: entry.title.clone().unwrap_or_default(),
-        published: entry.published.map(PublisherTime::from),
-        updated: entry.updated.map(PublisherTime::from),
+        published: entry.published,
+        updated: entry.updated,
         authors: entry.authors.clone(),
         site_name: None,
         language: None,
@@ -61,10 +61,10 @@ pub fn fill_from_entry(article: &mut Article, entry: &Entry, feed_url: &Url) {
         article.title = entry.title.clone().unwrap_or_default();
     }
     if article.published.is_none() {
-        article.published = entry.published.map(PublisherTime::from);
+        article.published = entry.published;
     }
     if article.updated.is_none() {
-        article.updated = entry.updated.map(PublisherTime::from);
+        article.updated = entry.updated;
     }
     if article.authors.is_empty() {
         article.authors = entry.authors.clone();
@@ -77,6 +77,27 @@ pub fn fill_from_entry(article: &mut Article, entry: &Entry, feed_url: &Url) {
     }
 }
 
+/// A source's `timezone` applied to its entries' dates written without an offset (see
+/// [`model::PublisherTime::in_zone`]); without one they stay local times.
+pub fn entries_in_zone(entries: &mut [Entry], zone: Option<chrono_tz::Tz>) {
+    let Some(zone) = zone else {
+        return;
+    };
+    for entry in entries {
+        entry.published = entry.published.map(|date| date.in_zone(zone));
+        entry.updated = entry.updated.map(|date| date.in_zone(zone));
+    }
+}
+
+/// The same for an article's dates, which its page may have written without an offset.
+pub fn article_in_zone(article: &mut Article, zone: Option<chrono_tz::Tz>) {
+    let Some(zone) = zone else {
+        return;
+    };
+    article.published = article.published.map(|date| date.in_zone(zone));
+    article.updated = article.updated.map(|date| date.in_zone(zone));
+}
+
 /// Whether an entry is older than the source's `max_age` at `now`. Undated entries count as
 /// new, and a limit reaching before the calendar starts keeps everything.
 pub fn is_too_old(entry: &Entry, max_age: Option<Duration>, now: DateTime<Utc>) -> bool {
@@ -87,7 +108,7 @@ pub fn is_too_old(entry: &Entry, max_age: Option<Duration>, now: DateTime<Utc>) 
         .ok()
         .and_then(|max_age| now.checked_sub_signed(max_age))
     {
-        Some(oldest) => date.with_timezone(&Utc) < oldest,
+        Some(oldest) => date.approximate_utc() < oldest,
         None => false,
     }
 }

@@ -5,7 +5,7 @@
 //! shape of [`Article`] (with `body` and `text` added by `extract::render`) is the record of
 //! docs/FORMAT.md and part of the alert payload contract: extend it, never rename fields.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -44,6 +44,20 @@ impl PublisherTime {
         match self {
             PublisherTime::Zoned(time) => time.to_rfc3339(),
             PublisherTime::Local(time) => time.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+        }
+    }
+
+    /// A local time read in the source's configured zone (`timezone = "Europe/Paris"`), which
+    /// then states its offset; a time that had one keeps it. A wall-clock time the zone skips
+    /// (the hour lost to daylight saving) stays local rather than being moved; one it repeats
+    /// takes the earlier offset.
+    pub fn in_zone(self, zone: chrono_tz::Tz) -> PublisherTime {
+        match self {
+            PublisherTime::Local(time) => match zone.from_local_datetime(&time).earliest() {
+                Some(zoned) => PublisherTime::Zoned(zoned.fixed_offset()),
+                None => self,
+            },
+            PublisherTime::Zoned(_) => self,
         }
     }
 
@@ -89,9 +103,9 @@ pub struct Entry {
     /// The entry's link, absolute (resolved against the feed URL / xml:base).
     pub url: Option<String>,
     pub title: Option<String>,
-    /// Publication date with the offset the publisher wrote.
-    pub published: Option<DateTime<FixedOffset>>,
-    pub updated: Option<DateTime<FixedOffset>>,
+    /// Publication date with the offset the publisher wrote, or a local time when it wrote none.
+    pub published: Option<PublisherTime>,
+    pub updated: Option<PublisherTime>,
     pub authors: Vec<String>,
     /// Short description (RSS `description`, Atom `summary`), HTML as published.
     pub summary_html: Option<String>,

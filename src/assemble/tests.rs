@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::PublisherTime;
 
 fn feed() -> Url {
     Url::parse("https://example.org/feeds/world.xml").unwrap()
@@ -6,7 +7,7 @@ fn feed() -> Url {
 
 fn entry_dated(text: Option<&str>) -> Entry {
     Entry {
-        published: text.map(|t| DateTime::parse_from_rfc3339(t).unwrap()),
+        published: text.map(|t| PublisherTime::from(DateTime::parse_from_rfc3339(t).unwrap())),
         ..Entry::default()
     }
 }
@@ -96,10 +97,7 @@ fn fill_from_entry_fills_only_what_the_page_lacks() {
     };
     fill_from_entry(&mut from_page, &entry, &feed());
     assert_eq!(from_page.title, "Page title");
-    assert_eq!(
-        from_page.published,
-        entry.published.map(PublisherTime::from)
-    );
+    assert_eq!(from_page.published, entry.published);
     assert_eq!(from_page.authors, entry.authors);
     assert_eq!(from_page.url, "https://example.org/a?from=redirect");
     assert!(!from_page.blocks.is_empty(), "body taken from the entry");
@@ -169,4 +167,69 @@ fn article_from_page_decodes_then_extracts() {
     let url = Url::parse("https://example.org/page").unwrap();
     let (article, _notes) = article_from_page(page, None, &url);
     assert_eq!(article.title, "Привет");
+}
+
+/// Issue 17: a source's `timezone` gives its offset-less dates (feed entries and pages alike)
+/// the zone's offset for that date, daylight saving included; dates that had one keep it.
+#[test]
+fn source_timezone_applies_to_offsetless_dates_only() {
+    let local = |text: &str| PublisherTime::from_record(text).unwrap();
+    let mut entries = vec![
+        Entry {
+            published: Some(local("2024-05-14T13:05:00")),
+            updated: Some(local("2024-01-14T13:05:00")),
+            ..Entry::default()
+        },
+        Entry {
+            published: Some(local("2024-05-14T13:05:00-04:00")),
+            ..Entry::default()
+        },
+    ];
+    let unchanged = entries.clone();
+    entries_in_zone(&mut entries, None);
+    assert_eq!(entries, unchanged, "no zone: local times stay local");
+    entries_in_zone(&mut entries, Some(chrono_tz::Europe::Paris));
+    let record = |date: Option<PublisherTime>| date.map(|date| date.to_record());
+    assert_eq!(
+        record(entries[0].published).as_deref(),
+        Some("2024-05-14T13:05:00+02:00")
+    );
+    assert_eq!(
+        record(entries[0].updated).as_deref(),
+        Some("2024-01-14T13:05:00+01:00")
+    );
+    assert_eq!(
+        record(entries[1].published).as_deref(),
+        Some("2024-05-14T13:05:00-04:00")
+    );
+
+    let mut article = Article {
+        published: Some(local("2024-05-14T09:00:00")),
+        ..Article::default()
+    };
+    article_in_zone(&mut article, Some(chrono_tz::America::New_York));
+    assert_eq!(
+        record(article.published).as_deref(),
+        Some("2024-05-14T09:00:00-04:00")
+    );
+    // 02:30 does not exist in Paris on the day clocks go forward: it stays a local time
+    let mut skipped = Article {
+        published: Some(local("2024-03-31T02:30:00")),
+        ..Article::default()
+    };
+    article_in_zone(&mut skipped, Some(chrono_tz::Europe::Paris));
+    assert_eq!(skipped.published, Some(local("2024-03-31T02:30:00")));
+}
+
+/// Issue 17: an entry whose feed gives a date without a zone keeps it local in the article,
+/// never stamped with "Z".
+#[test]
+fn article_from_an_entry_keeps_an_offsetless_date_local() {
+    let entry = Entry {
+        published: crate::source::date::parse_date("2024-05-14 13:05"),
+        ..entry_linked(Some("https://example.org/a"))
+    };
+    let article = article_from_entry(&entry, &feed());
+    let published = article.published.map(|date| date.to_record());
+    assert_eq!(published.as_deref(), Some("2024-05-14T13:05:00"));
 }

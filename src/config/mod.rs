@@ -210,6 +210,9 @@ pub struct SourceConfig {
     pub websub: bool,
     /// New entries processed per poll (newest first); the rest are left unseen for the next.
     pub max_entries_per_poll: usize,
+    /// The zone the source's dates written without an offset are read in; `None` keeps them
+    /// local times (never UTC).
+    pub timezone: Option<chrono_tz::Tz>,
 }
 
 #[derive(Debug, Clone)]

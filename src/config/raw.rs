@@ -73,6 +73,8 @@ pub struct RawSource {
     pub max_entries: Option<usize>,
     /// Overrides `[fetch] max_entries_per_poll` for this source.
     pub max_entries_per_poll: Option<i64>,
+    /// IANA zone ("Europe/Paris") for the source's dates written without an offset.
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

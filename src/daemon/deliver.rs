@@ -6,7 +6,10 @@
 //! that opened with the oldest waiting match has closed, the matches due by then are bundled
 //! (their membership recorded in the store before the first attempt) and sent as one message;
 //! the digest then retries, succeeds or dies as one, with every member keeping its own row.
-//! Source-health messages are never bundled.
+//! When a chat service's size limit leaves room for only the first alerts of a digest, the
+//! message carries those, only they are counted delivered, and the rest go out right away in a
+//! follow-up message under the same digest (not after another window). Source-health messages
+//! are never bundled.
 //!
 //! Each sink is driven separately (its own task in the daemon), so a slow or failing receiver
 //! only ever delays its own rows.
@@ -77,7 +80,11 @@ enum Unit<'a> {
     Single(&'a DueDelivery),
     Digest {
         id: &'a str,
+        /// The digest's pending members, all handed to the sink's digest format.
         members: &'a [DueDelivery],
+        /// How many of them (the first ones) the message lists within the service's limits;
+        /// it counts the others ("and N more alerts"), which follow in the next message.
+        listed: usize,
     },
 }
 
@@ -94,7 +101,7 @@ impl Unit<'_> {
     fn progress_key(&self) -> String {
         match self {
             Unit::Single(delivery) => delivery.alert_id.clone(),
-            Unit::Digest { id, members } => match members.first() {
+            Unit::Digest { id, members, .. } => match members.first() {
                 Some(first) => format!("{id}/{}", first.alert_id),
                 None => id.to_string(),
             },
@@ -107,6 +114,21 @@ impl Unit<'_> {
             Unit::Digest { members, .. } => members,
         }
     }
+
+    /// The members the message lists: the ones delivered when the receiver accepts it.
+    fn listed(&self) -> &[DueDelivery] {
+        match self {
+            Unit::Single(delivery) => std::slice::from_ref(*delivery),
+            Unit::Digest {
+                members, listed, ..
+            } => members.get(..*listed).unwrap_or(members),
+        }
+    }
+
+    /// Members left for a follow-up message once this one is accepted.
+    fn unlisted(&self) -> usize {
+        self.members().len() - self.listed().len()
+    }
 }
 
 /// One request of the unit to the sink (to `recipient` alone when named).
@@ -117,7 +139,7 @@ async fn send_to(slot: &SinkSlot, unit: &Unit<'_>, recipient: Option<&str>) -> O
                 .deliver(&delivery.alert_id, &delivery.payload, recipient)
                 .await
         }
-        Unit::Digest { id, members } => {
+        Unit::Digest { id, members, .. } => {
             let payloads: Vec<&str> = members
                 .iter()
                 .map(|member| member.payload.as_str())
@@ -211,36 +233,45 @@ impl Pipeline {
             }
         }
         for id in self.store.due_digests(sink_name, now_millis()).await? {
-            if slot.gone.load(Ordering::SeqCst) {
-                break;
-            }
-            let members = self.store.digest_members(sink_name, &id).await?;
-            if members.is_empty() {
-                continue;
-            }
-            self.attempt(
-                slot,
-                config,
-                Unit::Digest {
+            // One message per turn: what the service's limits left out follows at once.
+            loop {
+                if slot.gone.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+                let members = self.store.digest_members(sink_name, &id).await?;
+                if members.is_empty() {
+                    break;
+                }
+                let payloads: Vec<&str> = members
+                    .iter()
+                    .map(|member| member.payload.as_str())
+                    .collect();
+                // At least one, so a digest always moves on (no format lists none of a
+                // non-empty digest; the clamp only guards the loop).
+                let listed = slot.sink.digest_listed(&payloads).clamp(1, members.len());
+                let unit = Unit::Digest {
                     id: &id,
                     members: &members,
-                },
-                report,
-            )
-            .await?;
+                    listed,
+                };
+                let delivered = self.attempt(slot, config, unit, report).await?;
+                if !delivered || listed == members.len() {
+                    break;
+                }
+            }
         }
         Ok(())
     }
 
     /// One request to the sink, paced by its rate limit, and the bookkeeping of its outcome for
-    /// every alert it carried.
+    /// every alert it carried. True when the receiver accepted it.
     async fn attempt(
         &self,
         slot: &SinkSlot,
         config: &SinkConfig,
         unit: Unit<'_>,
         report: &mut DeliveryReport,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let sink_name = config.name.as_str();
         if let Some(bucket) = &slot.bucket {
             loop {
@@ -263,6 +294,7 @@ impl Pipeline {
         report.attempted += count;
         let recipients = slot.sink.recipients();
         let outcome = self.send(slot, sink_name, &unit, &recipients).await?;
+        let delivered = outcome == Outcome::Delivered;
         // every member of a digest has seen the same attempts; the most any has seen decides
         let attempts = members
             .iter()
@@ -286,8 +318,11 @@ impl Pipeline {
                         .forget_recipients(sink_name, &unit.progress_key())
                         .await?;
                 }
-                report.delivered += count;
-                count_all("delivered");
+                let listed = unit.listed();
+                report.delivered += listed.len();
+                for _ in listed {
+                    self.metrics.delivery(sink_name, "delivered");
+                }
                 // a digest's alerts waited for their window: their latency is read apart
                 let family = match unit {
                     Unit::Single(_) => &self.metrics.delivery_latency_seconds,
@@ -296,11 +331,11 @@ impl Pipeline {
                 let latency = family.get_or_create(&SinkLabel {
                     sink: sink_name.to_string(),
                 });
-                for member in members {
+                for member in listed {
                     latency.observe((now - member.created_at).max(0) as f64 / 1000.0);
                 }
                 if let Unit::Digest { .. } = unit {
-                    info!(sink = sink_name, digest = %id, alerts = count, attempt, "digest delivered");
+                    info!(sink = sink_name, digest = %id, alerts = listed.len(), left_for_next_message = unit.unlisted(), attempt, "digest delivered");
                 } else {
                     debug!(sink = sink_name, %id, attempt, latency_ms = now - members[0].created_at, "delivered");
                 }
@@ -371,7 +406,7 @@ impl Pipeline {
                 }
             }
         }
-        Ok(())
+        Ok(delivered)
     }
 
     /// Leases the unit's rows for this attempt (instances sharing a database): false when
@@ -487,7 +522,21 @@ impl Pipeline {
                         .await
                 }
             },
-            Unit::Digest { id, .. } => self.store.settle_digest(sink_name, id, settlement).await,
+            // Only what the message listed was delivered: the rest stay pending under the
+            // digest for the follow-up. One row at a time, so a crash in between can only send
+            // an alert twice (in the follow-up), never lose one.
+            Unit::Digest { id, .. } => match settlement {
+                Settlement::Delivered { now } if unit.unlisted() > 0 => {
+                    for member in unit.listed() {
+                        self.store
+                            .mark_delivered(&member.alert_id, sink_name, now)
+                            .await?;
+                    }
+                    Ok(())
+                }
+                // the whole digest was listed, or nothing was sent: every member at once
+                _ => self.store.settle_digest(sink_name, id, settlement).await,
+            },
         }
     }
 

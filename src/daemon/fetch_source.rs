@@ -83,7 +83,7 @@ impl Pipeline {
         let content_type = page.content_type.as_deref();
         let mut hints = (None, None, None);
         let mut hub = None;
-        let entries = match &source.kind {
+        let mut entries = match &source.kind {
             SourceKind::Feed | SourceKind::Auto => {
                 let parsed = source::feed::parse_feed(&page.body, content_type, &page.final_url)
                     .map_err(parse_error)?;
@@ -123,6 +123,7 @@ impl Pipeline {
                 entries
             }
         };
+        crate::assemble::entries_in_zone(&mut entries, source.timezone);
         let (ttl_minutes, update_period, update_frequency) = hints;
         Ok(Polled::Changed(Box::new(SourceEntries {
             entries,
@@ -217,7 +218,7 @@ fn newest_first(entries: &mut [Entry]) {
     entries.sort_by(|a, b| {
         let date = |entry: &Entry| entry.published.or(entry.updated);
         match (date(a), date(b)) {
-            (Some(a), Some(b)) => b.cmp(&a),
+            (Some(a), Some(b)) => b.approximate_utc().cmp(&a.approximate_utc()),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => std::cmp::Ordering::Equal,

@@ -155,7 +155,7 @@ impl Pipeline {
                         .entries
                         .iter()
                         .filter_map(|entry| entry.published.or(entry.updated))
-                        .map(|date| date.with_timezone(&Utc)),
+                        .map(|date| date.approximate_utc()),
                     now,
                 ),
             },
@@ -330,6 +330,7 @@ impl Pipeline {
             return Ok(Processed::Unusable);
         }
         let mut article = self.article_for(source, feed_url, entry).await;
+        assemble::article_in_zone(&mut article, source.timezone);
         let article_url = assemble::settle(&mut article, &link, &source.name, key);
         let watchlists = &self.config.watchlists;
         let (body, matches) =

@@ -60,12 +60,29 @@ impl ChatSink {
 
     /// The requests of one digest: the service's digest format, one message per target.
     fn digest_requests(&self, payloads: &[&str]) -> Result<Vec<Request>, String> {
-        let alerts = payloads
-            .iter()
-            .map(|payload| AlertView::from_payload(payload))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| error.to_string())?;
-        self.content_requests(&Content::Digest(&alerts))
+        self.content_requests(&Content::Digest(&digest_alerts(payloads)?))
+    }
+
+    /// How many of `payloads` (the first ones) one digest message of this service lists within
+    /// its size limits; the daemon sends only those, and the rest in a follow-up message.
+    /// Payloads that do not parse count as listed: the attempt then fails on them as a whole.
+    pub fn digest_listed(&self, payloads: &[&str]) -> usize {
+        let Ok(alerts) = digest_alerts(payloads) else {
+            return payloads.len();
+        };
+        match &self.target {
+            TargetUrl::Slack { .. } => format::slack_digest(&alerts).listed,
+            TargetUrl::Discord { .. } => format::discord_digest(&alerts).listed,
+            TargetUrl::Teams { .. } => format::teams_digest(&alerts).listed,
+            TargetUrl::Ntfy { .. } => format::ntfy_digest(&alerts).listed,
+            // the chat id is in the body, so a longer id could leave room for fewer alerts
+            TargetUrl::Telegram { chat_ids, .. } => chat_ids
+                .iter()
+                .map(|chat| format::telegram_digest(&alerts, chat).listed)
+                .min()
+                .unwrap_or(alerts.len()),
+            TargetUrl::Json { .. } | TargetUrl::Email(_) => alerts.len(),
+        }
     }
 
     /// The requests of one stored payload: an alert (through the template when there is one) or
@@ -211,6 +228,14 @@ impl ChatSink {
     }
 }
 
+fn digest_alerts(payloads: &[&str]) -> Result<Vec<AlertView>, String> {
+    payloads
+        .iter()
+        .map(|payload| AlertView::from_payload(payload))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| error.to_string())
+}
+
 /// What one delivery sends, in each service's shape. Only an alert may carry a user template's
 /// text (`custom`); digests and health messages always use the built-in formats.
 enum Content<'a> {
@@ -229,7 +254,7 @@ impl Content<'_> {
                 custom: Some(text), ..
             } => serde_json::json!({ "text": text }),
             Content::Alert { alert, .. } => format::slack(alert),
-            Content::Digest(alerts) => format::slack_digest(alerts),
+            Content::Digest(alerts) => format::slack_digest(alerts).message,
             Content::Health(health) => format::slack_health(health),
         }
     }
@@ -240,7 +265,7 @@ impl Content<'_> {
                 custom: Some(text), ..
             } => serde_json::json!({ "content": text, "allowed_mentions": { "parse": [] } }),
             Content::Alert { alert, .. } => format::discord(alert),
-            Content::Digest(alerts) => format::discord_digest(alerts),
+            Content::Digest(alerts) => format::discord_digest(alerts).message,
             Content::Health(health) => format::discord_health(health),
         }
     }
@@ -256,7 +281,7 @@ impl Content<'_> {
                     "body": [{ "type": "TextBlock", "text": text, "wrap": true }] } }]
             }),
             Content::Alert { alert, .. } => format::teams(alert),
-            Content::Digest(alerts) => format::teams_digest(alerts),
+            Content::Digest(alerts) => format::teams_digest(alerts).message,
             Content::Health(health) => format::teams_health(health),
         }
     }
@@ -271,7 +296,7 @@ impl Content<'_> {
                 }
                 body
             }
-            Content::Digest(alerts) => format::ntfy_digest(alerts).to_json(topic),
+            Content::Digest(alerts) => format::ntfy_digest(alerts).message.to_json(topic),
             Content::Health(health) => format::ntfy_health(health).to_json(topic),
         }
     }
@@ -282,7 +307,7 @@ impl Content<'_> {
                 custom: Some(text), ..
             } => serde_json::json!({ "chat_id": chat_id, "text": text }),
             Content::Alert { alert, .. } => format::telegram(alert, chat_id),
-            Content::Digest(alerts) => format::telegram_digest(alerts, chat_id),
+            Content::Digest(alerts) => format::telegram_digest(alerts, chat_id).message,
             Content::Health(health) => format::telegram_health(health, chat_id),
         }
     }

@@ -107,6 +107,15 @@ impl Sink {
         }
     }
 
+    /// How many of `payloads` (the first ones) one digest message of this sink can list: a chat
+    /// service's size limit may leave room for fewer; every other kind takes them all.
+    pub fn digest_listed(&self, payloads: &[&str]) -> usize {
+        match self {
+            Sink::Chat(chat) => chat.digest_listed(payloads),
+            Sink::Log | Sink::Webhook(_) | Sink::Email(_) | Sink::Nats(_) => payloads.len(),
+        }
+    }
+
     /// One attempt to deliver several stored payloads as one digest message, identified by
     /// `digest_id` (stable across retries of the same digest); `recipient` as for
     /// [`Sink::deliver`].

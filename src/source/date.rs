@@ -5,25 +5,28 @@
 //! Accepted: RFC 3339 / ISO 8601 (with or without seconds, fraction, zone or time), RFC 2822 /
 //! RFC 822 with the usual breakage (wrong or localized weekday, long or localized month names,
 //! two-digit years, "1500" without a colon, "UTC", " Z", North American and a few European
-//! zone names; an unknown zone name counts as UTC), "2020/1/10 14:33:00", dates written on web
-//! pages without a time ("Wednesday, 15 October 2025", "Oct. 3rd, 2025"), and Unix timestamps.
-//! A date without any zone is read as UTC (offset +00:00): there is nothing better to go on and
-//! it keeps ordering stable. It does not guess day/month order for numeric dates like
-//! "01/02/2020" (they are rejected).
+//! zone names), "2020/1/10 14:33:00", dates written on web pages without a time ("Wednesday, 15
+//! October 2025", "Oct. 3rd, 2025"), and Unix timestamps (UTC by definition).
+//! A date without a zone, or with a zone name we do not know, stays a local wall-clock time
+//! ([`PublisherTime::Local`]): inventing UTC would put a Paris entry an hour off. A source's
+//! configured `timezone` is applied later, by the caller. It does not guess day/month order for
+//! numeric dates like "01/02/2020" (they are rejected).
 
 use std::sync::OnceLock;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use regex::Regex;
 
+use crate::model::PublisherTime;
+
 /// Parses a date as written in a feed; `None` when it cannot be read.
-pub fn parse_date(text: &str) -> Option<DateTime<FixedOffset>> {
+pub fn parse_date(text: &str) -> Option<PublisherTime> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
     if let Ok(date) = DateTime::parse_from_rfc3339(text) {
-        return Some(date);
+        return Some(PublisherTime::Zoned(date));
     }
     parse_iso_like(text)
         .or_else(|| parse_rfc822_like(text))
@@ -69,7 +72,7 @@ fn written_date_regexes() -> &'static [Regex; 2] {
     })
 }
 
-fn parse_written_date(text: &str) -> Option<DateTime<FixedOffset>> {
+fn parse_written_date(text: &str) -> Option<PublisherTime> {
     let [day_first, month_first] = written_date_regexes();
     let (day, month, year) = if let Some(captures) = day_first.captures(text) {
         (captures.get(1)?, captures.get(2)?, captures.get(3)?)
@@ -82,10 +85,10 @@ fn parse_written_date(text: &str) -> Option<DateTime<FixedOffset>> {
         month_number(month.as_str())?,
         day.as_str().parse().ok()?,
     )?;
-    local(FixedOffset::east_opt(0)?, date.and_time(NaiveTime::MIN))
+    Some(PublisherTime::Local(date.and_time(NaiveTime::MIN)))
 }
 
-fn parse_iso_like(text: &str) -> Option<DateTime<FixedOffset>> {
+fn parse_iso_like(text: &str) -> Option<PublisherTime> {
     let captures = iso_regex().captures(text)?;
     let number = |index: usize| -> Option<u32> { captures.get(index)?.as_str().parse().ok() };
     let year = i32::try_from(number(1)?).ok()?;
@@ -95,14 +98,13 @@ fn parse_iso_like(text: &str) -> Option<DateTime<FixedOffset>> {
         number(5).unwrap_or(0),
         number(6).unwrap_or(0),
     )?;
-    let offset = match captures.get(7) {
-        Some(zone) => zone_offset(zone.as_str())?,
-        None => FixedOffset::east_opt(0)?,
-    };
-    local(offset, date.and_time(time))
+    match captures.get(7) {
+        Some(zone) => zoned(zone_offset(zone.as_str())?, date.and_time(time)),
+        None => Some(PublisherTime::Local(date.and_time(time))),
+    }
 }
 
-fn parse_rfc822_like(text: &str) -> Option<DateTime<FixedOffset>> {
+fn parse_rfc822_like(text: &str) -> Option<PublisherTime> {
     let captures = rfc822_regex().captures(text)?;
     let number = |index: usize| -> Option<u32> { captures.get(index)?.as_str().parse().ok() };
     let month = month_number(captures.get(2)?.as_str())?;
@@ -119,25 +121,29 @@ fn parse_rfc822_like(text: &str) -> Option<DateTime<FixedOffset>> {
         date = date.succ_opt()?;
     }
     let time = NaiveTime::from_hms_opt(hour, number(5)?, number(6).unwrap_or(0))?;
-    // An unknown zone name is read as UTC: a date a few hours off beats no date (the entry would
-    // sort as undated), and the numeric and common named zones are all known.
-    let offset = captures
-        .get(7)
-        .and_then(|zone| zone_offset(zone.as_str()))
-        .or_else(|| FixedOffset::east_opt(0))?;
-    local(offset, date.and_time(time))
+    // An unknown zone name keeps the date as a local time: the wall-clock time is right, and
+    // guessing UTC would shift it by the unknown offset (no date at all would sort it as undated).
+    match captures.get(7).and_then(|zone| zone_offset(zone.as_str())) {
+        Some(offset) => zoned(offset, date.and_time(time)),
+        None => Some(PublisherTime::Local(date.and_time(time))),
+    }
 }
 
-fn parse_unix_timestamp(text: &str) -> Option<DateTime<FixedOffset>> {
+fn parse_unix_timestamp(text: &str) -> Option<PublisherTime> {
     if !(9..=10).contains(&text.len()) || !text.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
     let seconds: i64 = text.parse().ok()?;
-    Some(DateTime::from_timestamp(seconds, 0)?.fixed_offset())
+    Some(PublisherTime::Zoned(
+        DateTime::from_timestamp(seconds, 0)?.fixed_offset(),
+    ))
 }
 
-fn local(offset: FixedOffset, naive: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
-    offset.from_local_datetime(&naive).single()
+fn zoned(offset: FixedOffset, naive: NaiveDateTime) -> Option<PublisherTime> {
+    offset
+        .from_local_datetime(&naive)
+        .single()
+        .map(PublisherTime::Zoned)
 }
 
 /// Numeric offsets ("+0300", "-05:00", "+09") and the zone names seen in real feeds.
@@ -239,7 +245,7 @@ mod tests {
 
     fn check(input: &str, expected: Option<&str>) {
         assert_eq!(
-            parse_date(input).map(|date| date.to_rfc3339()),
+            parse_date(input).map(|date| date.to_record()),
             expected.map(str::to_string),
             "input: {input:?}"
         );
@@ -308,27 +314,40 @@ mod tests {
 
     #[test]
     fn iso_like_dates() {
-        check("2019-08-27", Some("2019-08-27T00:00:00+00:00"));
-        check("2020/1/10 14:33:00", Some("2020-01-10T14:33:00+00:00"));
+        check("2019-08-27", Some("2019-08-27T00:00:00"));
+        check("2020/1/10 14:33:00", Some("2020-01-10T14:33:00"));
         check(
             "2019-10-12T07:20:50.52Z",
             Some("2019-10-12T07:20:50.520+00:00"),
         );
-        check("2017-06-02T22:05", Some("2017-06-02T22:05:00+00:00"));
+        check("2017-06-02T22:05", Some("2017-06-02T22:05:00"));
     }
 
     #[test]
     fn dates_written_on_pages() {
-        check(
-            "Wednesday, 15 October 2025",
-            Some("2025-10-15T00:00:00+00:00"),
-        );
-        check("Friday,  3 October 2025", Some("2025-10-03T00:00:00+00:00"));
-        check("04 Mar 2016", Some("2016-03-04T00:00:00+00:00"));
-        check("October 15, 2025", Some("2025-10-15T00:00:00+00:00"));
-        check("Oct. 3rd, 2025", Some("2025-10-03T00:00:00+00:00"));
-        check("15. März 2024", Some("2024-03-15T00:00:00+00:00"));
+        check("Wednesday, 15 October 2025", Some("2025-10-15T00:00:00"));
+        check("Friday,  3 October 2025", Some("2025-10-03T00:00:00"));
+        check("04 Mar 2016", Some("2016-03-04T00:00:00"));
+        check("October 15, 2025", Some("2025-10-15T00:00:00"));
+        check("Oct. 3rd, 2025", Some("2025-10-03T00:00:00"));
+        check("15. März 2024", Some("2024-03-15T00:00:00"));
         check("Smarch 15, 2025", None);
+    }
+
+    #[test]
+    fn dates_without_a_zone_stay_local_never_utc() {
+        // Issue 17: a Paris feed writing "2024-05-14 13:05" must not become 13:05 UTC.
+        check("2024-05-14 13:05", Some("2024-05-14T13:05:00"));
+        check("Tue, 14 May 2024 13:05:00", Some("2024-05-14T13:05:00"));
+        check("Tue, 14 May 2024 13:05:00 XYZ", Some("2024-05-14T13:05:00"));
+        assert!(matches!(
+            parse_date("2024-05-14T13:05:00"),
+            Some(PublisherTime::Local(_))
+        ));
+        assert!(matches!(
+            parse_date("2024-05-14T13:05:00Z"),
+            Some(PublisherTime::Zoned(_))
+        ));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::xml::{
 };
 use super::SourceError;
 use crate::encoding::decode_xml;
-use crate::model::Entry;
+use crate::model::{Entry, PublisherTime};
 
 /// A parsed feed: its entries plus the channel facts the scheduler uses.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -52,7 +52,7 @@ pub struct ParsedFeed {
 const GENERATED_ID: &str = "\u{0}wirewatch:no-published-id";
 
 /// Maps each parsed instant back to the offset it was written with.
-type OffsetLog = Rc<RefCell<HashMap<DateTime<Utc>, FixedOffset>>>;
+type OffsetLog = Rc<RefCell<HashMap<DateTime<Utc>, Option<FixedOffset>>>>;
 
 /// Parses a feed body. `feed_url` is where it was fetched from: relative links resolve against
 /// it (after any `xml:base`).
@@ -205,7 +205,10 @@ fn run_feed_rs(
     bytes: &[u8],
     feed_url: &Url,
 ) -> Result<
-    (feed_rs::model::Feed, HashMap<DateTime<Utc>, FixedOffset>),
+    (
+        feed_rs::model::Feed,
+        HashMap<DateTime<Utc>, Option<FixedOffset>>,
+    ),
     feed_rs::parser::ParseFeedError,
 > {
     let offsets: OffsetLog = Rc::default();
@@ -215,9 +218,15 @@ fn run_feed_rs(
         .sanitize_content(false)
         .id_generator(|_links, _title, _uri| GENERATED_ID.to_string())
         .timestamp_parser(move |text| {
+            // feed-rs wants an instant: a local time goes through as if it were UTC, and the
+            // log says it had no offset, so `convert` turns it back into a local time.
             let date = parse_date(text)?;
-            let instant = date.with_timezone(&Utc);
-            log.borrow_mut().entry(instant).or_insert(*date.offset());
+            let instant = date.approximate_utc();
+            let offset = match date {
+                PublisherTime::Zoned(zoned) => Some(*zoned.offset()),
+                PublisherTime::Local(_) => None,
+            };
+            log.borrow_mut().entry(instant).or_insert(offset);
             Some(instant)
         })
         .build();
@@ -233,13 +242,15 @@ fn run_feed_rs(
 
 fn convert(
     feed: feed_rs::model::Feed,
-    offsets: &HashMap<DateTime<Utc>, FixedOffset>,
+    offsets: &HashMap<DateTime<Utc>, Option<FixedOffset>>,
     feed_url: &Url,
 ) -> ParsedFeed {
-    let with_offset = |instant: DateTime<Utc>| -> DateTime<FixedOffset> {
+    let with_offset = |instant: DateTime<Utc>| -> PublisherTime {
         match offsets.get(&instant) {
-            Some(offset) => instant.with_timezone(offset),
-            None => instant.fixed_offset(),
+            Some(Some(offset)) => PublisherTime::Zoned(instant.with_timezone(offset)),
+            Some(None) => PublisherTime::Local(instant.naive_utc()),
+            // Not parsed by us (feed-rs read it itself): feed-rs only hands out instants.
+            None => PublisherTime::Zoned(instant.fixed_offset()),
         }
     };
     let link_of = |relation: &str| {
@@ -291,7 +302,7 @@ fn convert(
 fn convert_entry(
     entry: feed_rs::model::Entry,
     feed_url: &Url,
-    with_offset: &dyn Fn(DateTime<Utc>) -> DateTime<FixedOffset>,
+    with_offset: &dyn Fn(DateTime<Utc>) -> PublisherTime,
 ) -> Entry {
     let id = Some(entry.id.trim().to_string())
         .filter(|id| !id.is_empty() && id.as_str() != GENERATED_ID);

@@ -27,7 +27,7 @@ mod xml;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::model::{canonical_url, Entry};
+use crate::model::{canonical_url, Entry, PublisherTime};
 
 /// Why a source body could not be turned into entries.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +114,7 @@ pub fn content_digest(entry: &Entry) -> String {
         hasher.update(b"\n");
     }
     if let Some(date) = entry.published.or(entry.updated) {
-        hasher.update(date.to_rfc3339().as_bytes());
+        hasher.update(key_date(&date).as_bytes());
     }
     hasher
         .finalize()
@@ -122,6 +122,15 @@ pub fn content_digest(entry: &Entry) -> String {
         .take(8)
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// A date as it went into keys before local times were kept apart (a local time written as if
+/// it were UTC): keys must not change on upgrade, or every such item would alert again.
+fn key_date(date: &PublisherTime) -> String {
+    match date {
+        PublisherTime::Zoned(time) => time.to_rfc3339(),
+        PublisherTime::Local(time) => time.and_utc().fixed_offset().to_rfc3339(),
+    }
 }
 
 fn base_key(entry: &Entry) -> String {
@@ -146,7 +155,7 @@ fn base_key(entry: &Entry) -> String {
         let published = entry
             .published
             .or(entry.updated)
-            .map(|date| date.to_rfc3339())
+            .map(|date| key_date(&date))
             .unwrap_or_default();
         hasher.update(b"content\n");
         for part in [

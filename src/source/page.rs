@@ -266,7 +266,7 @@ mod tests {
                     entry.title.as_deref().unwrap_or("-"),
                     entry
                         .published
-                        .map_or("-".to_string(), |date| date.to_rfc3339()),
+                        .map_or("-".to_string(), |date| date.to_record()),
                     entry.summary_html.as_deref().unwrap_or("-"),
                 )
             })
@@ -298,7 +298,7 @@ mod tests {
             },
             &[
                 "https://site.example/news/a.html | First story | 2024-05-14T13:05:00+03:00 | Lead <b>one</b>",
-                "https://other.example/b?utm_source=x | Second story | 2025-10-15T00:00:00+00:00 | -",
+                "https://other.example/b?utm_source=x | Second story | 2025-10-15T00:00:00 | -",
             ],
         );
     }

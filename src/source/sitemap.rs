@@ -7,7 +7,6 @@
 //! how many) is the caller's job, since that means fetching. Text sitemaps (one URL per line)
 //! and robots.txt discovery are not handled here.
 
-use chrono::{DateTime, FixedOffset};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use url::Url;
@@ -120,7 +119,7 @@ pub fn parse_sitemap(
     // Stable: undated entries keep document order after the dated ones.
     parsed
         .entries
-        .sort_by_key(|entry| std::cmp::Reverse(entry.published));
+        .sort_by_key(|entry| std::cmp::Reverse(entry.published.map(|date| date.approximate_utc())));
     parsed.entries.truncate(max_entries);
     Ok(parsed)
 }
@@ -174,7 +173,7 @@ impl Record {
         let url = resolve(&self.location, base)?;
         let news_date = parse_date(&self.news_date);
         let last_modified = parse_date(&self.last_modified);
-        let published: Option<DateTime<FixedOffset>> = news_date.or(last_modified);
+        let published = news_date.or(last_modified);
         let title = self
             .news_title
             .split_whitespace()
@@ -224,7 +223,7 @@ mod tests {
                     entry.title.as_deref().unwrap_or("-"),
                     entry
                         .published
-                        .map_or("-".to_string(), |date| date.to_rfc3339()),
+                        .map_or("-".to_string(), |date| date.to_record()),
                     entry.image_url.as_deref().unwrap_or("-"),
                 )
             })
@@ -260,7 +259,7 @@ mod tests {
                  <url><loc>https://news.example/new</loc><lastmod>2024-01-01</lastmod></url></urlset>"
             ),
             1,
-            &["https://news.example/new | - | 2024-01-01T00:00:00+00:00 | -"],
+            &["https://news.example/new | - | 2024-01-01T00:00:00 | -"],
         );
     }
 

@@ -426,7 +426,7 @@ fn url(entry: &Entry) -> Option<String> {
     entry.url.clone()
 }
 fn published(entry: &Entry) -> Option<String> {
-    entry.published.map(|date| date.to_rfc3339())
+    entry.published.map(|date| date.to_record())
 }
 
 #[test]
@@ -451,11 +451,8 @@ fn publisher_offsets_survive() {
         published,
         "2017-01-07T09:00:01-05:00",
     );
-    check(
-        "netnewswire/kc0011.rss",
-        published,
-        "2020-01-10T14:33:00+00:00",
-    );
+    // written "2020/1/10 14:33:00", without a zone: a local time, never UTC (issue 17)
+    check("netnewswire/kc0011.rss", published, "2020-01-10T14:33:00");
     check(
         "rss-parser-js/uolNoticias.rss",
         published,
@@ -562,7 +559,7 @@ fn news_sitemap_titles_and_dates() {
         Some("Job Opening: Reischauer Policy Research Fellow")
     );
     assert_eq!(
-        first.published.map(|date| date.to_rfc3339()).as_deref(),
+        first.published.map(|date| date.to_record()).as_deref(),
         Some("2017-04-25T10:00:36+00:00")
     );
 }

@@ -2,7 +2,8 @@
 //! minimal SMTP server written here (the exact message, and a 5xx refusal becoming a dead letter
 //! at once), one sink of each chat kind pointed at a local HTTP receiver through its endpoint
 //! override (the exact request bodies and the headers that matter), digests (one request for a
-//! window's alerts, also when the daemon is killed mid-window), and source-health messages
+//! window's alerts, also when the daemon is killed mid-window; a chat digest cut by the service's
+//! limits followed by the rest), and source-health messages
 //! reaching a Slack and an email sink in their own health formats.
 
 use crate::common;
@@ -666,6 +667,93 @@ async fn a_failed_digest_is_retried_with_the_same_id_and_alerts() {
             "{id}: every attempt carries the same alerts"
         );
     }
+}
+
+/// Issue 17: a Discord digest holds 10 embeds at most. The alerts past them used to count as
+/// delivered with the first message ("and N more alerts" and nothing else); now only the listed
+/// ones are settled and the rest follow at once in further messages of the same digest, so each
+/// alert is listed exactly once and every one ends up delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_cut_by_a_chat_limit_sends_the_rest_in_a_follow_up() {
+    let server = FixtureServer::start("e2e").await;
+    let discord = Receiver::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let text = digest_config(&server, "http://unused.invalid/hook", "10s").replace(
+        "[sinks.hook]\nkind = \"webhook\"\nurl = \"http://unused.invalid/hook\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+        &format!(
+            "[sinks.hook]\nkind = \"discord\"\nurl = \"{}/api/webhooks/1/token\"\n",
+            discord.url.trim_end_matches("/hooks")
+        ),
+    );
+    assert!(text.contains("kind = \"discord\""), "{text}");
+    let path = common::write_config(folder.path(), &text);
+    let mut daemon = run_daemon(&path);
+    // every alert of the store delivered (the first poll's alerts are all in by the time the
+    // first digest forms; the count is read once the receiver has something)
+    assert!(
+        discord.wait_for(1, Duration::from_secs(60)).await,
+        "no digest arrived"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut list = listed(&path).await;
+    while Instant::now() < deadline
+        && (row_count(&list) == 0 || list.matches("delivered in digest").count() < row_count(&list))
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        list = listed(&path).await;
+    }
+    daemon.start_kill().unwrap();
+    daemon.wait().await.unwrap();
+    let total = row_count(&list);
+    assert!(
+        total > 10,
+        "the scenario needs more alerts than one message holds: {list}"
+    );
+    assert_eq!(list.matches("delivered in digest").count(), total, "{list}");
+
+    let id = regex::Regex::new("msg_[0-9a-f]{32}").unwrap();
+    let requests = discord.all();
+    let mut listed_ids = Vec::new();
+    for request in &requests {
+        let json = request.json();
+        let embeds = json["embeds"].as_array().unwrap();
+        assert!(embeds.len() <= 10, "{json:#}");
+        for embed in embeds {
+            let footer = embed["footer"]["text"].as_str().unwrap_or_default();
+            let found = id.find(footer).map(|found| found.as_str().to_string());
+            listed_ids.push(found.unwrap_or_else(|| panic!("no alert id in {embed:#}")));
+        }
+        // a cut message says how many follow
+        if let Some(content) = json["content"].as_str() {
+            assert!(
+                content.starts_with("and ") && content.ends_with(" more alerts"),
+                "{content}"
+            );
+        }
+    }
+    let mut distinct = listed_ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), listed_ids.len(), "each alert listed once");
+    assert_eq!(listed_ids.len(), total, "every alert listed: {requests:#?}");
+    for alert in &distinct {
+        assert!(
+            list.contains(alert.as_str()),
+            "{alert} not in the store: {list}"
+        );
+    }
+    assert!(
+        requests.len() >= total.div_ceil(10),
+        "{} messages",
+        requests.len()
+    );
+    assert!(
+        requests[0].json()["content"]
+            .as_str()
+            .is_some_and(|content| content.ends_with("more alerts")),
+        "the first message is cut: {:#}",
+        requests[0].json()
+    );
 }
 
 /// Quoted-printable decoded (soft line breaks joined, `=XX` bytes restored), so a snapshot does

@@ -30,7 +30,7 @@ fn line(entry: &Entry) -> String {
         entry.title.as_deref().unwrap_or("-"),
         entry
             .published
-            .map_or("-".to_string(), |date| date.date_naive().to_string()),
+            .map_or("-".to_string(), |date| date.local().date().to_string()),
     )
 }
 

@@ -177,8 +177,13 @@ pub(super) fn source_config(
         &format!("{path}.max_entries_per_poll"),
         problems,
     );
+    let timezone = raw
+        .timezone
+        .as_deref()
+        .and_then(|name| timezone(name, &format!("{path}.timezone"), problems));
     Some(SourceConfig {
         max_entries_per_poll,
+        timezone,
         name,
         url: url?,
         kind: kind?,
@@ -191,4 +196,22 @@ pub(super) fn source_config(
         respect_robots: raw.respect_robots.unwrap_or(true),
         websub,
     })
+}
+
+/// An IANA zone name, as in `timezone = "Europe/Paris"`. Abbreviations and fixed offsets are
+/// refused: "CET" or "+01:00" ignore daylight saving, the error the setting exists to avoid.
+fn timezone(name: &str, path: &str, problems: &mut Problems) -> Option<chrono_tz::Tz> {
+    match name.trim().parse::<chrono_tz::Tz>() {
+        Ok(zone) if name.contains('/') || name.trim() == "UTC" => Some(zone),
+        _ => {
+            problems.add(
+                path,
+                format!(
+                    "{name:?} is not an IANA time zone name; write the publisher's zone as \
+                     Region/City, like \"Europe/Paris\" or \"America/New_York\" (or \"UTC\")"
+                ),
+            );
+            None
+        }
+    }
 }

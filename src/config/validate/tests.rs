@@ -54,6 +54,32 @@ fn environment_substitution() {
         .contains("unterminated"));
 }
 
+/// Issue 17: a source's zone for dates written without an offset is an IANA name, checked at
+/// load with an error that says what to write.
+#[test]
+fn source_timezone_is_an_iana_name() {
+    let config = |zone: &str| {
+        format!(
+            "[sources.paris]\nurl = \"https://example.org/feed\"\ntimezone = \"{zone}\"\n\
+             [watchlists.w]\nkeywords = [\"x\"]\n[sinks.journal]\nkind = \"log\"\n"
+        )
+    };
+    let loaded = load(&config("Europe/Paris")).unwrap();
+    assert_eq!(loaded.sources[0].timezone, Some(chrono_tz::Europe::Paris));
+    let unset = load(&config("UTC").replace("timezone = \"UTC\"\n", "")).unwrap();
+    assert_eq!(unset.sources[0].timezone, None);
+    for wrong in ["Europe/Pariss", "CET", "+01:00", ""] {
+        let problems = problems_of(&config(wrong));
+        assert_eq!(problems.len(), 1, "{wrong}: {problems:?}");
+        assert!(
+            problems[0].starts_with("sources.paris.timezone: ")
+                && problems[0].contains("not an IANA time zone name")
+                && problems[0].contains("\"Europe/Paris\""),
+            "{problems:?}"
+        );
+    }
+}
+
 #[test]
 fn every_error_is_reported_at_once() {
     let text = r#"

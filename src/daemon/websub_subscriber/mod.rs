@@ -300,7 +300,7 @@ impl Pipeline {
             .flatten()
             .and_then(|subscription| Url::parse(&subscription.topic).ok())
             .unwrap_or_else(|| source.url.clone());
-        let parsed = match crate::source::feed::parse_feed(
+        let mut parsed = match crate::source::feed::parse_feed(
             &pushed.body,
             pushed.content_type.as_deref(),
             &topic,
@@ -312,6 +312,7 @@ impl Pipeline {
                 return;
             }
         };
+        crate::assemble::entries_in_zone(&mut parsed.entries, source.timezone);
         let now = Utc::now();
         let mut report = PollReport {
             entries: parsed.entries.len(),

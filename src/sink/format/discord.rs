@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::health::LAST_ERROR;
 use super::text::{self, utf16_len, Span};
-use super::{and_more, AlertView, HealthKind, HealthView, MatchView};
+use super::{and_more, AlertView, Digest, HealthKind, HealthView, MatchView};
 
 const TITLE: usize = 256;
 const DESCRIPTION: usize = 4096;
@@ -162,7 +162,7 @@ pub fn discord(alert: &AlertView) -> Value {
 
 /// One message for several alerts: a compact embed each (title, first snippet) up to Discord's
 /// 10 embeds and 6000 characters; `content` says "and N more alerts" when cut.
-pub fn discord_digest(alerts: &[AlertView]) -> Value {
+pub fn discord_digest(alerts: &[AlertView]) -> Digest<Value> {
     let mut embeds = Vec::new();
     let mut used = 0;
     for alert in alerts.iter().take(MAX_EMBEDS) {
@@ -196,7 +196,10 @@ pub fn discord_digest(alerts: &[AlertView]) -> Value {
         // Discord rejects a message with neither content nor embeds.
         body["content"] = json!("wirewatch: 0 new alerts");
     }
-    body
+    Digest {
+        message: body,
+        listed: embeds.len(),
+    }
 }
 
 /// The webhook body for one source-health message.

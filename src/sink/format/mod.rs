@@ -321,6 +321,25 @@ fn lead_paragraphs(blocks: &[RawBlock], body: &str) -> Vec<String> {
         .collect()
 }
 
+/// A digest message and how many of its alerts it lists: the first `listed`. A service's size
+/// limit can leave the rest out (the message then says "and N more alerts"); the daemon counts
+/// only the listed ones as delivered and sends the rest in a follow-up message.
+#[derive(Debug, Clone)]
+pub struct Digest<T> {
+    pub message: T,
+    pub listed: usize,
+}
+
+impl<T> Digest<T> {
+    /// The same count with the message turned into another form (a body, its text).
+    pub fn map<U>(self, change: impl FnOnce(T) -> U) -> Digest<U> {
+        Digest {
+            message: change(self.message),
+            listed: self.listed,
+        }
+    }
+}
+
 /// "and 3 more alerts" / "and 1 more match": the line that says something was left out.
 pub(crate) fn and_more(count: usize, singular: &str, plural: &str) -> String {
     let noun = if count == 1 { singular } else { plural };

@@ -17,7 +17,7 @@
 use serde_json::{json, Value};
 
 use super::text::{self, Span};
-use super::{and_more, AlertView, HealthKind, HealthView};
+use super::{and_more, AlertView, Digest, HealthKind, HealthView};
 
 /// ntfy: maximum message body, in bytes.
 const BODY_BYTES: usize = 4096;
@@ -138,7 +138,13 @@ fn fitted(spans: &[Span], max_bytes: usize, max_chars: usize) -> String {
 
 /// Joins `lines` as a body ending in `tail`, within the byte limit: lines are added in order
 /// while they fit (the rest counted in an "and N more" line), then the `filler` is cut to fit.
-fn assemble(lines: &[Vec<Span>], noun: (&str, &str), filler: Option<&str>, tail: &str) -> String {
+/// Returns the body and how many of `lines` it holds.
+fn assemble(
+    lines: &[Vec<Span>],
+    noun: (&str, &str),
+    filler: Option<&str>,
+    tail: &str,
+) -> (String, usize) {
     let mut body = String::new();
     let budget = BODY_BYTES.saturating_sub(tail.len() + MORE_RESERVE);
     let mut shown = 0;
@@ -166,7 +172,7 @@ fn assemble(lines: &[Vec<Span>], noun: (&str, &str), filler: Option<&str>, tail:
         }
     }
     body.push_str(tail);
-    body
+    (body, shown)
 }
 
 fn match_line(found: &super::MatchView) -> Vec<Span> {
@@ -201,7 +207,8 @@ pub fn ntfy(alert: &AlertView) -> NtfyMessage {
             ("match", "matches"),
             alert.lead.first().map(String::as_str),
             &tail,
-        ),
+        )
+        .0,
         click: alert.url.clone(),
         action: OPEN_ARTICLE,
         tags: vec!["newspaper".to_string(), tag(&alert.watchlist)],
@@ -216,7 +223,7 @@ pub fn ntfy_json(alert: &AlertView, topic: &str) -> Value {
 
 /// One notification for several alerts: a line per alert (title, publisher, link), cut with
 /// "and N more alerts"; clicking opens the first alert's article.
-pub fn ntfy_digest(alerts: &[AlertView]) -> NtfyMessage {
+pub fn ntfy_digest(alerts: &[AlertView]) -> Digest<NtfyMessage> {
     let lines: Vec<Vec<Span>> = alerts
         .iter()
         .map(|alert| {
@@ -240,19 +247,23 @@ pub fn ntfy_digest(alerts: &[AlertView]) -> NtfyMessage {
     };
     let mut tags = vec!["newspaper".to_string()];
     tags.extend(watchlists.into_iter().take(5));
-    NtfyMessage {
-        title: format!(
-            "wirewatch: {count} new alert{}",
-            if count == 1 { "" } else { "s" }
-        ),
-        body: assemble(&lines, ("alert", "alerts"), None, ""),
-        click: alerts
-            .first()
-            .map(|alert| alert.url.clone())
-            .unwrap_or_default(),
-        action: OPEN_ARTICLE,
-        tags,
-        priority: None,
+    let (body, listed) = assemble(&lines, ("alert", "alerts"), None, "");
+    Digest {
+        message: NtfyMessage {
+            title: format!(
+                "wirewatch: {count} new alert{}",
+                if count == 1 { "" } else { "s" }
+            ),
+            body,
+            click: alerts
+                .first()
+                .map(|alert| alert.url.clone())
+                .unwrap_or_default(),
+            action: OPEN_ARTICLE,
+            tags,
+            priority: None,
+        },
+        listed,
     }
 }
 

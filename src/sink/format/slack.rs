@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 
 use super::health::{Fact, LAST_ERROR};
 use super::text::{self, utf16_len, Span};
-use super::{and_more, AlertView, HealthView};
+use super::{and_more, AlertView, Digest, HealthView};
 
 /// Slack: maximum characters of a section or context text object.
 const SECTION_TEXT: usize = 3000;
@@ -168,7 +168,7 @@ pub fn slack(alert: &AlertView) -> Value {
 
 /// One message for several alerts: a section per alert (title link, source line, first
 /// snippet), within the 50-block limit, ending with "and N more alerts" when cut.
-pub fn slack_digest(alerts: &[AlertView]) -> Value {
+pub fn slack_digest(alerts: &[AlertView]) -> Digest<Value> {
     let count = alerts.len();
     let heading = format!(
         "*wirewatch: {count} new alert{}*",
@@ -199,11 +199,14 @@ pub fn slack_digest(alerts: &[AlertView]) -> Value {
     }
     let titles: Vec<&str> = alerts.iter().map(|alert| alert.title.as_str()).collect();
     let fallback = format!("{count} new alerts: {}", titles.join(" · "));
-    json!({
-        "text": fitted("", &[Span::plain(fallback)], FALLBACK_TEXT),
-        "blocks": blocks,
-        "unfurl_links": false,
-    })
+    Digest {
+        message: json!({
+            "text": fitted("", &[Span::plain(fallback)], FALLBACK_TEXT),
+            "blocks": blocks,
+            "unfurl_links": false,
+        }),
+        listed: shown,
+    }
 }
 
 /// `*Label:* value`, the value linked when it has a link that fits, cut to `max` characters.

@@ -17,7 +17,7 @@
 use serde_json::{json, Value};
 
 use super::text::{self, utf16_len, Span};
-use super::{and_more, AlertView, HealthKind, HealthView};
+use super::{and_more, AlertView, Digest, HealthKind, HealthView};
 
 /// The Adaptive Card schema version the cards need: `style: "heading"` is new in 1.5.
 const CARD_VERSION: &str = "1.5";
@@ -136,7 +136,7 @@ pub fn teams(alert: &AlertView) -> Value {
 
 /// One card for several alerts: a container per alert (linked title, source line, first
 /// snippet), under 28 KB, ending with "and N more alerts" when cut.
-pub fn teams_digest(alerts: &[AlertView]) -> Value {
+pub fn teams_digest(alerts: &[AlertView]) -> Digest<Value> {
     let count = alerts.len();
     let heading = format!(
         "wirewatch: {count} new alert{}",
@@ -172,7 +172,10 @@ pub fn teams_digest(alerts: &[AlertView]) -> Value {
         shown -= 1;
         candidate = build(shown);
     }
-    candidate
+    Digest {
+        message: candidate,
+        listed: shown,
+    }
 }
 
 /// The workflow webhook body for one source-health message.

@@ -15,7 +15,7 @@
 use serde_json::{json, Value};
 
 use super::text::{self, utf16_len, Span};
-use super::{and_more, AlertView, HealthView, MatchView};
+use super::{and_more, AlertView, Digest, HealthView, MatchView};
 
 /// Telegram: maximum message length after entity parsing.
 const MAX_VISIBLE: usize = 4096;
@@ -76,14 +76,14 @@ fn match_part(found: &MatchView) -> Part {
 }
 
 /// Joins `head`, as many `items` as fit (then "and N more"), the italic `filler` cut to the
-/// room left, and `tail`, one part per paragraph line.
+/// room left, and `tail`, one part per paragraph line; with the number of items it holds.
 fn assemble(
     head: Vec<Part>,
     items: Vec<Part>,
     noun: (&str, &str),
     filler: Option<&str>,
     tail: Part,
-) -> String {
+) -> (String, usize) {
     // Parts are separated by one newline (one visible character each).
     let mut used: usize = head.iter().map(|part| part.visible + 1).sum::<usize>() + tail.visible;
     let mut lines: Vec<String> = head.into_iter().map(|part| part.html).collect();
@@ -116,7 +116,7 @@ fn assemble(
     }
     lines.push(String::new());
     lines.push(tail.html);
-    lines.join("\n")
+    (lines.join("\n"), shown)
 }
 
 /// The `sendMessage` body for one alert to `chat_id`.
@@ -130,7 +130,7 @@ pub fn telegram(alert: &AlertView, chat_id: &str) -> Value {
         html: link(&alert.url, "Open article"),
         visible: utf16_len("Open article"),
     };
-    let body = assemble(
+    let (body, _) = assemble(
         head,
         items,
         ("match", "matches"),
@@ -147,7 +147,7 @@ pub fn telegram(alert: &AlertView, chat_id: &str) -> Value {
 
 /// One `sendMessage` body for several alerts: a line per alert (linked title, publisher, first
 /// snippet), cut with "and N more alerts"; link previews off, as no single article leads.
-pub fn telegram_digest(alerts: &[AlertView], chat_id: &str) -> Value {
+pub fn telegram_digest(alerts: &[AlertView], chat_id: &str) -> Digest<Value> {
     let count = alerts.len();
     let heading = format!(
         "wirewatch: {count} new alert{}",
@@ -177,13 +177,16 @@ pub fn telegram_digest(alerts: &[AlertView], chat_id: &str) -> Value {
         html: String::new(),
         visible: 0,
     };
-    let body = assemble(head, items, ("alert", "alerts"), None, tail);
-    json!({
-        "chat_id": chat_id,
-        "text": body.trim_end(),
-        "parse_mode": "HTML",
-        "link_preview_options": { "is_disabled": true },
-    })
+    let (body, listed) = assemble(head, items, ("alert", "alerts"), None, tail);
+    Digest {
+        message: json!({
+            "chat_id": chat_id,
+            "text": body.trim_end(),
+            "parse_mode": "HTML",
+            "link_preview_options": { "is_disabled": true },
+        }),
+        listed,
+    }
 }
 
 /// The `sendMessage` body for one source-health message to `chat_id`: the facts in order, as

@@ -162,11 +162,17 @@ fn snapshots_of_every_target() {
 #[test]
 fn snapshots_of_every_digest() {
     let alerts: Vec<AlertView> = fixtures().into_iter().map(|(_, alert)| alert).collect();
-    insta::assert_json_snapshot!("digest__slack", slack_digest(&alerts));
-    insta::assert_json_snapshot!("digest__discord", discord_digest(&alerts));
-    insta::assert_json_snapshot!("digest__teams", teams_digest(&alerts));
-    insta::assert_json_snapshot!("digest__ntfy_json", ntfy_digest(&alerts).to_json("news"));
-    insta::assert_json_snapshot!("digest__telegram", telegram_digest(&alerts, "@newsroom"));
+    insta::assert_json_snapshot!("digest__slack", slack_digest(&alerts).message);
+    insta::assert_json_snapshot!("digest__discord", discord_digest(&alerts).message);
+    insta::assert_json_snapshot!("digest__teams", teams_digest(&alerts).message);
+    insta::assert_json_snapshot!(
+        "digest__ntfy_json",
+        ntfy_digest(&alerts).message.to_json("news")
+    );
+    insta::assert_json_snapshot!(
+        "digest__telegram",
+        telegram_digest(&alerts, "@newsroom").message
+    );
     let mail = email_digest(&alerts);
     insta::assert_snapshot!(
         "digest__email_text",
@@ -180,13 +186,16 @@ fn snapshots_of_every_digest() {
 fn chat_digests_list_every_alert_id() {
     let alerts: Vec<AlertView> = fixtures().into_iter().map(|(_, alert)| alert).collect();
     for (service, body) in [
-        ("slack", slack_digest(&alerts).to_string()),
-        ("discord", discord_digest(&alerts).to_string()),
-        ("teams", teams_digest(&alerts).to_string()),
-        ("ntfy", ntfy_digest(&alerts).to_json("news").to_string()),
+        ("slack", slack_digest(&alerts).message.to_string()),
+        ("discord", discord_digest(&alerts).message.to_string()),
+        ("teams", teams_digest(&alerts).message.to_string()),
+        (
+            "ntfy",
+            ntfy_digest(&alerts).message.to_json("news").to_string(),
+        ),
         (
             "telegram",
-            telegram_digest(&alerts, "@newsroom").to_string(),
+            telegram_digest(&alerts, "@newsroom").message.to_string(),
         ),
     ] {
         for alert in &alerts {
@@ -491,6 +500,60 @@ fn generated_alerts_respect_every_limit() {
     }
 }
 
+/// Issue 17: each digest format says how many alerts it listed, and that is exactly the
+/// alerts shown (the first ones) with the others counted in "and N more alerts": the daemon
+/// settles only the listed ones and sends the rest in a follow-up message.
+#[test]
+fn digests_report_how_many_alerts_they_list() {
+    for count in [1, 9, 11, 49, 100] {
+        let alerts: Vec<AlertView> = (0..count)
+            .map(|index| {
+                let mut alert = view(&payload(40 + index * 7 % 100, 120, 1, 100));
+                // letters and digits only, which no format escapes
+                alert.id = format!("alert{index:05}z");
+                alert
+            })
+            .collect();
+        let digests = [
+            ("slack", slack_digest(&alerts).map(|body| body.to_string())),
+            (
+                "discord",
+                discord_digest(&alerts).map(|body| body.to_string()),
+            ),
+            ("teams", teams_digest(&alerts).map(|body| body.to_string())),
+            (
+                "ntfy",
+                ntfy_digest(&alerts).map(|body| body.to_json("t").to_string()),
+            ),
+            (
+                "telegram",
+                telegram_digest(&alerts, "1").map(|body| body.to_string()),
+            ),
+        ];
+        for (name, digest) in digests {
+            let where_ = format!("{name}, digest of {count}");
+            assert!(digest.listed >= 1 && digest.listed <= count, "{where_}");
+            for (index, alert) in alerts.iter().enumerate() {
+                assert_eq!(
+                    digest.message.contains(&alert.id),
+                    index < digest.listed,
+                    "{where_}: alert {index} of {} listed",
+                    digest.listed
+                );
+            }
+            let more = and_more(count - digest.listed, "alert", "alerts");
+            assert_eq!(
+                digest.message.contains(&more),
+                digest.listed < count,
+                "{where_}: {more}"
+            );
+        }
+    }
+    // Discord's 10 embeds: 11 alerts make two messages
+    let eleven: Vec<AlertView> = (0..11).map(|_| view(&payload(60, 120, 1, 100))).collect();
+    assert_eq!(discord_digest(&eleven).listed, 10);
+}
+
 #[test]
 fn digests_respect_every_limit() {
     for count in [1, 2, 9, 10, 11, 49, 120] {
@@ -505,14 +568,14 @@ fn digests_respect_every_limit() {
             })
             .collect();
         let where_ = format!("digest of {count}");
-        check_slack(&where_, &slack_digest(&alerts));
-        check_discord(&where_, &discord_digest(&alerts));
-        check_teams(&where_, &teams_digest(&alerts));
-        check_ntfy(&where_, &ntfy_digest(&alerts));
-        check_telegram(&where_, &telegram_digest(&alerts, "1"));
+        check_slack(&where_, &slack_digest(&alerts).message);
+        check_discord(&where_, &discord_digest(&alerts).message);
+        check_teams(&where_, &teams_digest(&alerts).message);
+        check_ntfy(&where_, &ntfy_digest(&alerts).message);
+        check_telegram(&where_, &telegram_digest(&alerts, "1").message);
         check_email(&where_, &email_digest(&alerts));
         if count > 48 {
-            let blocks = slack_digest(&alerts)["blocks"].clone();
+            let blocks = slack_digest(&alerts).message["blocks"].clone();
             let last = blocks
                 .as_array()
                 .and_then(|blocks| blocks.last())
@@ -524,30 +587,30 @@ fn digests_respect_every_limit() {
             );
         }
         if count > 10 {
-            assert!(discord_digest(&alerts)["content"]
+            assert!(discord_digest(&alerts).message["content"]
                 .as_str()
                 .unwrap_or_default()
                 .starts_with("and "));
         }
     }
     // An empty digest is a caller's mistake, but still a valid message everywhere.
-    check_slack("empty digest", &slack_digest(&[]));
-    check_discord("empty digest", &discord_digest(&[]));
+    check_slack("empty digest", &slack_digest(&[]).message);
+    check_discord("empty digest", &discord_digest(&[]).message);
     assert_eq!(
-        discord_digest(&[])["content"],
+        discord_digest(&[]).message["content"],
         json!("wirewatch: 0 new alerts")
     );
-    check_teams("empty digest", &teams_digest(&[]));
-    check_ntfy("empty digest", &ntfy_digest(&[]));
-    check_telegram("empty digest", &telegram_digest(&[], "1"));
+    check_teams("empty digest", &teams_digest(&[]).message);
+    check_ntfy("empty digest", &ntfy_digest(&[]).message);
+    check_telegram("empty digest", &telegram_digest(&[], "1").message);
     check_email("empty digest", &email_digest(&[]));
 
     let big: Vec<AlertView> = (0..40).map(|_| pathological()).collect();
-    check_teams("pathological digest", &teams_digest(&big));
-    check_discord("pathological digest", &discord_digest(&big));
-    check_telegram("pathological digest", &telegram_digest(&big, "1"));
-    check_ntfy("pathological digest", &ntfy_digest(&big));
-    check_slack("pathological digest", &slack_digest(&big));
+    check_teams("pathological digest", &teams_digest(&big).message);
+    check_discord("pathological digest", &discord_digest(&big).message);
+    check_telegram("pathological digest", &telegram_digest(&big, "1").message);
+    check_ntfy("pathological digest", &ntfy_digest(&big).message);
+    check_slack("pathological digest", &slack_digest(&big).message);
 }
 
 /// A small deterministic generator (64-bit LCG, Knuth's constants): varied inputs without a

@@ -29,7 +29,7 @@ fn title(entry: &Entry) -> Option<String> {
     entry.title.clone()
 }
 fn published(entry: &Entry) -> Option<String> {
-    entry.published.map(|date| date.to_rfc3339())
+    entry.published.map(|date| date.to_record())
 }
 fn image(entry: &Entry) -> Option<String> {
     entry.image_url.clone()
@@ -51,6 +51,32 @@ fn dates_keep_the_publishers_offset() {
         r#"{"version":"https://jsonfeed.org/version/1","items":[{"id":"1","date_published":"2020-02-21T18:08:06+01:00"}]}"#,
         published,
         Some("2020-02-21T18:08:06+01:00"),
+    );
+}
+
+/// Issue 17: an entry date written without a zone stays a local time in RSS, Atom and JSON
+/// Feed alike; it used to come out as UTC ("Z"), an hour off for a Paris feed.
+#[test]
+fn dates_without_a_zone_stay_local() {
+    check(
+        &rss_item("<title>a</title><pubDate>Tue, 14 May 2024 13:05:00</pubDate>"),
+        published,
+        Some("2024-05-14T13:05:00"),
+    );
+    check(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>x</id><title>a</title><published>2024-05-14T13:05:00</published><updated>2024-05-15T08:00:00Z</updated></entry></feed>"#,
+        published,
+        Some("2024-05-14T13:05:00"),
+    );
+    check(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>x</id><title>a</title><published>2024-05-14T13:05:00</published><updated>2024-05-15T08:00:00Z</updated></entry></feed>"#,
+        |entry| entry.updated.map(|date| date.to_record()),
+        Some("2024-05-15T08:00:00+00:00"),
+    );
+    check(
+        r#"{"version":"https://jsonfeed.org/version/1.1","items":[{"id":"1","date_published":"2024-05-14T13:05:00"}]}"#,
+        published,
+        Some("2024-05-14T13:05:00"),
     );
 }
 

@@ -66,14 +66,14 @@ fn rendered_alert(alert: &AlertView) -> Vec<(&'static str, Vec<String>)> {
 }
 
 fn rendered_digest(alerts: &[AlertView]) -> Vec<(&'static str, Vec<String>)> {
-    let ntfy = ntfy_digest(alerts);
+    let ntfy = ntfy_digest(alerts).message;
     let mail = email_digest(alerts);
     vec![
-        ("slack", strings(&slack_digest(alerts))),
-        ("discord", strings(&discord_digest(alerts))),
-        ("teams", strings(&teams_digest(alerts))),
+        ("slack", strings(&slack_digest(alerts).message)),
+        ("discord", strings(&discord_digest(alerts).message)),
+        ("teams", strings(&teams_digest(alerts).message)),
         ("ntfy", vec![ntfy.title, ntfy.body]),
-        ("telegram", strings(&telegram_digest(alerts, "1"))),
+        ("telegram", strings(&telegram_digest(alerts, "1").message)),
         ("email", vec![mail.subject, mail.text, mail.html]),
     ]
 }
@@ -126,11 +126,11 @@ fn bidi_controls_in_a_cut_title_reach_no_message() {
 
     let alerts = vec![alert.clone(), alert.clone(), moscow_times()];
     assert_no_invisible_controls("digest", &rendered_digest(&alerts));
-    check_slack("bidi digest", &slack_digest(&alerts));
-    check_discord("bidi digest", &discord_digest(&alerts));
-    check_teams("bidi digest", &teams_digest(&alerts));
-    check_ntfy("bidi digest", &ntfy_digest(&alerts));
-    check_telegram("bidi digest", &telegram_digest(&alerts, "1"));
+    check_slack("bidi digest", &slack_digest(&alerts).message);
+    check_discord("bidi digest", &discord_digest(&alerts).message);
+    check_teams("bidi digest", &teams_digest(&alerts).message);
+    check_ntfy("bidi digest", &ntfy_digest(&alerts).message);
+    check_telegram("bidi digest", &telegram_digest(&alerts, "1").message);
     check_email("bidi digest", &email_digest(&alerts));
 
     for kind in ["source.unhealthy", "source.recovered"] {
@@ -223,7 +223,10 @@ fn slack_feed_text_can_neither_format_nor_ping() {
     ));
     let messages = [
         ("alert", slack(&alert)),
-        ("digest", slack_digest(&[alert.clone(), moscow_times()])),
+        (
+            "digest",
+            slack_digest(&[alert.clone(), moscow_times()]).message,
+        ),
         ("health", slack_health(&health)),
     ];
     for (name, message) in &messages {
@@ -304,7 +307,7 @@ fn ntfy_and_teams_show_a_literal_entity_as_typed() {
     );
     // the title is not Markdown: as typed
     assert_eq!(ntfy(&alert).title, title);
-    let digest = ntfy_digest(std::slice::from_ref(&alert)).body;
+    let digest = ntfy_digest(std::slice::from_ref(&alert)).message.body;
     assert!(digest.contains(r"**Fish \&amp; Chips"), "{digest}");
     // Teams: `&amp;amp;` decodes once, to the `&amp;` of the title
     let card = teams(&alert);
@@ -313,7 +316,7 @@ fn ntfy_and_teams_show_a_literal_entity_as_typed() {
         str_at(&card, "/attachments/0/content/body/0/text"),
         expected
     );
-    assert!(strings(&teams_digest(std::slice::from_ref(&alert)))
+    assert!(strings(&teams_digest(std::slice::from_ref(&alert)).message)
         .iter()
         .any(|text| text.contains(expected)));
     // Discord decodes no entities: left as typed
@@ -326,7 +329,7 @@ fn teams_cards_declare_the_version_their_heading_needs() {
     let (_, health) = &health_fixtures()[0];
     for (name, card) in [
         ("alert", teams(&alert)),
-        ("digest", teams_digest(std::slice::from_ref(&alert))),
+        ("digest", teams_digest(std::slice::from_ref(&alert)).message),
         ("health", teams_health(health)),
     ] {
         let content = &card["attachments"][0]["content"];
