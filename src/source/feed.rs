@@ -51,8 +51,11 @@ pub struct ParsedFeed {
 /// which XML cannot contain, so it never equals a published id.
 const GENERATED_ID: &str = "\u{0}wirewatch:no-published-id";
 
+/// The offset each parsed date was written with, by the instant handed to feed-rs; `None`
+/// when it was written without one (a local time).
+type Offsets = HashMap<DateTime<Utc>, Option<FixedOffset>>;
 /// Maps each parsed instant back to the offset it was written with.
-type OffsetLog = Rc<RefCell<HashMap<DateTime<Utc>, Option<FixedOffset>>>>;
+type OffsetLog = Rc<RefCell<Offsets>>;
 
 /// Parses a feed body. `feed_url` is where it was fetched from: relative links resolve against
 /// it (after any `xml:base`).
@@ -204,13 +207,7 @@ fn parse_xml_leniently(xml: String, feed_url: &Url) -> Result<ParsedFeed, Source
 fn run_feed_rs(
     bytes: &[u8],
     feed_url: &Url,
-) -> Result<
-    (
-        feed_rs::model::Feed,
-        HashMap<DateTime<Utc>, Option<FixedOffset>>,
-    ),
-    feed_rs::parser::ParseFeedError,
-> {
+) -> Result<(feed_rs::model::Feed, Offsets), feed_rs::parser::ParseFeedError> {
     let offsets: OffsetLog = Rc::default();
     let log = Rc::clone(&offsets);
     let parser = feed_rs::parser::Builder::new()
@@ -240,11 +237,7 @@ fn run_feed_rs(
     Ok((feed, offsets))
 }
 
-fn convert(
-    feed: feed_rs::model::Feed,
-    offsets: &HashMap<DateTime<Utc>, Option<FixedOffset>>,
-    feed_url: &Url,
-) -> ParsedFeed {
+fn convert(feed: feed_rs::model::Feed, offsets: &Offsets, feed_url: &Url) -> ParsedFeed {
     let with_offset = |instant: DateTime<Utc>| -> PublisherTime {
         match offsets.get(&instant) {
             Some(Some(offset)) => PublisherTime::Zoned(instant.with_timezone(offset)),
