@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::extract::{self, Notes};
-use crate::model::{self, Article, Entry, Image, PublisherTime};
+use crate::model::{self, Article, Entry, Image};
 use crate::rules::{Document, Match, Matcher};
 
 /// An article page's bytes → its article: decoded ([`crate::encoding::decode_html`], with the

@@ -287,7 +287,7 @@ impl Pipeline {
         }
         // after the rate limit's wait: the lease covers the request, not the queue before it
         if self.clustered() && !self.claim(sink_name, &unit).await? {
-            return Ok(()); // another instance attempts it
+            return Ok(false); // another instance attempts it
         }
         let members = unit.members();
         let count = members.len();

@@ -97,10 +97,10 @@ fn accepted(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_share_the_work_and_survive_a_sigkill() {
-    let Some(reference_database) = crate::postgres::TestDatabase::create().await else {
+    let Some(reference_database) = wirewatch::testing::TestDatabase::create().await else {
         return;
     };
-    let Some(database) = crate::postgres::TestDatabase::create().await else {
+    let Some(database) = wirewatch::testing::TestDatabase::create().await else {
         return;
     };
 

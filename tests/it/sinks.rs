@@ -687,7 +687,7 @@ async fn a_digest_cut_by_a_chat_limit_sends_the_rest_in_a_follow_up() {
     );
     assert!(text.contains("kind = \"discord\""), "{text}");
     let path = common::write_config(folder.path(), &text);
-    let mut daemon = run_daemon(&path);
+    let mut daemon = common::Daemon::start(&path, &[]);
     // every alert of the store delivered (the first poll's alerts are all in by the time the
     // first digest forms; the count is read once the receiver has something)
     assert!(
@@ -702,8 +702,7 @@ async fn a_digest_cut_by_a_chat_limit_sends_the_rest_in_a_follow_up() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         list = listed(&path).await;
     }
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.kill().await;
     let total = row_count(&list);
     assert!(
         total > 10,

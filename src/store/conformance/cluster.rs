@@ -184,6 +184,16 @@ pub(super) async fn digest_leases(store: &Store) {
         .claim_digest("hook", &digest, "b", 160, 220)
         .await
         .unwrap());
+    // its holder may attempt it again within its lease (a chat digest's follow-up message);
+    // nobody else may
+    assert!(store
+        .claim_digest("hook", &digest, "b", 165, 225)
+        .await
+        .unwrap());
+    assert!(!store
+        .claim_digest("hook", &digest, "a", 166, 226)
+        .await
+        .unwrap());
     store
         .settle_digest("hook", &digest, Settlement::Delivered { now: 170 })
         .await
@@ -241,4 +251,16 @@ pub(super) async fn instances_and_heartbeats(store: &Store) {
         store.claim_source("s", "b", 320, 400, false).await.unwrap(),
         Claim::Granted
     );
+    // b is killed: a day after its last heartbeat, another instance's heartbeat forgets it
+    let day = 24 * 3600 * 1000;
+    assert!(store
+        .heartbeat(&instance("c", 8, 500 + day, "h3"), 400 + day)
+        .await
+        .unwrap());
+    let everyone = store.live_instances(0, 0).await.unwrap();
+    let names: Vec<&str> = everyone
+        .iter()
+        .map(|entry| entry.instance.name.as_str())
+        .collect();
+    assert_eq!(names, ["c"], "a dead instance's row outlives a day: {everyone:?}");
 }

@@ -9,6 +9,10 @@
 use super::PostgresStore;
 use crate::store::{Claim, Instance, LiveInstance, Millis, StoreError};
 
+/// How long a dead instance's row and an unused lease's row are kept: a day, long past any
+/// lease, long enough for `wirewatch cluster` readers to have seen them go.
+const FORGET_AFTER: Millis = 24 * 3600 * 1000;
+
 impl PostgresStore {
     /// Announces `instance` (or refreshes its heartbeat). False when another live process
     /// (heartbeat after `stale_before`, another start time) already uses the name: the row is
@@ -36,6 +40,19 @@ impl PostgresStore {
                     &stale_before,
                 ],
             )
+            .await?;
+        // An instance killed without `leave` keeps its row, and a source dropped from the
+        // config keeps its lease row: both are forgotten a day after they last meant anything,
+        // so a crash-looping host (a new hostname-pid each start) cannot grow the tables.
+        let forgotten = instance.heartbeat_at.saturating_sub(FORGET_AFTER);
+        client
+            .execute(
+                "DELETE FROM instances WHERE heartbeat_at < $1",
+                &[&forgotten],
+            )
+            .await?;
+        client
+            .execute("DELETE FROM leases WHERE expires_at < $1", &[&forgotten])
             .await?;
         Ok(written == 1)
     }
@@ -246,12 +263,16 @@ impl PostgresStore {
     ) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await?;
-        // locked first: a second claimer waits, then sees the moved times and backs off
+        // locked first: a second claimer waits, then sees the moved times and backs off. Rows
+        // this holder already leases count as due: a chat digest cut by the sink's size limit
+        // sends its unlisted rest right after, within the same lease.
         let due: Vec<Millis> = transaction
             .query(
-                "SELECT next_attempt_at FROM deliveries
+                "SELECT CASE WHEN lease_holder = $3 THEN LEAST(next_attempt_at, $4)
+                             ELSE next_attempt_at END
+                 FROM deliveries
                  WHERE sink = $1 AND digest_id = $2 AND state = 'pending' FOR UPDATE",
-                &[&sink, &digest_id],
+                &[&sink, &digest_id, &holder, &now],
             )
             .await?
             .iter()
