@@ -83,8 +83,21 @@ pub(super) async fn match_archive(search: ArchiveSearch<'_>) -> ExitCode {
             .map(|(_, query, _)| query.clone())
             .collect(),
     );
+    if config.archive.retention.is_none() {
+        // not an error: an archive kept earlier may still be read until it is pruned
+        eprintln!(
+            "note: [archive] retention is \"off\" in {}: nothing new is archived",
+            config.path.display()
+        );
+    }
     let mut cursor: Option<ArchiveCursor> = None;
     let mut stdout = std::io::stdout().lock();
+    let (mut searched, mut matched) = (0usize, 0usize);
+    // the tally goes to stderr, so the JSON lines on stdout stay a clean stream
+    let tally = |searched: usize, matched: usize| {
+        eprintln!("{matched} of {searched} archived articles matched");
+        ExitCode::SUCCESS
+    };
     loop {
         let page = match store
             .archive_page(since, search.source.as_deref(), cursor.as_ref(), PAGE_ROWS)
@@ -97,9 +110,11 @@ pub(super) async fn match_archive(search: ArchiveSearch<'_>) -> ExitCode {
             }
         };
         for row in &page {
+            searched += 1;
             let Some(line) = archived_match(&matcher, &watchlists, row, search.explain) else {
                 continue;
             };
+            matched += 1;
             if writeln!(stdout, "{line}").is_err() {
                 return ExitCode::SUCCESS; // stdout closed (piped into head)
             }
@@ -111,7 +126,7 @@ pub(super) async fn match_archive(search: ArchiveSearch<'_>) -> ExitCode {
                     id: last.id.clone(),
                 })
             }
-            _ => return ExitCode::SUCCESS,
+            _ => return tally(searched, matched),
         }
     }
 }

@@ -9,8 +9,8 @@
 //! Files are named after what they do; README.md's codemap lists them.
 
 mod backfill;
-mod console;
 pub mod cluster;
+mod console;
 mod deliver;
 pub mod demo;
 mod fetch_source;

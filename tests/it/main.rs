@@ -4,9 +4,10 @@
 
 mod common;
 
+mod archive;
 mod cli;
-mod console;
 mod cluster;
+mod console;
 mod corpus;
 mod delivery;
 mod deploy;

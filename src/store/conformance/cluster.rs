@@ -262,5 +262,9 @@ pub(super) async fn instances_and_heartbeats(store: &Store) {
         .iter()
         .map(|entry| entry.instance.name.as_str())
         .collect();
-    assert_eq!(names, ["c"], "a dead instance's row outlives a day: {everyone:?}");
+    assert_eq!(
+        names,
+        ["c"],
+        "a dead instance's row outlives a day: {everyone:?}"
+    );
 }
