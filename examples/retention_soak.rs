@@ -15,8 +15,11 @@
 //! (`daemon::retention::prune`) runs with the default windows (`keep_alerts` 30 days, the seen
 //! entries' margin for a source polled at most hourly). It prints per simulated day the
 //! database size and the rows kept, and at the end the bytes per seen entry and per alert
-//! (dbstat, indexes included). Freed pages are reused, not returned to the file system, so the
-//! file's size levels off rather than shrinks.
+//! (dbstat, indexes included). Every new item is also archived in the same commit, as the
+//! daemon does (a real article: the fixture seed page's, under the item's URL), and the archive
+//! is pruned to the default `[archive] retention` of 7 days, as the daemon's archive loop does;
+//! the end prints the bytes per archived article. Freed pages are reused, not returned to the
+//! file system, so the file's size levels off rather than shrinks.
 
 use std::time::Duration;
 
@@ -28,6 +31,8 @@ use wirewatch::store::{DatabaseSize, Millis, NewAlert, Store};
 const HOUR: Millis = 3_600_000;
 const LISTED: usize = 50;
 const SOURCE: &str = "soak-feed";
+/// The default `[archive] retention`.
+const ARCHIVE_RETENTION: Millis = 7 * 24 * HOUR;
 
 #[tokio::main]
 async fn main() {
@@ -38,6 +43,15 @@ async fn main() {
     let per_hour: usize = arguments
         .next()
         .map_or(10, |text| text.parse().expect("items per hour"));
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/seed/moscow-times.html");
+    let page_url = url::Url::parse("https://news.example/").expect("a valid URL");
+    let article = wirewatch::assemble::article_from_page(
+        &std::fs::read(&seed).expect("the seed page is readable"),
+        None,
+        &page_url,
+    )
+    .0;
     let folder = tempfile::tempdir().expect("temporary folder");
     let store = Store::open(&folder.path().join("wirewatch.db")).expect("database");
     let windows = Windows {
@@ -53,8 +67,8 @@ async fn main() {
         windows.alerts / (24 * HOUR)
     );
     println!(
-        "{:>4} {:>12} {:>13} {:>8} {:>11}",
-        "day", "db bytes", "seen entries", "alerts", "deliveries"
+        "{:>4} {:>12} {:>13} {:>8} {:>11} {:>9}",
+        "day", "db bytes", "seen entries", "alerts", "deliveries", "archived"
     );
     let never = CancellationToken::new();
     let start: Millis = 1_700_000_000_000;
@@ -97,8 +111,13 @@ async fn main() {
             } else {
                 Vec::new()
             };
+            let mut item_article = article.clone();
+            item_article.url = key.clone();
+            item_article.fetched_url = key.clone();
+            let archived = wirewatch::archive::archived(&item_article, key, SOURCE, now)
+                .expect("the record encodes");
             let created = store
-                .commit_entry(SOURCE, key, Some(key), &alerts, now)
+                .commit_processed(SOURCE, key, Some(key), &alerts, Some(&archived), now)
                 .await
                 .expect("commit");
             for id in created {
@@ -113,15 +132,22 @@ async fn main() {
             .await
             .expect("poll");
         prune(&store, windows, now, &never).await.expect("prune");
+        while store
+            .prune_archive(now - ARCHIVE_RETENTION, 500)
+            .await
+            .expect("archive prune")
+            == 500
+        {}
         if (hour + 1) % 24 == 0 {
             let size = store.database_size().await.expect("size");
             println!(
-                "{:>4} {:>12} {:>13} {:>8} {:>11}",
+                "{:>4} {:>12} {:>13} {:>8} {:>11} {:>9}",
                 (hour + 1) / 24,
                 size.bytes,
                 rows(&size, "seen_entries"),
                 rows(&size, "alerts"),
-                rows(&size, "deliveries")
+                rows(&size, "deliveries"),
+                rows(&size, "archive")
             );
         }
     }
