@@ -9,7 +9,9 @@
 //! work spreads by itself and a dead instance's share is taken over when its leases expire.
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -17,7 +19,8 @@ use tracing::{error, warn};
 
 use super::{now_millis, Pipeline};
 use crate::config::Config;
-use crate::store::{Claim, Instance, LiveInstance, Millis};
+use crate::fetch::{SharedAnswer, SharedTurns};
+use crate::store::{Claim, Instance, LiveInstance, Millis, Store, TurnGrant};
 
 /// After the store failed to answer a lease request, ask again this much later.
 const STORE_RETRY: Duration = Duration::from_secs(5);
@@ -234,6 +237,97 @@ pub fn report(live: &[LiveInstance], now: Millis) -> String {
         text.push_str("warning: live instances run different configurations\n");
     }
     text
+}
+
+/// The cluster's turns at hosts, over the shared store: what makes `per_host_connections` and
+/// `per_host_gap` hold across instances. Keys are `host:HOST:PORT`.
+pub(super) struct StoreTurns {
+    pub store: Arc<Store>,
+    pub holder: String,
+}
+
+impl SharedTurns for StoreTurns {
+    fn take<'a>(
+        &'a self,
+        host: &'a str,
+        slots: u32,
+        gap: Duration,
+        hold: Duration,
+    ) -> Pin<Box<dyn Future<Output = SharedAnswer> + Send + 'a>> {
+        Box::pin(async move {
+            let key = format!("host:{host}");
+            match self
+                .store
+                .take_turn(&key, &self.holder, Some(slots), millis(gap), millis(hold))
+                .await
+            {
+                Ok(TurnGrant::Granted { slot, wait }) => SharedAnswer::Granted {
+                    slot,
+                    wait: Duration::from_millis(u64::try_from(wait).unwrap_or(0)),
+                },
+                Ok(TurnGrant::Busy) => SharedAnswer::Busy,
+                Err(store_error) => {
+                    // an outage is logged once by the store itself; per request it would flood
+                    tracing::debug!(host, error = %store_error, "no shared turn; pacing locally");
+                    SharedAnswer::Unavailable
+                }
+            }
+        })
+    }
+
+    fn release(&self, host: &str, slot: i32) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // shutting down: the slot's hold runs out by itself
+        };
+        let store = Arc::clone(&self.store);
+        let holder = self.holder.clone();
+        let key = format!("host:{host}");
+        runtime.spawn(async move {
+            if let Err(store_error) = store.release_turn(&key, slot, &holder).await {
+                tracing::debug!(key, error = %store_error, "slot not given back; its hold runs out");
+            }
+        });
+    }
+}
+
+impl Pipeline {
+    /// On a cluster, waits for the sink's turn under its `rate_limit` cluster-wide: deliveries
+    /// by all instances evenly spaced at the limit's average rate (`per / count` apart; no
+    /// burst, since the instances' buckets cannot be shared cheaply). False when the store
+    /// cannot answer (the local bucket alone then paces this instance).
+    pub(super) async fn shared_rate_turn(&self, sink: &str) -> bool {
+        let Some(limit) = self
+            .config
+            .sinks
+            .iter()
+            .find(|config| config.name == sink)
+            .and_then(|config| config.rate_limit)
+        else {
+            return true;
+        };
+        let gap = limit.per / limit.count.max(1);
+        match self
+            .store
+            .take_turn(
+                &format!("sink:{sink}"),
+                &self.instance,
+                None,
+                millis(gap),
+                0,
+            )
+            .await
+        {
+            Ok(TurnGrant::Granted { wait, .. }) => {
+                tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
+                true
+            }
+            Ok(TurnGrant::Busy) => true,
+            Err(store_error) => {
+                tracing::debug!(sink, error = %store_error, "no shared rate turn; pacing locally");
+                false
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -274,6 +274,11 @@ impl Pipeline {
     ) -> Result<bool, StoreError> {
         let sink_name = config.name.as_str();
         if let Some(bucket) = &slot.bucket {
+            // on a cluster the limit holds across instances: the shared turn first, then the
+            // local bucket (which then rarely waits)
+            if self.clustered() {
+                self.shared_rate_turn(sink_name).await;
+            }
             loop {
                 let wait = match bucket.lock() {
                     Ok(mut bucket) => bucket.take(std::time::Instant::now()).err(),

@@ -177,6 +177,20 @@ impl Pipeline {
             .map(|source| (source.name.clone(), Notify::new()))
             .collect();
         let instance = cluster::instance_name(&config);
+        if store.shared() {
+            // a slot outlives any request: the longest a fetch may take, plus a margin
+            let hold = config
+                .fetch
+                .timeout
+                .saturating_add(std::time::Duration::from_secs(10));
+            fetcher.share_turns(
+                std::sync::Arc::new(cluster::StoreTurns {
+                    store: Arc::clone(&store),
+                    holder: instance.clone(),
+                }),
+                hold,
+            );
+        }
         Ok(Pipeline {
             config: Arc::new(config),
             store,

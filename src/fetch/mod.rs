@@ -14,6 +14,8 @@
 
 mod guard;
 mod politeness;
+
+pub use politeness::{SharedAnswer, SharedTurns};
 mod robots;
 
 use std::sync::Arc;
@@ -238,6 +240,12 @@ impl Fetcher {
             robots: Arc::new(robots::Cache::default()),
             robots_agent,
         })
+    }
+
+    /// Paces this fetcher's requests together with the other instances of a cluster (see
+    /// `politeness.rs`); `hold` bounds how long a dead instance's in-flight slot stays taken.
+    pub fn share_turns(&self, turns: Arc<dyn SharedTurns>, hold: Duration) {
+        self.politeness.share(turns, hold);
     }
 
     /// Whether the site's robots.txt lets us fetch `url` (fetched once per site and day, through

@@ -90,6 +90,7 @@ postgres_only!(
     delivery_leases,
     digest_leases,
     instances_and_heartbeats,
+    turns_pace_and_cap_across_holders,
 );
 
 /// On SQLite every lease is granted and nothing is listed: the single instance works as before.
@@ -109,6 +110,17 @@ async fn sqlite_grants_every_lease() {
             .claim_delivery("x", "hook", holder, 100, 160)
             .await
             .unwrap());
+        // its own politeness and bucket pace the one process: every turn at once
+        assert_eq!(
+            store
+                .take_turn("host:a:443", holder, Some(1), 60_000, 1_000)
+                .await
+                .unwrap(),
+            TurnGrant::Granted {
+                slot: None,
+                wait: 0
+            }
+        );
     }
     assert!(store.live_instances(0, 100).await.unwrap().is_empty());
 }

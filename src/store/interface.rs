@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use super::{
     AlertRow, ArchiveCursor, ArchivedArticle, Claim, DatabaseSize, DueDelivery, HealthAlert,
     Instance, LiveInstance, Millis, NewAlert, OutboxCounts, Pushed, Settlement, SourceHealth,
-    SourceState, StoreError, StoredAlert, Subscription, Validators,
+    SourceState, StoreError, StoredAlert, Subscription, TurnGrant, Validators,
 };
 
 /// Durable state behind one interface; cheap to clone (clones share the backend).
@@ -314,6 +314,13 @@ impl Store {
         fn claim_delivery(alert_id: &str, sink: &str, holder: &str, now: Millis, until: Millis) -> Result<bool, StoreError>;
         /// Leases every pending member of a due digest for one attempt, all or none.
         fn claim_digest(sink: &str, digest_id: &str, holder: &str, now: Millis, until: Millis) -> Result<bool, StoreError>;
+        /// A turn at `key` shared by every instance: a start at least `gap` ms after the
+        /// previous turn's start (by the database's clock, so instances' clocks need not
+        /// agree) and, with `slots`, one of that many in-flight slots held for `hold` ms unless
+        /// released first.
+        fn take_turn(key: &str, holder: &str, slots: Option<u32>, gap: Millis, hold: Millis) -> Result<TurnGrant, StoreError>;
+        /// Gives an in-flight slot back before its hold runs out.
+        fn release_turn(key: &str, slot: i32, holder: &str) -> Result<(), StoreError>;
     }
 }
 

@@ -304,6 +304,16 @@ pub enum Claim {
     NotBefore(Millis),
 }
 
+/// The answer to a request for a turn at a shared resource (a host, a rate-limited sink).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnGrant {
+    /// The caller may start after waiting `wait` milliseconds; it holds in-flight `slot` (if
+    /// slots were asked for) until it releases it or the hold runs out.
+    Granted { slot: Option<i32>, wait: Millis },
+    /// Every in-flight slot is held: ask again a little later.
+    Busy,
+}
+
 /// How far back a story counts as already alerted (a wire story resurfacing a month later is
 /// news again).
 pub const STORY_WINDOW: Millis = 7 * 24 * 3600 * 1000;

@@ -218,3 +218,116 @@ async fn three_instances_share_the_work_and_survive_a_sigkill() {
     drop(instances);
     database.drop_database().await;
 }
+
+/// A feed host that answers slowly and counts the requests it is serving at once.
+struct SlowHost {
+    base: String,
+    in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    most_in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SlowHost {
+    async fn start() -> SlowHost {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most_in_flight = Arc::new(AtomicUsize::new(0));
+        let served = Arc::new(AtomicUsize::new(0));
+        let counters = (
+            Arc::clone(&in_flight),
+            Arc::clone(&most_in_flight),
+            Arc::clone(&served),
+        );
+        let app = axum::Router::new().route(
+            "/feeds/:name",
+            axum::routing::get(move |axum::extract::Path(name): axum::extract::Path<String>| {
+                let (in_flight, most_in_flight, served) = counters.clone();
+                async move {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    most_in_flight.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    served.fetch_add(1, Ordering::SeqCst);
+                    (
+                        [("content-type", "application/rss+xml")],
+                        format!(
+                            "<rss version=\"2.0\"><channel><title>{name}</title><link>https://example.org/</link>\
+                             <item><title>Weather in {name}</title><link>https://example.org/{name}/1</link>\
+                             <description>Mild.</description></item></channel></rss>"
+                        ),
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        SlowHost {
+            base,
+            in_flight,
+            most_in_flight,
+            served,
+        }
+    }
+}
+
+/// `per_host_connections = 1` holds across instances: two processes on one database, each
+/// polling five feeds of one slow host (two config files, so that neither can take every
+/// source's lease before the other starts), and the host never serves two requests at once.
+/// Each process alone keeps one request in flight; without shared turns the two together keep
+/// two (checked by hand by turning the sharing off: `most_in_flight` was 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_host_connections_hold_across_instances() {
+    use std::sync::atomic::Ordering;
+    let Some(database) = wirewatch::testing::TestDatabase::create().await else {
+        return;
+    };
+    let host = SlowHost::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    const FEEDS: usize = 10;
+    let config = |half: usize| {
+        let mut text = String::from(
+            "[daemon]\nstate_dir = \"state\"\ndatabase = \"${TEST_DATABASE_URL}\"\nlisten = \"off\"\n\
+             [fetch]\nallow_private_networks = true\nper_host_connections = 1\nper_host_gap = \"0s\"\n\
+             timeout = \"10s\"\n\
+             [watchlists.weather]\nquery = 'Weather'\nsinks = [\"journal\"]\n\
+             [sinks.journal]\nkind = \"log\"\n",
+        );
+        for index in (0..FEEDS).filter(|index| index % 2 == half) {
+            text.push_str(&format!(
+                "[sources.city{index}]\nurl = \"{}/feeds/city{index}\"\ninterval = \"1h\"\nfetch_article = false\nmax_age = \"none\"\n",
+                host.base
+            ));
+        }
+        let path = folder.path().join(format!("half{half}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let environment = [
+        ("TEST_DATABASE_URL", database.url.as_str()),
+        ("WIREWATCH_LOG", "info"),
+    ];
+    let mut first = Daemon::start(&config(0), &environment);
+    let mut second = Daemon::start(&config(1), &environment);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while host.served.load(Ordering::SeqCst) < FEEDS && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    first.kill().await;
+    second.kill().await;
+    database.drop_database().await;
+    assert!(
+        host.served.load(Ordering::SeqCst) >= FEEDS,
+        "every feed polled: {} of {FEEDS}\n{}\n{}",
+        host.served.load(Ordering::SeqCst),
+        first.log_text(),
+        second.log_text()
+    );
+    assert_eq!(host.in_flight.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        host.most_in_flight.load(Ordering::SeqCst),
+        1,
+        "two requests to one host at once across the instances"
+    );
+}

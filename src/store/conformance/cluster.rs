@@ -268,3 +268,107 @@ pub(super) async fn instances_and_heartbeats(store: &Store) {
         "a dead instance's row outlives a day: {everyone:?}"
     );
 }
+
+/// Shared turns (per-host politeness and sink rate limits across instances): starts spaced by
+/// the gap whoever asks, in-flight slots capped across holders, a released or expired slot
+/// free again. The clock is the database's, so waits are compared with a wide margin.
+pub(super) async fn turns_pace_and_cap_across_holders(store: &Store) {
+    let minute = 60_000;
+    let first = store
+        .take_turn("host:a:443", "a", Some(2), minute, 30_000)
+        .await
+        .unwrap();
+    let TurnGrant::Granted {
+        slot: Some(first_slot),
+        wait: 0,
+    } = first
+    else {
+        panic!("the first turn starts at once: {first:?}");
+    };
+    // another instance: the other slot, a start one gap later
+    let second = store
+        .take_turn("host:a:443", "b", Some(2), minute, 30_000)
+        .await
+        .unwrap();
+    let TurnGrant::Granted {
+        slot: Some(second_slot),
+        wait,
+    } = second
+    else {
+        panic!("the second slot is free: {second:?}");
+    };
+    assert_ne!(first_slot, second_slot);
+    assert!((minute - 10_000..=minute).contains(&wait), "{wait}");
+    // both slots held: a third request waits for one
+    assert_eq!(
+        store
+            .take_turn("host:a:443", "c", Some(2), minute, 30_000)
+            .await
+            .unwrap(),
+        TurnGrant::Busy
+    );
+    // another host is independent
+    assert!(matches!(
+        store
+            .take_turn("host:b:443", "c", Some(2), minute, 30_000)
+            .await
+            .unwrap(),
+        TurnGrant::Granted { wait: 0, .. }
+    ));
+    // only its holder gives a slot back
+    store
+        .release_turn("host:a:443", first_slot, "b")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .take_turn("host:a:443", "c", Some(2), minute, 30_000)
+            .await
+            .unwrap(),
+        TurnGrant::Busy
+    );
+    store
+        .release_turn("host:a:443", first_slot, "a")
+        .await
+        .unwrap();
+    let third = store
+        .take_turn("host:a:443", "c", Some(2), minute, 30_000)
+        .await
+        .unwrap();
+    let TurnGrant::Granted {
+        slot: Some(third_slot),
+        wait,
+    } = third
+    else {
+        panic!("a released slot is free: {third:?}");
+    };
+    assert_eq!(third_slot, first_slot);
+    assert!((2 * minute - 10_000..=2 * minute).contains(&wait), "{wait}");
+    // a slot held by a dead instance is free once its hold runs out
+    store
+        .take_turn("host:d:443", "dead", Some(1), 0, 1)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(matches!(
+        store
+            .take_turn("host:d:443", "alive", Some(1), 0, 1_000)
+            .await
+            .unwrap(),
+        TurnGrant::Granted { slot: Some(0), .. }
+    ));
+    // without slots (a sink's rate limit): only the spacing
+    for expected in [0, 1] {
+        let TurnGrant::Granted { slot: None, wait } = store
+            .take_turn("sink:hook", "a", None, minute, 0)
+            .await
+            .unwrap()
+        else {
+            panic!("turns without slots are never busy");
+        };
+        assert!(
+            (expected * minute - 10_000..=expected * minute).contains(&wait),
+            "{wait}"
+        );
+    }
+}

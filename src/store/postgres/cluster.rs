@@ -7,7 +7,7 @@
 //! It decides nothing about schedules or lease lengths: the caller passes `now` and the expiry.
 
 use super::PostgresStore;
-use crate::store::{Claim, Instance, LiveInstance, Millis, StoreError};
+use crate::store::{Claim, Instance, LiveInstance, Millis, StoreError, TurnGrant};
 
 /// How long a dead instance's row and an unused lease's row are kept: a day, long past any
 /// lease, long enough for `wirewatch cluster` readers to have seen them go.
@@ -53,6 +53,19 @@ impl PostgresStore {
             .await?;
         client
             .execute("DELETE FROM leases WHERE expires_at < $1", &[&forgotten])
+            .await?;
+        // and so are the pacing rows of a host nobody has fetched from for a day
+        client
+            .execute(
+                "DELETE FROM turn_starts WHERE next_start < $1",
+                &[&forgotten],
+            )
+            .await?;
+        client
+            .execute(
+                "DELETE FROM turn_slots WHERE expires_at < $1",
+                &[&forgotten],
+            )
             .await?;
         Ok(written == 1)
     }
@@ -290,5 +303,88 @@ impl PostgresStore {
             .await?;
         transaction.commit().await?;
         Ok(true)
+    }
+
+    /// A turn at `key`: a free in-flight slot if `slots` are asked for (none free: `Busy`),
+    /// then a start `gap` after the previous turn's, all in one transaction and by the
+    /// database's clock.
+    pub async fn take_turn(
+        &self,
+        key: &str,
+        holder: &str,
+        slots: Option<u32>,
+        gap: Millis,
+        hold: Millis,
+    ) -> Result<TurnGrant, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        let now: Millis = transaction
+            .query_one(
+                "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT",
+                &[],
+            )
+            .await?
+            .get(0);
+        let slot = match slots {
+            None => None,
+            Some(count) => {
+                let count = i32::try_from(count.max(1)).unwrap_or(i32::MAX);
+                let take = "UPDATE turn_slots SET holder = $3, expires_at = $4
+                     WHERE key = $1 AND slot = (
+                         SELECT slot FROM turn_slots
+                         WHERE key = $1 AND slot < $2 AND expires_at <= $5
+                         ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
+                     RETURNING slot";
+                let until = now.saturating_add(hold);
+                let arguments: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+                    [&key, &count, &holder, &until, &now];
+                let mut free = transaction.query_opt(take, &arguments).await?;
+                if free.is_none() {
+                    // the key's slots may not exist yet (a host never fetched, or a larger
+                    // per_host_connections): create the missing ones free, then ask again
+                    let created = transaction
+                        .execute(
+                            "INSERT INTO turn_slots (key, slot, holder, expires_at)
+                             SELECT $1, number, '', 0 FROM generate_series(0, $2::INTEGER - 1) AS number
+                             ON CONFLICT (key, slot) DO NOTHING",
+                            &[&key, &count],
+                        )
+                        .await?;
+                    if created > 0 {
+                        free = transaction.query_opt(take, &arguments).await?;
+                    }
+                }
+                match free {
+                    Some(row) => Some(row.get::<_, i32>(0)),
+                    None => return Ok(TurnGrant::Busy),
+                }
+            }
+        };
+        let start: Millis = transaction
+            .query_one(
+                "INSERT INTO turn_starts (key, next_start) VALUES ($1, $2::BIGINT + $3::BIGINT)
+                 ON CONFLICT (key) DO UPDATE
+                     SET next_start = GREATEST(turn_starts.next_start, $2::BIGINT) + $3::BIGINT
+                 RETURNING next_start - $3::BIGINT",
+                &[&key, &now, &gap],
+            )
+            .await?
+            .get(0);
+        transaction.commit().await?;
+        Ok(TurnGrant::Granted {
+            slot,
+            wait: start.saturating_sub(now).max(0),
+        })
+    }
+
+    pub async fn release_turn(&self, key: &str, slot: i32, holder: &str) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE turn_slots SET expires_at = 0 WHERE key = $1 AND slot = $2 AND holder = $3",
+                &[&key, &slot, &holder],
+            )
+            .await?;
+        Ok(())
     }
 }

@@ -165,6 +165,22 @@ const STEPS: &[(i64, &str)] = &[
     );
     ALTER TABLE deliveries ADD COLUMN lease_holder TEXT;",
     ),
+    // cluster-wide pacing (issue 12): the next start of a request per host (or per rate-limited
+    // sink) and the in-flight slots per host, shared by every instance
+    (
+        6,
+        "CREATE TABLE turn_starts (
+        key TEXT PRIMARY KEY,
+        next_start BIGINT NOT NULL
+    );
+    CREATE TABLE turn_slots (
+        key TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        holder TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (key, slot)
+    );",
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -4,7 +4,7 @@
 //! no tables for this: the single-instance behaviour stays exactly what it was.
 
 use super::SqliteStore;
-use crate::store::{Claim, Instance, LiveInstance, Millis, StoreError};
+use crate::store::{Claim, Instance, LiveInstance, Millis, StoreError, TurnGrant};
 
 impl SqliteStore {
     pub fn heartbeat(
@@ -72,5 +72,24 @@ impl SqliteStore {
         _until: Millis,
     ) -> Result<bool, StoreError> {
         Ok(true)
+    }
+
+    /// One process: its own pacing (`fetch::politeness`, the sink's bucket) is the whole truth.
+    pub fn take_turn(
+        &self,
+        _key: &str,
+        _holder: &str,
+        _slots: Option<u32>,
+        _gap: Millis,
+        _hold: Millis,
+    ) -> Result<TurnGrant, StoreError> {
+        Ok(TurnGrant::Granted {
+            slot: None,
+            wait: 0,
+        })
+    }
+
+    pub fn release_turn(&self, _key: &str, _slot: i32, _holder: &str) -> Result<(), StoreError> {
+        Ok(())
     }
 }
